@@ -84,8 +84,26 @@ class Stepper:
         self.foreign = self._foreign_matrix(bl.domestic)  # (R_origin, R_dest) 1.0 where an export
         self.base_exports = self._baseline_exports()  # (R,)
         self.fd0 = bl.y.sum(axis=(0, 1))  # (R_dest,)
+        self.never = np.zeros(b, dtype=bool)
+        self.tgt_idx = np.flatnonzero(sh.target)
+        self.inv_req = self._inverse_requirement()  # (S, n, B)
+        self.td = self.tech * self.days  # (S, n, B) days of inventory wanted, per unit of output
+        self.wfix = (bl.z_by_product.sum(axis=1) == 0).astype(float)[:, :, None]  # (S, n, 1)
+        self.buf1, self.buf2, self.buf3, self.buf4 = (np.empty((s, n, b)) for _ in range(4))
+        self.m_o: F64 | None = None
+        self.leak_o: F64 | None = None
+        self.leak_on: F64 | None = None
+        self.leak_share_on: F64 | None = None
+        self.speed_rd: F64 | None = None
+        self.split = False
+        self._m_cache: dict[bytes, F64] = {}
+        self._fd_key = b""
+        self._fd: tuple[F64, F64, F64, F64 | None, F64 | None] | None = None
+        self._ct_key = b""
+        self.u_on = False
         self._init_capacity_events()
         self._init_projects()
+        self.ct_phi = np.zeros((r, s, b))  # split of channel imports over friendly suppliers
         if ext.sanctions:
             self._init_links()
         # --- state ----------------------------------------------------------------------------------
@@ -97,14 +115,19 @@ class Stepper:
         self.u_dom = np.zeros((s, n, b))
         self.u_for = np.zeros((s, n, b))
         self.c_o = np.ones((r, s, b))
-        self.active_o = np.zeros(b, dtype=bool)
         self.ct_x = np.zeros((r, s, b))  # counter-trade export orders to target suppliers
-        self.ct_q = np.zeros((s, n, b))  # channel import orders, by buyer
-        self.ct_phi = np.zeros((r, s, b))  # split of channel imports over friendly suppliers
+        self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))  # channel import orders, by target buyer
         self.credit = np.zeros(b)
         self.credit_ring = np.zeros((int(sh.ct_lag.max()) + 1, b))
 
     # ------------------------------------------------------------------------------------ set-up --
+    def _inverse_requirement(self) -> F64:
+        """1 / (psi * s_k * A[k, j]) for needed inputs, inf otherwise: output that one unit of stock allows."""
+        req = self.tech * self.psi * self.days  # (S, n, B)
+        out = np.full(req.shape, np.inf)
+        np.divide(1.0, req, out=out, where=np.broadcast_to(self.needed, req.shape) & (req > 0))
+        return out
+
     @staticmethod
     def _foreign_matrix(domestic: NDArray[np.bool_]) -> F64:
         """1 where a delivery from origin to destination region crosses a border of the domestic bloc."""
@@ -166,14 +189,17 @@ class Stepper:
 
     def _init_links(self) -> None:
         bl, sh, ext = self.bl, self.sh, self.ext
-        r = self.r
+        s = self.s
         # (B, R_o, S, R_d) -> (S, R_d, R_o, B)
         emb = np.ascontiguousarray(sh.embargo.transpose(2, 3, 1, 0))
         lam = sh.leakage.T[:, None, None, :] if ext.leakage else 0.0  # (S, 1, 1, B)
-        self.closed = emb * (1.0 - lam)  # share of a link closed while sanctions are active
-        self.leak = emb * lam if ext.leakage else None  # share of a link open only through third countries
+        self.m_on = 1.0 - emb * (1.0 - lam)  # link availability while sanctions are in force
+        if ext.leakage:
+            self.leak_on = emb * lam  # the part of a link open only through third countries
+            self.leak_share_on = _safe_div(self.leak_on, self.m_on)
         self.premium_k = sh.leakage_premium.T  # (S, B)
         self.y_links = np.ascontiguousarray(bl.y.transpose(1, 2, 0))[..., None]  # (S, R_d, R_o, 1)
+        self.y_dest = self.y_links.sum(axis=2)  # (S, R_d, 1)
         dom = bl.domestic
         self.dom_idx, self.for_idx = np.flatnonzero(dom), np.flatnonzero(~dom)
         self.split = ext.cooperation and self.dom_idx.size > 0 and self.for_idx.size > 0
@@ -183,16 +209,20 @@ class Stepper:
             self.zl_for = np.ascontiguousarray(bl.z_links[:, :, self.for_idx, :])
             self.zl_t_dom = np.ascontiguousarray(self.zl_t[..., self.dom_idx])
             self.zl_t_for = np.ascontiguousarray(self.zl_t[..., self.for_idx])
-        # Cooperation weight per destination region: gamma for domestic buyers, 1 otherwise.
-        self.gamma_rd = np.where(dom[:, None], sh.coop_weight[None, :], 1.0)  # (R_d, B)
-        self.speed_rd = np.where(dom[:, None], sh.coop_speedup[None, :], 1.0) if ext.cooperation else None
+        if ext.cooperation:
+            # Domestic buyers weight domestic suppliers by gamma and ramp faster; others are unchanged.
+            gamma_rd = np.where(dom[:, None], sh.coop_weight[None, :], 1.0)  # (R_d, B)
+            self.speed_rd = np.where(dom[:, None], sh.coop_speedup[None, :], 1.0)
+            self.gamma_rd = gamma_rd
+            self.gamma_n = np.repeat(gamma_rd, s, axis=0)[None]  # (1, n, B)
+            self.dom_origin = dom[None, None, :, None]
+            self.g_links = np.where(self.dom_origin, gamma_rd[None, :, None, :], 1.0)  # (1, R_d, R_o, B)
         if ext.counter_trade:
             self._init_counter_trade()
 
     def _init_counter_trade(self) -> None:
         bl, sh = self.bl, self.sh
         tgt = sh.target
-        self.tgt_idx = np.flatnonzero(tgt)
         fr = sh.friendly & ~tgt[None, :]  # (B, R)
         z_rr = bl.z_links.sum(axis=(0, 3)).T + bl.y.sum(axis=1)  # (R_o, R_d) daily trade
         t2f = np.einsum("od,bd->b", z_rr[tgt], fr.astype(float))
@@ -202,7 +232,6 @@ class Stepper:
         w = x0[:, :, None] * fr.T[:, None, :]  # (R, S, B)
         self.ct_phi = _safe_div(w, w.sum(axis=0, keepdims=True))
         self.ct_has_supply = self.ct_phi.sum(axis=0) > 0  # (S, B)
-        self.tgt_buyer = np.repeat(tgt, self.s)  # (n,) buyers in target regions
         self.zl_tgt = np.ascontiguousarray(bl.z_links[:, :, self.tgt_idx, :])  # (S, R_d, R_t, S_b)
 
     # ---------------------------------------------------------------------------------- the step --
@@ -216,40 +245,50 @@ class Stepper:
         since = np.maximum(t - self.sh.sanction_onset, 0).astype(float)
         return 1.0 - np.exp(-since * speed / tau)  # type: ignore[no-any-return]
 
+    def _links(self, active: NDArray[np.bool_]) -> F64 | None:
+        """Link availability m for an activity pattern, (S, R_d, R_o, B); None when every link is open."""
+        if not active.any():
+            return None
+        if active.all():
+            return self.m_on
+        key = active.tobytes()
+        if key not in self._m_cache:
+            self._m_cache = {key: np.where(active, self.m_on, 1.0)}
+        return self._m_cache[key]
+
     def step(self, t: int) -> StepRecord:
         """Advance the batch by day t and return what happened."""
-        bl, sh, ext = self.bl, self.sh, self.ext
+        ext = self.ext
         r, s, b, n = self.r, self.s, self.b, self.n
-        active = self.sanction_active(t) if ext.sanctions else np.zeros(b, dtype=bool)
+        active = self.sanction_active(t) if ext.sanctions else self.never
+        m_t = self._links(active) if ext.sanctions else None
+        m_o = self.m_o
 
         # 1. Final demand of the day, cut on closed links and partly redirected.
-        if ext.sanctions:
-            m_t = 1.0 - self.closed * active  # (S, R_d, R_o, B)
-            y_eff = self.y_links * m_t
-            if ext.substitution:
-                y_eff = y_eff + self._redirect_final(t, active, m_t)
-            y_sup = y_eff.sum(axis=1).transpose(1, 0, 2).reshape(n, b)  # (n, B)
-        else:
-            m_t = None
-            y_eff = None
+        y_eff = None if m_t is None else self._final_demand(t, active, m_t)
+        if y_eff is None:
             y_sup = self.y_supplier
+        else:
+            y_sup = y_eff.sum(axis=1).transpose(1, 0, 2).reshape(n, b)
 
         # 2. Demand addressed to each supplier: yesterday's orders + final demand + counter-trade.
         if ext.substitution:
-            t_dom, t_for = self.v + self.u_dom, self.v + self.u_for
+            t_dom = self.v + self.u_dom
+            t_for = self.v + self.u_for if self.split else t_dom
         else:
             t_dom = t_for = self.v
         if ext.sanctions:
-            m_o = 1.0 - self.closed * self.active_o
-            p = self._contract_orders(t_dom, t_for)  # (S, R_d, R_o, B)
-            pm = p * m_o
+            pm = self._contract_orders(t_dom, t_for)  # (S, R_d, R_o, B)
+            if m_o is not None:
+                pm *= m_o
             d_int = (pm.sum(axis=1).transpose(1, 0, 2) * self.c_o).reshape(n, b)
         else:
-            m_o, pm = None, None
+            pm = None
             d_int = (np.matmul(self.bl.z_by_product, t_dom).transpose(1, 0, 2) * self.c_o).reshape(n, b)
-        ct_x = self.ct_x.reshape(n, b)
-        ct_m = (self.ct_phi * self.ct_q.reshape(s, r, s, b).sum(axis=(1, 2))[None]).reshape(n, b)
-        demand = d_int + y_sup + ct_x + ct_m
+        demand = d_int + y_sup
+        if ext.counter_trade:
+            ct_m = self.ct_phi * self.ct_q.sum(axis=1)[None]
+            demand += (self.ct_x + ct_m).reshape(n, b)
 
         # 3. Overproduction (BoARIO updates it from the third step on, from signed scarcity).
         if t > 1:
@@ -260,48 +299,67 @@ class Stepper:
             self.alpha += change
             self.alpha[self.alpha < 1.0] = 1.0
 
-        # 4. Capacity, wanted production, inventory constraint.
+        # 4. Capacity, wanted production, inventory constraint: x = min(x_opt, min_k S_k / (psi s A_k)).
         delta = self.capacity_loss(t)
         cap = self.x0 * (1.0 - delta) * self.alpha
         extra = self.new_capacity(t)
         if extra is not None:
             cap = cap + extra
         x_opt = np.fmin(demand, cap)
-        need = self.tech * x_opt[None] * self.psi * self.days  # (S, n, B)
-        ratio = np.ones_like(need)
-        np.divide(self.stock, need, out=ratio, where=self.needed & (need != 0))
-        np.minimum(ratio, 1.0, out=ratio)
-        x = x_opt * ratio.min(axis=0)
+        buf = self.buf1
+        np.multiply(self.stock, self.inv_req, out=buf)
+        x = np.fmin(x_opt, np.fmin.reduce(buf, axis=0))
 
         # 5. Proportional rationing and deliveries.
         rat = _safe_div(x, demand)  # (n, B) share of every order filled
-        rc = rat.reshape(r, s, b) * self.c_o
+        rat3 = rat.reshape(r, s, b)
+        rc = rat3 * self.c_o
+        leaked = None
         if ext.sanctions:
-            assert m_o is not None and pm is not None
+            assert pm is not None
             rc_l = rc.transpose(1, 0, 2)[:, None]  # (S, 1, R_o, B)
-            h = rc_l * m_o
-            leak_h = rc_l * (self.leak * self.active_o) if self.leak is not None else None
-            add, leaked = self._contract_deliveries(h, leak_h, t_dom, t_for)
-            flows_rr = (pm * rc_l).sum(axis=0).transpose(1, 0, 2)  # (R_o, R_d, B)
+            h = rc_l if m_o is None else rc_l * m_o
+            add = self._contract_deliveries(h, t_dom, t_for)
+            if self.leak_o is not None:  # orders sent through third countries, by (k, rd, ro): P m l/m rc
+                leaked = pm * self.leak_o
+                leaked *= rc_l
         else:
-            add = t_dom * np.matmul(self.zk_t, rc.transpose(1, 0, 2))
-            leaked = None
-            flows_rr = None
-        ct_rho = (self.ct_phi * rat.reshape(r, s, b)).sum(axis=0)  # (S, B) share of channel imports filled
-        ct_in = self.ct_q * ct_rho[:, None, :]
-        add = add + ct_in
-        use = self.tech * x[None]
-        keep = _allclose_per_scenario(add, use)
-        new_stock = self.stock - use + add
-        self.stock = np.where(keep, self.stock, new_stock)
+            add = np.matmul(self.zk_t, rc.transpose(1, 0, 2), out=self.buf2)
+            add *= t_dom
+        ct_in = None
+        if ext.counter_trade:
+            ct_rho = (self.ct_phi * rat3).sum(axis=0)  # (S, B) share of channel imports filled
+            ct_in = self.ct_q * ct_rho[:, None, :]  # (S, n_target, B)
+            add4 = add.reshape(s, r, s, b)
+            add4[:, self.tgt_idx] += ct_in.reshape(s, -1, s, b)
+        use = np.multiply(self.tech, x[None], out=self.buf3)
+        diag = self._diagnostics(x, rat3, y_eff, add, ct_in) if self.diag else None
+        # BoARIO leaves inventories alone when numpy.allclose(deliveries, use): same here, per scenario.
+        diff = np.subtract(add, use, out=add)
+        chk = np.abs(diff, out=self.buf1)
+        chk -= np.multiply(use, _RTOL, out=self.buf4)
+        keep = chk.max(axis=(0, 1)) <= _ATOL
+        if keep.any():
+            diff *= ~keep
+        self.stock += diff
 
         # 6. Accounts of the day.
-        rec = self._accounts(t, x, rat, d_int, y_eff, flows_rr, leaked, ct_in, add)
+        rec = self._accounts(t, active, x, rat3, d_int, y_eff, pm, leaked, ct_in, diag)
 
         # 7. Orders for tomorrow.
-        self._order(t, x_opt, x, cap, active, m_t)
+        self._order(t, x_opt, use, cap, active, m_t)
         self.x = x
+        self.m_o = m_t
+        self.leak_o = self._leak(active, m_t)
         return rec
+
+    def _leak(self, active: NDArray[np.bool_], m_t: F64 | None) -> F64 | None:
+        """Share of each open link's flow that goes through third countries, for an activity pattern."""
+        if m_t is None or self.leak_share_on is None:
+            return None
+        if active.all():
+            return self.leak_share_on
+        return self.leak_share_on * active  # type: ignore[no-any-return]
 
     # --------------------------------------------------------------------------- contractions --
     def _contract_orders(self, t_dom: F64, t_for: F64) -> F64:
@@ -314,97 +372,119 @@ class Stepper:
         p[:, :, self.for_idx] = np.matmul(self.zl_for, t_for.reshape(s, r, s, b))
         return p
 
-    def _contract_deliveries(
-        self, h: F64, leak_h: F64 | None, t_dom: F64, t_for: F64
-    ) -> tuple[F64, F64 | None]:
-        """Deliveries (and leaked deliveries) per (product, buyer): sum_ro Z0 * H[ro] * T_class(ro)."""
+    def _contract_deliveries(self, h: F64, t_dom: F64, t_for: F64) -> F64:
+        """Deliveries per (product, buyer), (S, n, B): sum_ro Z0[(ro, k), j] H[k, rd(j), ro] T_class(ro)[k, j]."""
         s, r, b, n = self.s, self.r, self.b, self.n
-        hh = h if leak_h is None else np.concatenate([h, leak_h], axis=3)
-        w = hh.shape[3] // b
-
-        def one(z_t: F64, hs: F64, tt: F64) -> tuple[F64, F64 | None]:
-            g = np.matmul(z_t, hs)  # (S, R_d, S_b, w*B)
-            tt4 = tt.reshape(s, r, s, b)
-            main = (g[..., :b] * tt4).reshape(s, n, b)
-            lk = (g[..., b:] * tt4).reshape(s, n, b) if w == 2 else None
-            return main, lk
-
+        if h.shape[1] == 1:
+            h = np.broadcast_to(h, (s, r, r, b))
         if not self.split:
-            return one(self.zl_t, hh, t_dom)
-        a1, l1 = one(self.zl_t_dom, hh[:, :, self.dom_idx], t_dom)
-        a2, l2 = one(self.zl_t_for, hh[:, :, self.for_idx], t_for)
-        return a1 + a2, (None if l1 is None or l2 is None else l1 + l2)
+            g = np.matmul(self.zl_t, h).reshape(s, n, b)
+            g *= t_dom
+            return g
+        g = np.matmul(self.zl_t_dom, h[:, :, self.dom_idx]).reshape(s, n, b)
+        g *= t_dom
+        g2 = np.matmul(self.zl_t_for, h[:, :, self.for_idx]).reshape(s, n, b)
+        g2 *= t_for
+        g += g2
+        return g
 
-    def _redirect_final(self, t: int, active: NDArray[np.bool_], m_t: F64) -> F64:
-        """Final demand redirected from closed to open origins, shape (S, R_d, R_o, B)."""
+    def _final_demand(self, t: int, active: NDArray[np.bool_], m_t: F64) -> F64:
+        """Final demand of the day per link, (S, R_d, R_o, B): cut on closed links, part redirected.
+
+        Everything but the substitution ramp is fixed while the sanction pattern is: it is cached.
+        """
         sh = self.sh
-        blocked = (self.y_links * (1.0 - m_t)).sum(axis=2)  # (S, R_d, B)
+        key = active.tobytes()
+        if self._fd_key != key:
+            self._fd_key = key
+            y_cut = self.y_links * m_t
+            blocked = self.y_dest - y_cut.sum(axis=2)  # (S, R_d, B)
+            if self.speed_rd is None:
+                self._fd = (y_cut, blocked, self.y_dest - blocked, None, None)
+            else:
+                wg = y_cut * self.g_links  # (S, R_d, R_o, B) domestic buyers weight domestic origins
+                wg_dom = wg * self.dom_origin
+                wg -= wg_dom
+                self._fd = (y_cut, blocked, (wg + wg_dom).sum(axis=2), wg_dom, wg)
+        y_cut, blocked, tot, wg_dom, wg_for = self._fd
+        if not self.ext.substitution:
+            return y_cut
         sig = sh.substitutability.T * self.ramp(t, sh.substitution_tau.T) * active  # (S, B)
-        open_w = self.y_links * m_t  # (S, R_d, R_o, B)
-        if self.speed_rd is not None and self.bl.domestic.any():
-            dom = self.bl.domestic[None, None, :, None]
-            g = np.where(dom, self.gamma_rd[None, :, None, :], 1.0)
-            sig_d = sh.substitutability.T[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd[None]) * active
-            sig_l = np.where(dom, sig_d[:, :, None], sig[:, None, None])  # (S, R_d, R_o, B)
-            wg = open_w * g
-            tot = wg.sum(axis=2, keepdims=True)
-            return _safe_div(blocked[:, :, None] * sig_l * wg, tot)
-        tot = open_w.sum(axis=2, keepdims=True)
-        return _safe_div(blocked[:, :, None] * sig[:, None, None] * open_w, tot)
+        if wg_dom is None or wg_for is None:
+            f = _safe_div(blocked * sig[:, None], tot)  # (S, R_d, B)
+            f += 1.0
+            return y_cut * f[:, :, None]  # type: ignore[no-any-return]
+        assert self.speed_rd is not None
+        sig_d = sh.substitutability.T[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd) * active
+        y = wg_dom * _safe_div(blocked * sig_d, tot)[:, :, None]
+        y += wg_for * _safe_div(blocked * sig[:, None], tot)[:, :, None]
+        y += y_cut
+        return y
 
     # ------------------------------------------------------------------------------- accounts --
-    def _accounts(self, t: int, x: F64, rat: F64, d_int: F64, y_eff: F64 | None, flows_rr: F64 | None,
-                  leaked: F64 | None, ct_in: F64, add: F64) -> StepRecord:  # fmt: skip
-        r, s, b, n = self.r, self.s, self.b, self.n
-        sh, ext = self.sh, self.ext
-        va = (self.va_coef * x.reshape(r, s, b)).sum(axis=1)  # (R, B)
-        rat3 = rat.reshape(r, s, b)
-        # Final demand delivered, by destination region.
+    def _diagnostics(self, x: F64, rat3: F64, y_eff: F64 | None, add: F64, ct_in: F64 | None) -> tuple[F64, F64]:
+        """Largest relative gap between production and deliveries by product, and the lowest inventory."""
+        r, s, b = self.r, self.s, self.b
+        produced = x.reshape(r, s, b).sum(axis=0)  # (S, B)
+        got = add.reshape(s, r, s, b).sum(axis=(1, 2))  # deliveries to buyers' inventories
         if y_eff is None:
-            fd = self.y_by_dest @ rat  # (R_d, B)
-            fd_flows = None
+            got = got + (self.bl.y.sum(axis=2)[..., None] * rat3).sum(axis=0)
         else:
-            fd_flows = (y_eff * rat3.transpose(1, 0, 2)[:, None]).sum(axis=0)  # (R_d, R_o, B)
-            fd = fd_flows.sum(axis=1)
-        # Exports: deliveries across the border of each origin's bloc.
-        if flows_rr is None:
-            int_exp = self._intermediate_exports(rat3, d_int)
-        else:
-            int_exp = (flows_rr * self.foreign[..., None]).sum(axis=1)
-        if fd_flows is None:
+            got = got + (y_eff * rat3.transpose(1, 0, 2)[:, None]).sum(axis=(1, 2))
+        if ct_in is not None:  # counter-trade exports went to a partner, not to an inventory we hold
+            got = got + (self.ct_x * rat3).sum(axis=0)
+        resid = np.abs(got - produced) / np.maximum(produced, 1e-300)
+        return resid.max(axis=0), self.stock.min(axis=(0, 1))
+
+    def _accounts(self, t: int, active: NDArray[np.bool_], x: F64, rat3: F64, d_int: F64, y_eff: F64 | None,
+                  pm: F64 | None, leaked: F64 | None, ct_in: F64 | None,
+                  diag: tuple[F64, F64] | None) -> StepRecord:  # fmt: skip
+        r, s, b = self.r, self.s, self.b
+        sh = self.sh
+        va = (self.va_coef * x.reshape(r, s, b)).sum(axis=1)  # (R, B)
+        rat_l = rat3.transpose(1, 0, 2)[:, None]  # (S, 1, R_o, B)
+        premium = np.zeros((r, b))
+        # Final demand delivered, by (origin, destination) region.
+        if y_eff is None:
             fd_rr = np.matmul(self.y_t, rat3)  # (R_o, R_d, B)
         else:
-            fd_rr = fd_flows.transpose(1, 0, 2)
-        exports = int_exp + (fd_rr * self.foreign[..., None]).sum(axis=1)
-        ct_exp = (self.ct_x * rat3).sum(axis=1)  # (R, B)
-        exports = exports + ct_exp
-        ct_imp = ct_in.reshape(s, r, s, b).sum(axis=(0, 2))
-        premium = np.zeros((r, b))
-        if leaked is not None:
-            premium += (leaked.reshape(s, r, s, b) * self.premium_k[:, None, None, :]).sum(axis=(0, 2))
-        if y_eff is not None and self.leak is not None:
-            active = self.sanction_active(t)
-            fd_leak = (self.y_links * self.leak * active * rat3.transpose(1, 0, 2)[:, None])  # (S, R_d, R_o, B)
-            premium += (fd_leak.sum(axis=2) * self.premium_k[:, None, :]).sum(axis=0)
-        va = va - premium - sh.ct_discount * ct_exp
-        if ext.counter_trade:
-            self._settle_counter_trade(t, ct_exp, ct_in)
-        if self.diag:
-            produced = x.reshape(r, s, b).sum(axis=0)  # (S, B) by product
-            got = (add - ct_in).reshape(s, r, s, b).sum(axis=(1, 2))  # intermediate deliveries by product
-            if y_eff is None:
-                fin = (self.bl.y.sum(axis=2)[..., None] * rat3).sum(axis=0)
-            else:
-                fin = (y_eff * rat3.transpose(1, 0, 2)[:, None]).sum(axis=(1, 2))
-            ctm = (self.ct_phi * self.ct_q.reshape(s, r, s, b).sum(axis=(1, 2))[None] * rat3).sum(axis=0)
-            got = got + fin + ct_exp_by_product(self.ct_x, rat3) + ctm
-            resid = np.abs(got - produced) / np.maximum(produced, 1e-300)
-            balance = resid.max(axis=0)
-            min_stock = self.stock.min(axis=(0, 1))
+            fdd = y_eff * rat_l  # (S, R_d, R_o, B)
+            fd_rr = fdd.sum(axis=0).transpose(1, 0, 2)
+            if self.leak_share_on is not None:
+                share = self.leak_share_on if active.all() else self.leak_share_on * active
+                fdd *= share
+                premium += (fdd.sum(axis=2) * self.premium_k[:, None, :]).sum(axis=0)
+        fd = fd_rr.sum(axis=0)
+        # Exports: deliveries across the border of each origin's bloc.
+        if pm is None:
+            int_exp = self._intermediate_exports(rat3, d_int)
         else:
-            balance = np.zeros(b)
-            min_stock = np.zeros(b)
+            within = self._within_bloc(pm) * self.c_o
+            int_exp = (rat3 * (d_int.reshape(r, s, b) - within)).sum(axis=1)
+        exports = int_exp + (fd_rr * self.foreign[..., None]).sum(axis=1)
+        ct_exp = np.zeros((r, b))
+        ct_imp = np.zeros((r, b))
+        if ct_in is not None:
+            ct_exp = (self.ct_x * rat3).sum(axis=1)  # (R, B)
+            exports += ct_exp
+            ct_imp[self.tgt_idx] = ct_in.reshape(s, -1, s, b).sum(axis=(0, 2))
+            self._settle_counter_trade(t, ct_exp, ct_in)
+        if leaked is not None:  # (S, R_d, R_o, B) -> premium by buying region
+            premium += (leaked.sum(axis=2) * self.premium_k[:, None, :]).sum(axis=0)
+        va = va - premium - sh.ct_discount * ct_exp
+        zero = np.zeros(b)
+        balance, min_stock = diag if diag is not None else (zero, zero)
         return StepRecord(x, va, fd, exports, ct_exp, ct_imp, premium, balance, min_stock)
+
+    def _within_bloc(self, pm: F64) -> F64:
+        """Orders from inside each origin's bloc, (R_o, S, B), from the per-link orders pm (S, R_d, R_o, B)."""
+        r = self.r
+        idx = np.arange(r)
+        within = pm[:, idx, idx].transpose(1, 0, 2).copy()  # own region
+        dom = self.dom_idx
+        if dom.size:
+            within[dom] = pm[:, dom][:, :, dom].sum(axis=1).transpose(1, 0, 2)
+        return within
 
     def _intermediate_exports(self, rat3: F64, d_int: F64) -> F64:
         """Intermediate deliveries across bloc borders by origin region, shape (R, B), without sanctions.
@@ -424,24 +504,37 @@ class Stepper:
         return (rat3 * (total - self.c_o * within)).sum(axis=1)  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------------------------- orders --
-    def _order(self, t: int, x_opt: F64, x: F64, cap: F64, active: NDArray[np.bool_], m_t: F64 | None) -> None:
+    def _order(self, t: int, x_opt: F64, use: F64, cap: F64, active: NDArray[np.bool_], m_t: F64 | None) -> None:
+        """Tomorrow's orders: use plus the inventory gap closed at 1/tau_inv, split over suppliers."""
         s, r, b, n = self.s, self.r, self.b, self.n
         sh, ext = self.sh, self.ext
-        goal = self.tech * x_opt[None] * self.days
-        close = _allclose_per_scenario(self.stock, goal)
-        gap = np.maximum(goal - self.stock, 0.0)
-        gap = np.where(close, 0.0, gap) * self.itau
-        need = gap + self.tech * x[None]  # (S, n, B)
+        goal = np.multiply(self.td, x_opt[None], out=self.buf1)
+        gap = np.subtract(goal, self.stock, out=self.buf2)
+        chk = np.abs(gap, out=self.buf4)
+        goal *= _RTOL
+        chk -= goal
+        close = chk.max(axis=(0, 1)) <= _ATOL  # BoARIO: numpy.allclose(stock, goal) -> no gap at all
+        np.maximum(gap, 0.0, out=gap)
+        gap *= np.where(close, 0.0, self.itau)
+        need = np.add(gap, use, out=self.buf2)  # (S, n, B)
         c = np.ones((n, b))
         np.divide(cap, self.x0, out=c, where=self.x0 != 0)
         c3 = c.reshape(r, s, b)
-        w_all = np.matmul(self.zk_t, c3.transpose(1, 0, 2))  # (S, n, B)
-        self.v = _safe_div(need, w_all)
+        w_all = np.matmul(self.zk_t, c3.transpose(1, 0, 2), out=self.buf4)  # (S, n, B)
+        w_all += self.wfix  # no supplier of k at all: need is 0 there, avoid 0 / 0
+        if (c == 0).any():
+            self.v = _safe_div(need, w_all)
+        else:
+            np.divide(need, w_all, out=self.v)
         self.c_o = c3
-        self.active_o = active.astype(float)
-        if not (ext.sanctions and ext.substitution) and not ext.counter_trade:
+        if m_t is None or not (ext.substitution or ext.counter_trade):
+            if ext.substitution and self.u_on:
+                self.u_dom = np.zeros((s, n, b))
+                self.u_for = self.u_dom
+                self.u_on = False
+            if ext.counter_trade:
+                self._order_counter_trade(t, active, m_t, None)
             return
-        assert m_t is not None
         cm = c3.transpose(1, 0, 2)[:, None] * m_t  # (S, R_d, R_o, B)
         if self.split:
             w_dom = np.matmul(self.zl_t_dom, cm[:, :, self.dom_idx]).reshape(s, n, b)
@@ -449,56 +542,68 @@ class Stepper:
             w_open = w_dom + w_for
         else:
             w_open = np.matmul(self.zl_t, cm).reshape(s, n, b)
-            w_dom = w_for = None
-        beta = np.clip(1.0 - _safe_div(w_open, w_all), 0.0, 1.0)
-        beta[w_all == 0] = 0.0
-        blocked = beta * need  # (S, n, B) orders that cannot go to their usual suppliers
+        # Share of the need that cannot go to usual suppliers; w_all > 0 everywhere (wfix).
+        blocked = np.divide(w_open, w_all)
+        np.subtract(1.0, blocked, out=blocked)
+        np.maximum(blocked, 0.0, out=blocked)
+        blocked *= need
+        unfilled = blocked
         if ext.substitution:
+            self.u_on = True
             sig = (sh.substitutability.T * self.ramp(t, sh.substitution_tau.T) * active)[:, None, :]  # (S, 1, B)
             if self.split:
-                assert w_dom is not None and w_for is not None and self.speed_rd is not None
-                speed = np.repeat(self.speed_rd, s, axis=0)[None]  # (1, n, B)
-                gam = np.repeat(self.gamma_rd, s, axis=0)[None]
-                sig_d = sh.substitutability.T[:, None, :] * self.ramp(t, sh.substitution_tau.T[:, None, :], speed)
-                sig_d = sig_d * active
-                wg = gam * w_dom + w_for
-                self.u_dom = _safe_div(blocked * sig_d * gam, wg)
-                self.u_for = _safe_div(blocked * sig, wg)
-                moved = _safe_div(blocked * (sig_d * gam * w_dom + sig * w_for), wg)
+                assert self.speed_rd is not None
+                # Domestic buyers: redirected orders weight domestic suppliers by gamma, ramp faster.
+                sig_d = sh.substitutability.T[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd)
+                sig_d *= active
+                sig_d *= self.gamma_rd  # (S, R_d, B)
+                wg = self.gamma_n * w_dom
+                wg += w_for
+                q = _safe_div(blocked, wg)
+                self.u_for = q * sig
+                self.u_dom = (q.reshape(s, r, s, b) * sig_d[:, :, None]).reshape(s, n, b)
+                moved = self.u_dom * w_dom
+                moved += self.u_for * w_for
             else:
                 self.u_dom = _safe_div(blocked * sig, w_open)
                 self.u_for = self.u_dom
-                moved = np.where(w_open > 0, blocked * sig, 0.0)
+                moved = self.u_dom * w_open
             unfilled = blocked - moved
-        else:
-            unfilled = blocked
         if ext.counter_trade:
             self._order_counter_trade(t, active, m_t, unfilled)
 
     # ---------------------------------------------------------------------------- counter-trade --
-    def _order_counter_trade(self, t: int, active: NDArray[np.bool_], m_t: F64, unfilled: F64) -> None:
-        s, r, b, n = self.s, self.r, self.b, self.n
+    def _order_counter_trade(self, t: int, active: NDArray[np.bool_], m_t: F64 | None, unfilled: F64 | None) -> None:
+        """Counter-trade orders for tomorrow: blocked exports offered to friendly partners, and imports
+        bought with the proceeds, never beyond the credit earned (the channel balances in value)."""
+        s, r, b = self.s, self.r, self.b
         sh = self.sh
-        if self.tgt_idx.size == 0:
+        ring = self.credit_ring
+        self.credit += ring[t % ring.shape[0]]
+        ring[t % ring.shape[0]] = 0.0
+        if m_t is None or unfilled is None or self.tgt_idx.size == 0:
+            self.ct_x = np.zeros((r, s, b))
+            self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))
             return
         eps = sh.ct_efficiency * self.ramp(t, sh.ct_tau) * active  # (B,)
         # Exports the coalition no longer buys: orders blocked at target origins (intermediate + final).
         p_t = np.matmul(self.zl_tgt, self.v.reshape(s, r, s, b))  # (S, R_d, R_t, B)
-        cl = 1.0 - m_t[:, :, self.tgt_idx]
-        blk = (p_t * cl).sum(axis=1).transpose(1, 0, 2) * self.c_o[self.tgt_idx]  # (R_t, S, B)
-        blk = blk + (self.y_links[:, :, self.tgt_idx] * cl).sum(axis=1).transpose(1, 0, 2)
+        key = active.tobytes()
+        if self._ct_key != key:
+            self._ct_key, self._ct_closed = key, 1.0 - m_t[:, :, self.tgt_idx]
+        closed = self._ct_closed
+        blk = (p_t * closed).sum(axis=1).transpose(1, 0, 2) * self.c_o[self.tgt_idx]  # (R_t, S, B)
+        blk += (self.y_links[:, :, self.tgt_idx] * closed).sum(axis=1).transpose(1, 0, 2)
         want = blk * eps
         tot = want.sum(axis=(0, 1))
         scale = np.minimum(1.0, _safe_div(self.ct_cap, tot))
-        scale[tot == 0] = 0.0
         self.ct_x = np.zeros((r, s, b))
         self.ct_x[self.tgt_idx] = want * scale
         # Imports bought with the proceeds: unfilled needs of target buyers, from friendly suppliers.
-        self.credit += self.credit_ring[t % self.credit_ring.shape[0]]
-        self.credit_ring[t % self.credit_ring.shape[0]] = 0.0
-        wish = unfilled * self.tgt_buyer[None, :, None] * self.ct_has_supply[:, None, :] * (eps > 0)
+        wish = unfilled.reshape(s, r, s, b)[:, self.tgt_idx].reshape(s, -1, b)
+        wish *= (self.ct_has_supply * (eps > 0))[:, None, :]
         tot_w = wish.sum(axis=(0, 1))
-        budget = np.minimum(self.credit, self.ct_cap)
+        budget = np.maximum(np.minimum(self.credit, self.ct_cap), 0.0)
         frac = np.minimum(1.0, _safe_div(budget, tot_w))
         self.ct_q = wish * frac
         self.credit -= self.ct_q.sum(axis=(0, 1))

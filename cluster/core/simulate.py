@@ -110,6 +110,10 @@ def simulate(
     if steps < 1:
         raise ShapeError(f"steps must be >= 1, got {steps}")
     shocks.validate(baseline)
+    b_user = shocks.batch
+    if b_user == 0:
+        raise ShapeError("a batch needs at least one scenario")
+    shocks = _pad(shocks)
     st = Stepper(baseline, shocks, ext, diagnostics)
     r, b = baseline.n_regions, shocks.batch
     va0 = st.va0[:, None]  # (R, 1)
@@ -160,17 +164,34 @@ def simulate(
         va_path, prod_path = va_days.transpose(2, 0, 1), prod_days.transpose(2, 0, 1)
         if trajectories == "weekly":
             va_path, prod_path = _weekly(va_path), _weekly(prod_path)
+    keep_b = slice(0, b_user)
     return Outcome(
-        metrics=metrics,
-        recovery_day=found.T.copy(),
-        recovered=(found >= 0).T.copy(),
-        onset=onset,
+        metrics={name: value[keep_b].copy() for name, value in metrics.items()},
+        recovery_day=found.T[keep_b].copy(),
+        recovered=(found >= 0).T[keep_b].copy(),
+        onset=onset[keep_b].copy(),
         va0=st.va0.copy(),
-        va_path=va_path,
-        production_path=prod_path,
-        balance_residual=balance if diagnostics else None,
-        min_stock=min_stock if diagnostics else None,
+        va_path=None if va_path is None else va_path[keep_b].copy(),
+        production_path=None if prod_path is None else prod_path[keep_b].copy(),
+        balance_residual=balance[keep_b].copy() if diagnostics else None,
+        min_stock=min_stock[keep_b].copy() if diagnostics else None,
     )
+
+
+#: OpenBLAS computes the columns of a matrix product in blocks of 8 with one kernel and the leftover
+#: columns with another, whose rounding differs. Padding the batch to a multiple of this keeps every
+#: scenario in a full block, so its bits do not depend on its position or on the batch size.
+_BLOCK = 8
+
+
+def _pad(shocks: ShockBatch) -> ShockBatch:
+    """Repeat the last scenario so that B is a multiple of ``_BLOCK``."""
+    b = shocks.batch
+    extra = (-b) % _BLOCK
+    if extra == 0:
+        return shocks
+    index = np.concatenate([np.arange(b), np.full(extra, b - 1)])
+    return shocks.take(index)
 
 
 def _weekly(path: F64) -> F64:
