@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from cluster.core import Baseline
 from cluster.errors import EconomyError
 
-__all__ = ["Economy", "synthetic"]
+__all__ = ["EMBEDDED", "Economy", "load", "synthetic"]
 
 F64 = NDArray[np.float64]
 
@@ -104,6 +104,20 @@ class Economy:
         """The core's arrays (daily flows)."""
         return Baseline.from_annual(self.z, self.y, len(self.regions), len(self.sectors), self.domestic)
 
+    def to_pymrio(self) -> Any:
+        """This table as a ``pymrio.IOSystem`` (needs the optional pymrio and pandas packages)."""
+        try:
+            import pandas as pd
+            import pymrio
+        except ImportError as err:
+            raise EconomyError("converting to pymrio needs pymrio and pandas: pip install pymrio") from err
+        rows = pd.MultiIndex.from_product([list(self.regions), list(self.sectors)], names=["region", "sector"])
+        cols = pd.MultiIndex.from_product([list(self.regions), list(self.fd_categories)], names=["region", "category"])
+        io = pymrio.IOSystem(Z=pd.DataFrame(self.z, index=rows, columns=rows),
+                             Y=pd.DataFrame(self.y, index=rows, columns=cols), name=self.id)  # fmt: skip
+        io.calc_all()
+        return io
+
     @classmethod
     def from_pymrio(cls, io: Any, *, id: str = "pymrio", domestic: tuple[str, ...] = ()) -> Economy:
         """From a ``pymrio.IOSystem`` (Z and Y must be set; labels are kept in the system's order)."""
@@ -150,3 +164,27 @@ def synthetic(n_regions: int = 22, n_sectors: int = 10, *, seed: int = 0, n_dome
     dom = np.arange(r) < n_domestic
     return Economy(id=f"synthetic-{r}x{s}-{seed}", regions=regions, sectors=sectors, z=z, y=y,
                    domestic=dom, source="synthetic")  # fmt: skip
+
+
+#: Economies that need no file: id -> one-line description.
+EMBEDDED: dict[str, str] = {
+    "synthetic": "deterministic random economy, 22 regions (8 domestic) x 10 sectors, for smoke runs and benchmarks",
+    "pymrio-test": "pymrio's bundled test system, 6 regions x 8 sectors (needs the optional pymrio package)",
+}
+
+
+def load(economy_id: str) -> Economy:
+    """An embedded economy by id; ``EconomyError`` listing the ids if unknown."""
+    if economy_id == "synthetic":
+        return synthetic(22, 10, seed=0, n_domestic=8)
+    if economy_id == "pymrio-test":
+        try:
+            import pymrio
+        except ImportError as err:
+            raise EconomyError(
+                "economy 'pymrio-test' needs pymrio: pip install pymrio (or the project's 'test' extra)"
+            ) from err
+        io = pymrio.load_test()
+        io.calc_all()
+        return Economy.from_pymrio(io, id="pymrio-test", domestic=("reg1", "reg2"))
+    raise EconomyError(f"unknown economy {economy_id!r}; embedded economies are {sorted(EMBEDDED)}")

@@ -278,10 +278,12 @@ class Stepper:
         else:
             t_dom = t_for = self.v
         if ext.sanctions:
-            pm = self._contract_orders(t_dom, t_for)  # (S, R_d, R_o, B)
-            if m_o is not None:
-                pm *= m_o
-            d_int = (pm.sum(axis=1).transpose(1, 0, 2) * self.c_o).reshape(n, b)
+            pm = self._contract_orders(t_dom, t_for)  # (S, R_d, R_o, B) orders as if every link were open
+            if m_o is None:
+                summed = pm.sum(axis=1).transpose(1, 0, 2)
+            else:
+                summed = np.einsum("kdob,kdob->okb", pm, m_o)
+            d_int = (summed * self.c_o).reshape(n, b)
         else:
             pm = None
             d_int = (np.matmul(self.bl.z_by_product, t_dom).transpose(1, 0, 2) * self.c_o).reshape(n, b)
@@ -320,9 +322,8 @@ class Stepper:
             rc_l = rc.transpose(1, 0, 2)[:, None]  # (S, 1, R_o, B)
             h = rc_l if m_o is None else rc_l * m_o
             add = self._contract_deliveries(h, t_dom, t_for)
-            if self.leak_o is not None:  # orders sent through third countries, by (k, rd, ro): P m l/m rc
-                leaked = pm * self.leak_o
-                leaked *= rc_l
+            if self.leak_o is not None:  # value sent through third countries, by (k, rd)
+                leaked = np.einsum("kdob,kdob,okb->kdb", pm, self.leak_o, rc)
         else:
             add = np.matmul(self.zk_t, rc.transpose(1, 0, 2), out=self.buf2)
             add *= t_dom
@@ -354,12 +355,12 @@ class Stepper:
         return rec
 
     def _leak(self, active: NDArray[np.bool_], m_t: F64 | None) -> F64 | None:
-        """Share of each open link's flow that goes through third countries, for an activity pattern."""
-        if m_t is None or self.leak_share_on is None:
+        """Share of each link open only through third countries, for an activity pattern."""
+        if m_t is None or self.leak_on is None:
             return None
         if active.all():
-            return self.leak_share_on
-        return self.leak_share_on * active  # type: ignore[no-any-return]
+            return self.leak_on
+        return self.leak_on * active  # type: ignore[no-any-return]
 
     # --------------------------------------------------------------------------- contractions --
     def _contract_orders(self, t_dom: F64, t_for: F64) -> F64:
@@ -448,18 +449,17 @@ class Stepper:
         if y_eff is None:
             fd_rr = np.matmul(self.y_t, rat3)  # (R_o, R_d, B)
         else:
-            fdd = y_eff * rat_l  # (S, R_d, R_o, B)
-            fd_rr = fdd.sum(axis=0).transpose(1, 0, 2)
+            fd_rr = np.einsum("kdob,okb->odb", y_eff, rat3)
             if self.leak_share_on is not None:
                 share = self.leak_share_on if active.all() else self.leak_share_on * active
-                fdd *= share
-                premium += (fdd.sum(axis=2) * self.premium_k[:, None, :]).sum(axis=0)
+                fd_leak = np.einsum("kdob,kdob,okb->kdb", y_eff, share, rat3)
+                premium += (fd_leak * self.premium_k[:, None, :]).sum(axis=0)
         fd = fd_rr.sum(axis=0)
         # Exports: deliveries across the border of each origin's bloc.
         if pm is None:
             int_exp = self._intermediate_exports(rat3, d_int)
         else:
-            within = self._within_bloc(pm) * self.c_o
+            within = self._within_bloc(pm, self.m_o) * self.c_o
             int_exp = (rat3 * (d_int.reshape(r, s, b) - within)).sum(axis=1)
         exports = int_exp + (fd_rr * self.foreign[..., None]).sum(axis=1)
         ct_exp = np.zeros((r, b))
@@ -469,21 +469,26 @@ class Stepper:
             exports += ct_exp
             ct_imp[self.tgt_idx] = ct_in.reshape(s, -1, s, b).sum(axis=(0, 2))
             self._settle_counter_trade(t, ct_exp, ct_in)
-        if leaked is not None:  # (S, R_d, R_o, B) -> premium by buying region
-            premium += (leaked.sum(axis=2) * self.premium_k[:, None, :]).sum(axis=0)
+        if leaked is not None:  # (S, R_d, B) -> premium by buying region
+            premium += (leaked * self.premium_k[:, None, :]).sum(axis=0)
         va = va - premium - sh.ct_discount * ct_exp
         zero = np.zeros(b)
         balance, min_stock = diag if diag is not None else (zero, zero)
         return StepRecord(x, va, fd, exports, ct_exp, ct_imp, premium, balance, min_stock)
 
-    def _within_bloc(self, pm: F64) -> F64:
-        """Orders from inside each origin's bloc, (R_o, S, B), from the per-link orders pm (S, R_d, R_o, B)."""
+    def _within_bloc(self, p: F64, m_o: F64 | None) -> F64:
+        """Orders from inside each origin's bloc, (R_o, S, B), from per-link orders p (S, R_d, R_o, B)
+        and the link availability m_o they were placed under."""
         r = self.r
         idx = np.arange(r)
-        within = pm[:, idx, idx].transpose(1, 0, 2).copy()  # own region
+        own = p[:, idx, idx] if m_o is None else p[:, idx, idx] * m_o[:, idx, idx]
+        within = own.transpose(1, 0, 2).copy()
         dom = self.dom_idx
         if dom.size:
-            within[dom] = pm[:, dom][:, :, dom].sum(axis=1).transpose(1, 0, 2)
+            block = p[:, dom][:, :, dom]
+            if m_o is not None:
+                block *= m_o[:, dom][:, :, dom]
+            within[dom] = block.sum(axis=1).transpose(1, 0, 2)
         return within
 
     def _intermediate_exports(self, rat3: F64, d_int: F64) -> F64:
@@ -592,8 +597,8 @@ class Stepper:
         if self._ct_key != key:
             self._ct_key, self._ct_closed = key, 1.0 - m_t[:, :, self.tgt_idx]
         closed = self._ct_closed
-        blk = (p_t * closed).sum(axis=1).transpose(1, 0, 2) * self.c_o[self.tgt_idx]  # (R_t, S, B)
-        blk += (self.y_links[:, :, self.tgt_idx] * closed).sum(axis=1).transpose(1, 0, 2)
+        blk = np.einsum("kdtb,kdtb->tkb", p_t, closed) * self.c_o[self.tgt_idx]  # (R_t, S, B)
+        blk += np.einsum("kdt,kdtb->tkb", self.y_links[:, :, self.tgt_idx, 0], closed)
         want = blk * eps
         tot = want.sum(axis=(0, 1))
         scale = np.minimum(1.0, _safe_div(self.ct_cap, tot))

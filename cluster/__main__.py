@@ -1,0 +1,5 @@
+"""``python -m cluster`` does what the ``shock`` command does."""
+
+from cluster.cli import main
+
+main()

@@ -1,0 +1,134 @@
+"""Benchmark the trade core against BoARIO 0.7.2 on a 22-region x 10-sector synthetic economy.
+
+Runs, single-threaded and side by side in one process:
+  * BoARIO on one scenario (a capacity shock: 30% of one industry's capital, linear recovery), 365 steps;
+  * the core on B = 256 copies of the same shock, every sanctions extension off;
+  * the core on the same 256 scenarios with a sanctions package and every extension on.
+Prints wall times (medians of --repeats runs), scenario-days per second and the ratios; the last line is
+``speedup_vs_boario=<plain core / BoARIO> peak_rss_mb=<process peak>``.
+
+    python scripts/bench_core.py [--batch 256] [--steps 365] [--repeats 3]
+
+Needs the test extra (boario, pymrio). The machine is shared: quote medians and ratios, not single runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"  # single-threaded BLAS, set before numpy loads
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+import warnings  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from cluster.core import Baseline, Extensions, ShockBatch, embargo_links, simulate  # noqa: E402
+from cluster.economy import Economy, synthetic  # noqa: E402
+
+REGION, SECTOR, SHARE, OCCURRENCE, DURATION, RECOVERY = "R03", "S02", 0.3, 5, 10, 90
+
+
+def boario_once(economy: Economy, steps: int) -> float:
+    """Wall time of one BoARIO simulation of the capacity shock."""
+    import pandas as pd
+    from boario.event import from_series
+    from boario.extended_models import ARIOPsiModel
+    from boario.simulation import Simulation
+
+    io = economy.to_pymrio()
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        model = ARIOPsiModel(io)
+        sim = Simulation(model, n_temporal_units_to_sim=steps, boario_output_dir=tmp)
+        capital = pd.Series(model.productive_capital, index=model.industries)
+        impact = pd.Series([SHARE * capital[(REGION, SECTOR)]],
+                           index=pd.MultiIndex.from_tuples([(REGION, SECTOR)], names=["region", "sector"]))
+        sim.add_event(from_series(impact, event_type="recovery", occurrence=OCCURRENCE, duration=DURATION,
+                                  recovery_tau=RECOVERY, event_monetary_factor=model.monetary_factor))
+        sim.loop()
+        return time.perf_counter() - start
+
+
+def shocks(economy: Economy, bl: Baseline, batch: int, sanctions: bool) -> ShockBatch:
+    """B copies of the capacity shock; with ``sanctions``, plus a varied sanctions package."""
+    f = economy.industry(REGION, SECTOR)
+    sh = replace(ShockBatch.quiet(bl, batch), cap_industry=np.full((batch, 1), f), cap_share=np.full((batch, 1), SHARE),
+                 cap_onset=np.full((batch, 1), OCCURRENCE), cap_duration=np.full((batch, 1), DURATION),
+                 cap_recovery=np.full((batch, 1), RECOVERY))  # fmt: skip
+    if not sanctions:
+        return sh
+    rng = np.random.default_rng(0)
+    r, s = bl.n_regions, bl.n_sectors
+    target = economy.domestic.copy()
+    coalition = (np.arange(r) >= 8) & (np.arange(r) < 14)
+    bans = rng.uniform(size=(batch, s)) < 0.5
+    return replace(
+        sh, target=target, embargo=embargo_links(target, np.broadcast_to(coalition, (batch, r)), bans, bans),
+        sanction_onset=np.full(batch, 10), leakage=rng.uniform(0, 0.3, (batch, s)),
+        leakage_premium=np.full((batch, s), 0.3), substitutability=rng.uniform(0, 1, (batch, s)),
+        substitution_tau=np.full((batch, s), 90.0), coop_weight=np.full(batch, 2.0), coop_speedup=np.full(batch, 2.0),
+        friendly=np.broadcast_to(np.arange(r) >= 14, (batch, r)).copy(), ct_capacity=np.full(batch, 0.02),
+        ct_efficiency=np.full(batch, 0.5), ct_discount=np.full(batch, 0.1), ct_lag=np.full(batch, 30),
+        proj_industry=np.full((batch, 1), economy.industry("R04", "S04")),
+        proj_capacity=np.full((batch, 1), 0.2 * bl.x0[economy.industry("R04", "S04")]),
+        proj_online=np.full((batch, 1), 100), proj_ramp=np.full((batch, 1), 60),
+        proj_success=np.ones((batch, 1), dtype=bool), proj_capex=np.full((batch, 1), 1000.0),
+    )  # fmt: skip
+
+
+def core_once(bl: Baseline, sh: ShockBatch, steps: int, ext: Extensions) -> float:
+    start = time.perf_counter()
+    simulate(bl, sh, steps, extensions=ext)
+    return time.perf_counter() - start
+
+
+def core_peak_mb(bl: Baseline, sh: ShockBatch, steps: int, ext: Extensions) -> float:
+    """Peak memory allocated by numpy during a (shortened) core run, MB."""
+    tracemalloc.start()
+    simulate(bl, sh, steps, extensions=ext)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--steps", type=int, default=365)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    economy = synthetic(22, 10, seed=0, n_domestic=8)
+    bl = economy.baseline()
+    plain, full = shocks(economy, bl, args.batch, False), shocks(economy, bl, args.batch, True)
+    t_boario, t_plain, t_full = [], [], []
+    for _ in range(args.repeats):  # interleaved, so that machine noise hits all three alike
+        t_boario.append(boario_once(economy, args.steps))
+        t_plain.append(core_once(bl, plain, args.steps, Extensions.none()))
+        t_full.append(core_once(bl, full, args.steps, Extensions()))
+    med = {name: statistics.median(v) for name, v in (("boario", t_boario), ("plain", t_plain), ("full", t_full))}
+    rate = {"boario": args.steps / med["boario"], "plain": args.batch * args.steps / med["plain"],
+            "full": args.batch * args.steps / med["full"]}  # fmt: skip
+    peak_alloc = core_peak_mb(bl, full, 30, Extensions())
+    print(f"economy: {economy.id}, n = {bl.n} industries; {args.steps} steps; medians of {args.repeats} runs")
+    print(f"BoARIO 0.7.2, 1 scenario:           {med['boario']:8.2f} s  {rate['boario']:10.0f} scenario-days/s")
+    print(f"core, B={args.batch}, extensions off:    {med['plain']:8.2f} s  {rate['plain']:10.0f} scenario-days/s"
+          f"  ({rate['plain'] / rate['boario']:.1f}x BoARIO)")  # fmt: skip
+    print(f"core, B={args.batch}, every extension on: {med['full']:8.2f} s  {rate['full']:10.0f} scenario-days/s"
+          f"  ({rate['full'] / rate['boario']:.1f}x BoARIO)")  # fmt: skip
+    print(f"core peak numpy allocation, B={args.batch}, every extension on: {peak_alloc:.0f} MB")
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"speedup_with_extensions={rate['full'] / rate['boario']:.2f}")
+    print(f"speedup_vs_boario={rate['plain'] / rate['boario']:.2f} peak_rss_mb={peak_rss:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""Steady state, batch invariance, the one-way imports and input validation of the trade core."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from cluster.core import NEVER, Baseline, Extensions, ShockBatch, embargo_links, simulate
+from cluster.economy import Economy, synthetic
+from cluster.errors import EconomyError, ShapeError
+
+
+def _sanctions(bl: Baseline, b: int, seed: int) -> ShockBatch:
+    """A varied batch: random embargo, onset, leakage, substitution, cooperation, counter-trade, projects."""
+    rng = np.random.default_rng(seed)
+    r, s = bl.n_regions, bl.n_sectors
+    target = bl.domestic.copy()
+    coalition = (rng.uniform(size=(b, r)) < 0.6) & ~target
+    return replace(
+        ShockBatch.quiet(bl, b),
+        target=target,
+        embargo=embargo_links(target, coalition, rng.uniform(size=(b, s)) < 0.5, rng.uniform(size=(b, s)) < 0.5),
+        sanction_onset=rng.integers(0, 40, b),
+        sanction_end=np.where(rng.uniform(size=b) < 0.5, rng.integers(100, 300, b), NEVER),
+        leakage=rng.uniform(0, 0.4, (b, s)),
+        leakage_premium=rng.uniform(0, 0.5, (b, s)),
+        substitutability=rng.uniform(0, 1, (b, s)),
+        substitution_tau=rng.uniform(20, 200, (b, s)),
+        coop_weight=rng.uniform(1, 3, b),
+        coop_speedup=rng.uniform(1, 3, b),
+        friendly=~coalition & ~target,
+        ct_capacity=rng.uniform(0, 0.05, b),
+        ct_efficiency=rng.uniform(0, 1, b),
+        ct_discount=rng.uniform(0, 0.3, b),
+        ct_lag=rng.integers(0, 40, b),
+        cap_industry=rng.integers(0, bl.n, (b, 1)),
+        cap_share=rng.uniform(0, 0.5, (b, 1)),
+        cap_onset=rng.integers(1, 50, (b, 1)),
+        cap_duration=rng.integers(1, 30, (b, 1)),
+        cap_recovery=rng.integers(1, 200, (b, 1)),
+        proj_industry=rng.integers(0, bl.n, (b, 1)),
+        proj_capacity=rng.uniform(0, 1, (b, 1)) * bl.x0.mean(),
+        proj_online=rng.integers(50, 300, (b, 1)),
+        proj_ramp=rng.integers(1, 90, (b, 1)),
+        proj_success=rng.uniform(size=(b, 1)) < 0.7,
+        proj_capex=rng.uniform(0, 100, (b, 1)),
+    )
+
+
+@pytest.fixture(scope="module")
+def small() -> Baseline:
+    return synthetic(6, 4, seed=3, n_domestic=2).baseline()
+
+
+@pytest.mark.parametrize("extensions", [Extensions.none(), Extensions()], ids=["plain", "all-extensions"])
+def test_steady_state_three_years(extensions: Extensions) -> None:
+    """With no shock the batch stays at baseline to 1e-12 relative for 3 years."""
+    eco = synthetic(8, 5, seed=11, n_domestic=3)
+    bl = eco.baseline()
+    out = simulate(bl, ShockBatch.quiet(bl, 9), 3 * 365, extensions=extensions, trajectories="daily")
+    assert out.production_path is not None and out.va_path is not None
+    x0 = bl.x0.reshape(bl.n_regions, bl.n_sectors).sum(axis=1)
+    assert np.max(np.abs(out.production_path / x0 - 1.0)) <= 1e-12
+    assert np.max(np.abs(out.va_path / out.va0 - 1.0)) <= 1e-12
+    assert np.all(out.recovery_day == 0)  # never left the band: "recovered" from day 0
+    for name in ("va_loss", "unmet_final_demand", "exports_lost"):
+        scale = np.abs(out.va0).sum() * 3 * 365
+        assert np.max(np.abs(out.metrics[name])) <= 1e-12 * scale, name
+
+
+def test_batch_invariance_same_size_is_bit_identical(small: Baseline) -> None:
+    """A scenario gives identical bits whatever its companions and position in a batch of the same size."""
+    sh = _sanctions(small, 30, seed=5)
+    first = simulate(small, sh.take(np.array([3, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19])), 300,
+                     trajectories="daily")  # fmt: skip
+    second = simulate(small, sh.take(np.array([20, 21, 22, 23, 24, 25, 26, 27, 28, 3, 29])), 300,
+                      trajectories="daily")  # fmt: skip
+    for name in first.metrics:
+        assert np.array_equal(first.metrics[name][0], second.metrics[name][9], equal_nan=True), name
+    assert first.production_path is not None and second.production_path is not None
+    assert np.array_equal(first.production_path[0], second.production_path[9])
+
+
+def test_batch_invariance_across_sizes(small: Baseline) -> None:
+    """Across batch sizes results agree to 1e-12 relative (of each metric's scale)."""
+    sh = _sanctions(small, 40, seed=6)
+    whole = simulate(small, sh, 300, trajectories="daily")
+    assert whole.production_path is not None
+    for lo, hi in [(0, 1), (5, 17), (7, 40), (32, 40)]:
+        part = simulate(small, sh.take(slice(lo, hi)), 300, trajectories="daily")
+        assert part.production_path is not None
+        rel = np.abs(part.production_path - whole.production_path[lo:hi]) / whole.production_path[lo:hi]
+        assert rel.max() <= 1e-12
+        for name, value in part.metrics.items():
+            ref = whole.metrics[name][lo:hi]
+            scale = np.maximum(np.abs(ref), np.abs(whole.metrics[name]).max())
+            assert np.all(np.abs(value - ref) <= 1e-12 * scale), name
+
+
+def test_core_imports_no_ray_click_or_pyarrow() -> None:
+    """The core is pure numpy: importing it in a fresh interpreter pulls in no Ray, click or pyarrow."""
+    code = "import sys, cluster.core; print(sorted(m for m in ('ray', 'click', 'pyarrow') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_recovery_day_and_never(small: Baseline) -> None:
+    """A short capacity shock recovers (day counted from onset); a permanent embargo never does."""
+    one = replace(ShockBatch.quiet(small, 1), cap_industry=np.array([[1]]), cap_share=np.array([[0.5]]),
+                  cap_onset=np.array([[10]]), cap_duration=np.array([[5]]), cap_recovery=np.array([[20]]))  # fmt: skip
+    out = simulate(small, one, 365, extensions=Extensions.none())
+    assert out.onset[0] == 10
+    assert out.recovered[0].all()
+    hit = out.recovery_day[0].max()
+    assert 0 < hit < 365 - 10 - 30
+    target = small.domestic.copy()
+    coalition = ~target
+    sh = replace(ShockBatch.quiet(small, 1), target=target,
+                 embargo=embargo_links(target, coalition[None], np.ones((1, small.n_sectors)),
+                                       np.ones((1, small.n_sectors))),
+                 sanction_onset=np.array([20]))  # fmt: skip
+    out = simulate(small, sh, 365, extensions=Extensions(leakage=False, substitution=False, counter_trade=False))
+    assert not out.recovered[0][target].any()
+    assert np.all(out.recovery_day[0][target] == -1)
+    assert np.all(out.metrics["va_loss"][0][target] > 0)
+
+
+def test_shock_batch_validation_names_the_field(small: Baseline) -> None:
+    sh = ShockBatch.quiet(small, 2)
+    with pytest.raises(ShapeError, match="leakage"):
+        simulate(small, replace(sh, leakage=np.full((2, small.n_sectors), 1.5)), 10)
+    with pytest.raises(ShapeError, match="embargo"):
+        simulate(small, replace(sh, embargo=np.zeros((2, 3))), 10)
+    with pytest.raises(ShapeError, match="cap_industry"):
+        simulate(small, replace(sh, cap_industry=np.full((2, 1), small.n)), 10)
+    with pytest.raises(ShapeError, match="sanctions"):
+        Extensions(sanctions=False)
+
+
+def test_economy_refuses_bad_tables() -> None:
+    eco = synthetic(3, 2, seed=1)
+    z = eco.z.copy()
+    z[1, 4] = -1.0
+    with pytest.raises(EconomyError, match="R00/S01"):
+        Economy(id="bad", regions=eco.regions, sectors=eco.sectors, z=z, y=eco.y)
+    z = eco.z.copy()
+    z[2, 2] = np.nan
+    with pytest.raises(EconomyError, match="NaN"):
+        Economy(id="bad", regions=eco.regions, sectors=eco.sectors, z=z, y=eco.y)
+    with pytest.raises(EconomyError, match="duplicated"):
+        Economy(id="bad", regions=("A", "A", "B"), sectors=eco.sectors, z=eco.z, y=eco.y)
