@@ -46,6 +46,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import inspect
 import logging
@@ -54,6 +55,7 @@ import operator
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -65,8 +67,8 @@ _ROOT = Path(__file__).resolve().parents[1]
 if (_ROOT / "cluster").is_dir() and str(_ROOT) not in sys.path:  # this checkout's package, installed or not
     sys.path.insert(0, str(_ROOT))
 
-from cluster.core import Baseline, Extensions, ShockBatch, simulate
-from cluster.errors import InputError
+from cluster.core import Baseline, Extensions, ShockBatch, simulate  # noqa: E402
+from cluster.errors import InputError  # noqa: E402
 
 __all__ = ["DEFAULTS", "crosscheck", "main", "max_rel_err", "rel_err"]
 
@@ -132,28 +134,24 @@ def labels() -> tuple[list[str], list[str]]:
     return [str(r) for r in mrio.get_regions()], [str(s) for s in mrio.get_sectors()]
 
 
-class _QuietBoario:
-    """Silence BoARIO's logger and warnings, and detach the log-file handlers it adds, for a block."""
-
-    def __enter__(self) -> _QuietBoario:
-        self._logger = logging.getLogger("boario")
-        self._handlers = list(self._logger.handlers)
-        self._level, self._propagate = self._logger.level, self._logger.propagate
-        self._logger.setLevel(logging.CRITICAL + 1)
-        self._logger.propagate = False
-        self._warnings = warnings.catch_warnings()
-        self._warnings.__enter__()
-        warnings.simplefilter("ignore")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._warnings.__exit__(*exc)
-        for handler in list(self._logger.handlers):
-            if handler not in self._handlers:  # Simulation adds a FileHandler per instance, never removed
-                self._logger.removeHandler(handler)
+@contextlib.contextmanager
+def _quiet_boario() -> Iterator[None]:
+    """Silence BoARIO's logger and warnings for a block, and detach the log-file handlers it adds."""
+    logger = logging.getLogger("boario")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    logger.setLevel(logging.CRITICAL + 1)
+    logger.propagate = False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for handler in list(logger.handlers):
+            if handler not in handlers:  # Simulation adds a FileHandler per instance and never removes it
+                logger.removeHandler(handler)
                 handler.close()
-        self._logger.setLevel(self._level)
-        self._logger.propagate = self._propagate
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 # --------------------------------------------------------------------------------------------------
@@ -214,7 +212,7 @@ def _reference(mrio: Any, region: str, sector: str, share: float, occurrence: in
     import pandas as pd
 
     ARIOPsiModel, Simulation, from_series, _ = _boario()
-    with _QuietBoario(), tempfile.TemporaryDirectory(prefix="crosscheck_boario_") as out_dir:
+    with _quiet_boario(), tempfile.TemporaryDirectory(prefix="crosscheck_boario_") as out_dir:
         model = ARIOPsiModel(mrio)
         sim = Simulation(model, n_temporal_units_to_sim=steps, boario_output_dir=out_dir)
         capital = pd.Series(np.asarray(model.productive_capital, dtype=float), index=model.industries)
@@ -332,7 +330,8 @@ def _parser() -> _Parser:
     p.add_argument("--sector", default=d["sector"],
                    help="sector hit by the event, pymrio's spelling (default %(default)s)")  # fmt: skip
     p.add_argument("--share", type=float, default=d["share"],
-                   help="share of the industry's productive capital destroyed, 0 < share <= 1 (default %(default)s)")  # fmt: skip
+                   help="share of the industry's productive capital destroyed, 0 < share <= 1 "
+                        "(default %(default)s)")  # fmt: skip
     p.add_argument("--occurrence", type=int, default=d["occurrence"],
                    help="day of the event, >= 1 (default %(default)s)")  # fmt: skip
     p.add_argument("--duration", type=int, default=d["duration"],

@@ -5,10 +5,14 @@ baseline flows is a batched matrix product with the scenarios as columns. Layout
 
 * industry arrays ``(n, B)``, viewed as ``(R, S, B)`` (region-major);
 * product x buyer arrays ``(S, n, B)``, viewed as ``(S, R, S, B)`` ``[k, rd, s, b]``;
-* link arrays ``(S, R, R, B)`` ``[k, rd, ro, b]`` (product, destination region, origin region).
+* link arrays ``(S, D, O, B)`` ``[k, rd, ro, b]`` over the region pairs of one *block* (below).
 
 No state is ever an n x n array per scenario: orders are held as *order intensities* per (product,
 buyer) and the baseline flows Z0 are applied on the fly (see ``docs/model.md``).
+
+Sanctions touch only the links between some region pairs (coalition -> targets, targets -> coalition).
+Every contraction is therefore computed as if all links were open (a few large matrix products) and then
+corrected on the closed links only, grouped in blocks of origin regions x destination regions.
 """
 
 from __future__ import annotations
@@ -21,18 +25,14 @@ from numpy.typing import NDArray
 from .baseline import Baseline
 from .shocks import Extensions, ShockBatch
 
-__all__ = ["Stepper"]
+__all__ = ["Stepper", "StepRecord"]
 
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+B8 = NDArray[np.bool_]
 
-#: ``numpy.allclose`` tolerances BoARIO uses to decide that inventories need no update / no rebuilding.
+#: ``numpy.allclose`` tolerances BoARIO uses to decide that inventories need no update or no refill.
 _RTOL, _ATOL = 1e-5, 1e-8
-
-
-def _allclose_per_scenario(a: F64, b: F64) -> NDArray[np.bool_]:
-    """``numpy.allclose(a[..., i], b[..., i])`` for every scenario i (last axis)."""
-    lead = tuple(range(a.ndim - 1))
-    return np.all(np.abs(a - b) <= _ATOL + _RTOL * np.abs(b), axis=lead)  # type: ignore[no-any-return]
 
 
 def _safe_div(num: F64, den: F64) -> F64:
@@ -49,12 +49,40 @@ class StepRecord:
     production: F64  # (n, B)
     va: F64  # (R, B) value added net of premia and discounts
     final_delivered: F64  # (R, B) final demand delivered, by destination region
-    exports: F64  # (R, B) deliveries to foreign regions, incl. counter-trade
+    exports: F64  # (R, B) deliveries across the origin's bloc border, incl. counter-trade
     ct_exports: F64  # (R, B)
     ct_imports: F64  # (R, B)
     premium: F64  # (R, B) leakage premium paid, by buyer region
     balance_residual: F64  # (B,) max relative gap between what suppliers produced and what buyers got
     min_stock: F64  # (B,)
+
+
+@dataclass
+class _Block:
+    """Closed links from origin regions ``o`` to destination regions ``d`` (one origin class)."""
+
+    o: I64
+    d: I64
+    cls: int  # index into Stepper.classes
+    z: F64  # (S, D, O, S_b) daily flows Z0[(o, k), (d, s)]
+    zt: F64  # (S, D, S_b, O)
+    y: F64  # (S, D, O) daily final demand
+    closed: F64  # (S, D, O, B) share closed while sanctions are in force: E (1 - leakage)
+    leak: F64 | None  # (S, D, O, B) share open only through third countries: E leakage
+    within: F64  # (D, O) 1 where the destination is inside the origin's bloc (not an export)
+    gamma: F64  # (D, B) weight of these origins in redirected final demand (cooperation)
+
+
+@dataclass
+class _Pattern:
+    """Per-block arrays for one pattern of which scenarios are under sanctions (cached)."""
+
+    closed: list[F64 | None]
+    leak: list[F64 | None]
+    y_closed: list[F64 | None]  # y * closed, (S, D, O, B)
+    y_leak: list[F64 | None]
+    blocked_fd: F64  # (S, R_d, B) final demand blocked, by product and destination
+    fd_tot: F64  # (S, R_d, B) weight of the open origins in redirected final demand
 
 
 class Stepper:
@@ -69,156 +97,139 @@ class Stepper:
         # --- constants of the run -------------------------------------------------------------------
         self.x0 = bl.x0[:, None]  # (n, 1)
         self.tech = bl.tech[:, :, None]  # (S, n, 1)
-        self.needed = bl.needed[:, :, None]
         self.days = np.ascontiguousarray(ar.inventory_days.T)[:, None, :]  # (S, 1, B)
-        self.psi = ar.psi
         self.amax = ar.alpha_max
         self.atau = 1 / ar.alpha_tau  # BoARIO stores the reciprocal and multiplies
         self.itau = 1 / ar.inventory_tau
+        self.inv_req = self._inverse_requirement(bl.needed[:, :, None], ar.psi)  # (S, n, B)
+        self.td = self.tech * self.days  # (S, n, B) stock wanted per unit of output
+        self.wfix = (bl.z_by_product.sum(axis=1) == 0).astype(float)[:, :, None]  # (S, n, 1)
         self.zk_t = np.ascontiguousarray(bl.z_by_product.transpose(0, 2, 1))  # (S, n, R)
-        self.y_supplier = bl.y.sum(axis=2).reshape(n, 1)  # (n, 1) final demand per supplier
-        self.y_by_dest = bl.y.reshape(n, r).T.copy()  # (R_dest, n)
-        self.y_t = np.ascontiguousarray(bl.y.transpose(0, 2, 1))  # (R_o, R_d, S)
+        self.y_supplier = bl.y.sum(axis=2).reshape(n, 1)  # (n, 1) baseline final demand per supplier
+        self.y_kdo = np.ascontiguousarray(bl.y.transpose(1, 2, 0))  # (S, R_d, R_o)
+        self.y_kod = np.ascontiguousarray(bl.y.transpose(1, 0, 2))  # (S, R_o, R_d)
         self.va_coef = bl.va_coef.reshape(r, s, 1)
         self.va0 = (bl.va_coef * bl.x0).reshape(r, s).sum(axis=1)  # (R,)
-        self.foreign = self._foreign_matrix(bl.domestic)  # (R_origin, R_dest) 1.0 where an export
-        self.base_exports = self._baseline_exports()  # (R,)
-        self.fd0 = bl.y.sum(axis=(0, 1))  # (R_dest,)
+        dom = bl.domestic
+        self.dom_idx, self.for_idx = np.flatnonzero(dom), np.flatnonzero(~dom)
+        self.foreign = 1.0 - np.eye(r)  # (R_o, R_d) 1 where a delivery is an export
+        self.foreign[np.ix_(dom, dom)] = 0.0
+        z_rr = bl.z_links.sum(axis=(0, 3)).T + bl.y.sum(axis=1)  # (R_o, R_d) daily trade
+        self.base_exports = (z_rr * self.foreign).sum(axis=1)
+        self.fd0 = bl.y.sum(axis=(0, 1))  # (R_d,)
         self.never = np.zeros(b, dtype=bool)
         self.tgt_idx = np.flatnonzero(sh.target)
-        self.inv_req = self._inverse_requirement()  # (S, n, B)
-        self.td = self.tech * self.days  # (S, n, B) days of inventory wanted, per unit of output
-        self.wfix = (bl.z_by_product.sum(axis=1) == 0).astype(float)[:, :, None]  # (S, n, 1)
         self.buf1, self.buf2, self.buf3, self.buf4 = (np.empty((s, n, b)) for _ in range(4))
-        self.m_o: F64 | None = None
-        self.leak_o: F64 | None = None
-        self.leak_on: F64 | None = None
-        self.leak_share_on: F64 | None = None
-        self.speed_rd: F64 | None = None
-        self.split = False
-        self._m_cache: dict[bytes, F64] = {}
-        self._fd_key = b""
-        self._fd: tuple[F64, F64, F64, F64 | None, F64 | None] | None = None
-        self._ct_key = b""
-        self.u_on = False
-        self._init_capacity_events()
-        self._init_projects()
+        # Origin classes: domestic and foreign origins are told apart only under cooperation.
+        split = ext.cooperation and self.dom_idx.size > 0 and self.for_idx.size > 0
+        self.classes: list[I64] = [self.dom_idx, self.for_idx] if split else [np.arange(r)]
+        self.cls_of = np.zeros(r, dtype=np.int64)
+        if split:
+            self.cls_of[self.for_idx] = 1
+        self.zbp_cls = [np.ascontiguousarray(bl.z_by_product[:, rows]) for rows in self.classes]  # (S, R_c, n)
+        self.zkt_cls = [np.ascontiguousarray(self.zk_t[:, :, rows]) for rows in self.classes]  # (S, n, R_c)
+        self.y_cls = [np.ascontiguousarray(self.y_kdo[:, :, rows]) for rows in self.classes]  # (S, R_d, R_c)
+        self.y_kod_cls = [np.ascontiguousarray(self.y_kod[:, rows]) for rows in self.classes]  # (S, R_c, R_d)
+        self.gamma_rd = np.ones((r, b))
+        self.speed_rd = np.ones((r, b))
+        if ext.cooperation:
+            self.gamma_rd[dom] = sh.coop_weight
+            self.speed_rd[dom] = sh.coop_speedup
+        self.blocks: list[_Block] = self._make_blocks() if ext.sanctions else []
+        self._patterns: dict[bytes, _Pattern] = {}
         self.ct_phi = np.zeros((r, s, b))  # split of channel imports over friendly suppliers
-        if ext.sanctions:
-            self._init_links()
+        if ext.counter_trade:
+            self._init_counter_trade()
+        self._init_projects()
         # --- state ----------------------------------------------------------------------------------
         self.x = np.repeat(self.x0, b, axis=1)  # production of the last step
         self.alpha = np.ones((n, b))
         self.stock = self.tech * self.x0[None] * self.days  # (S, n, B)
         # Initial orders are Z0 itself: intensity 1 with capacity ratio 1 and every link open.
         self.v = np.ones((s, n, b))
-        self.u_dom = np.zeros((s, n, b))
-        self.u_for = np.zeros((s, n, b))
+        self.u: list[F64] | None = None  # redirected-order intensity per origin class
         self.c_o = np.ones((r, s, b))
+        self.active_o = self.never  # who was under sanctions when yesterday's orders were placed
         self.ct_x = np.zeros((r, s, b))  # counter-trade export orders to target suppliers
         self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))  # channel import orders, by target buyer
         self.credit = np.zeros(b)
-        self.credit_ring = np.zeros((int(sh.ct_lag.max()) + 1, b))
+        self.credit_ring = np.zeros((int(sh.ct_lag.max(initial=0)) + 1, b))
 
     # ------------------------------------------------------------------------------------ set-up --
-    def _inverse_requirement(self) -> F64:
-        """1 / (psi * s_k * A[k, j]) for needed inputs, inf otherwise: output that one unit of stock allows."""
-        req = self.tech * self.psi * self.days  # (S, n, B)
+    def _inverse_requirement(self, needed: B8, psi: F64) -> F64:
+        """1 / (psi s_k A[k, j]) for needed inputs, inf otherwise: output one unit of stock allows."""
+        req = self.tech * psi * self.days  # (S, n, B)
         out = np.full(req.shape, np.inf)
-        np.divide(1.0, req, out=out, where=np.broadcast_to(self.needed, req.shape) & (req > 0))
+        np.divide(1.0, req, out=out, where=np.broadcast_to(needed, req.shape) & (req > 0))
         return out
 
-    @staticmethod
-    def _foreign_matrix(domestic: NDArray[np.bool_]) -> F64:
-        """1 where a delivery from origin to destination region crosses a border of the domestic bloc."""
-        r = domestic.size
-        f = 1.0 - np.eye(r)
-        f[np.ix_(domestic, domestic)] = 0.0
-        return f
-
-    def _baseline_exports(self) -> F64:
-        bl = self.bl
-        r, s = self.r, self.s
-        z_rr = bl.z_links.sum(axis=(0, 3)).T  # (R_o, R_d) daily intermediate flows by region pair
-        y_rr = bl.y.sum(axis=1)  # (R_o, R_d)
-        return ((z_rr + y_rr) * self.foreign).sum(axis=1)  # type: ignore[no-any-return]
-
-    def _init_capacity_events(self) -> None:
-        sh = self.sh
-        self.ev_active = sh.cap_share > 0
-
-    def capacity_loss(self, t: int) -> F64:
-        """Delta(t), shape (n, B): BoARIO's timing for a capital-destruction event with linear recovery.
-
-        The full loss applies on days onset .. onset + duration; on day t after that it is
-        share * (1 - (t - 1 - onset - duration) / recovery) (recovery is applied at the end of a step and
-        seen the next day), until it reaches 0.
-        """
-        sh = self.sh
-        delta = np.zeros((self.b, self.n))
-        if not self.ev_active.any():
-            return delta.T
-        end = sh.cap_onset + sh.cap_duration
-        elapsed = t - 1 - end
-        rec = np.maximum(sh.cap_recovery, 1)
-        frac = np.where(t <= end, 1.0, 1.0 - elapsed / rec)
-        frac = np.where((t >= sh.cap_onset) & (frac > 0), frac, 0.0)
-        share = sh.cap_share * frac
-        rows = np.broadcast_to(np.arange(self.b)[:, None], share.shape)
-        np.add.at(delta, (rows, sh.cap_industry), share)
-        np.minimum(delta, 1.0, out=delta)
-        return delta.T
-
-    def _init_projects(self) -> None:
-        sh = self.sh
-        self.proj_on = self.ext.projects and bool((sh.proj_success & (sh.proj_capacity > 0)).any())
-
-    def new_capacity(self, t: int) -> F64 | None:
-        """Daily capacity added by successful projects online at day t, shape (n, B), or None."""
-        if not self.proj_on:
-            return None
-        sh = self.sh
-        ramp = np.maximum(sh.proj_ramp, 1)
-        frac = np.clip((t - sh.proj_online + 1) / ramp, 0.0, 1.0)
-        frac = np.where(t >= sh.proj_online, frac, 0.0)
-        add = sh.proj_capacity * frac * sh.proj_success
-        out = np.zeros((self.b, self.n))
-        rows = np.broadcast_to(np.arange(self.b)[:, None], add.shape)
-        np.add.at(out, (rows, sh.proj_industry), add)
-        return out.T
-
-    def _init_links(self) -> None:
+    def _make_blocks(self) -> list[_Block]:
+        """Group the region pairs that any scenario closes into blocks (origins x destinations)."""
         bl, sh, ext = self.bl, self.sh, self.ext
-        s = self.s
-        # (B, R_o, S, R_d) -> (S, R_d, R_o, B)
-        emb = np.ascontiguousarray(sh.embargo.transpose(2, 3, 1, 0))
+        emb = sh.embargo  # (B, R_o, S, R_d)
+        touched = emb.max(axis=(0, 2)) > 0  # (R_o, R_d)
         lam = sh.leakage.T[:, None, None, :] if ext.leakage else 0.0  # (S, 1, 1, B)
-        self.m_on = 1.0 - emb * (1.0 - lam)  # link availability while sanctions are in force
-        if ext.leakage:
-            self.leak_on = emb * lam  # the part of a link open only through third countries
-            self.leak_share_on = _safe_div(self.leak_on, self.m_on)
-        self.premium_k = sh.leakage_premium.T  # (S, B)
-        self.y_links = np.ascontiguousarray(bl.y.transpose(1, 2, 0))[..., None]  # (S, R_d, R_o, 1)
-        self.y_dest = self.y_links.sum(axis=2)  # (S, R_d, 1)
-        dom = bl.domestic
-        self.dom_idx, self.for_idx = np.flatnonzero(dom), np.flatnonzero(~dom)
-        self.split = ext.cooperation and self.dom_idx.size > 0 and self.for_idx.size > 0
-        self.zl_t = np.ascontiguousarray(bl.z_links.transpose(0, 1, 3, 2))  # (S, R_d, S_b, R_o)
-        if self.split:
-            self.zl_dom = np.ascontiguousarray(bl.z_links[:, :, self.dom_idx, :])
-            self.zl_for = np.ascontiguousarray(bl.z_links[:, :, self.for_idx, :])
-            self.zl_t_dom = np.ascontiguousarray(self.zl_t[..., self.dom_idx])
-            self.zl_t_for = np.ascontiguousarray(self.zl_t[..., self.for_idx])
-        if ext.cooperation:
-            # Domestic buyers weight domestic suppliers by gamma and ramp faster; others are unchanged.
-            gamma_rd = np.where(dom[:, None], sh.coop_weight[None, :], 1.0)  # (R_d, B)
-            self.speed_rd = np.where(dom[:, None], sh.coop_speedup[None, :], 1.0)
-            self.gamma_rd = gamma_rd
-            self.gamma_n = np.repeat(gamma_rd, s, axis=0)[None]  # (1, n, B)
-            self.dom_origin = dom[None, None, :, None]
-            self.g_links = np.where(self.dom_origin, gamma_rd[None, :, None, :], 1.0)  # (1, R_d, R_o, B)
-        if ext.counter_trade:
-            self._init_counter_trade()
+        blocks: list[_Block] = []
+        groups: dict[bytes, list[int]] = {}
+        for rd in np.flatnonzero(touched.any(axis=0)):
+            groups.setdefault(touched[:, rd].tobytes(), []).append(int(rd))
+        for key, dests in groups.items():
+            origins = np.flatnonzero(np.frombuffer(key, dtype=bool))
+            d = np.array(dests, dtype=np.int64)
+            for c, rows in enumerate(self.classes):
+                o = np.intersect1d(origins, rows)
+                if o.size == 0:
+                    continue
+                e = np.ascontiguousarray(emb[:, o][:, :, :, d].transpose(2, 3, 1, 0))  # (S, D, O, B)
+                z = np.ascontiguousarray(bl.z_links[:, d][:, :, o])
+                blocks.append(_Block(
+                    o=o, d=d, cls=c, z=z, zt=np.ascontiguousarray(z.transpose(0, 1, 3, 2)),
+                    y=np.ascontiguousarray(self.y_kdo[:, d][:, :, o]),
+                    closed=e * (1.0 - lam), leak=e * lam if ext.leakage else None,
+                    within=1.0 - self.foreign[np.ix_(o, d)].T,
+                    gamma=self.gamma_rd[d] if bl.domestic[o[0]] else np.ones((d.size, self.b)),
+                ))  # fmt: skip
+        return blocks
+
+    def _pattern(self, active: B8) -> _Pattern | None:
+        """Block arrays for the scenarios under sanctions (None when none is)."""
+        if not self.blocks or not active.any():
+            return None
+        key = active.tobytes()
+        if key in self._patterns:
+            return self._patterns[key]
+        a = active.astype(float)
+        closed: list[F64 | None] = []
+        leak: list[F64 | None] = []
+        y_closed: list[F64 | None] = []
+        y_leak: list[F64 | None] = []
+        blocked = np.zeros((self.s, self.r, self.b))
+        tot = self._fd_weight_total()
+        for blk in self.blocks:
+            cl = blk.closed if active.all() else blk.closed * a
+            lk = None if blk.leak is None else (blk.leak if active.all() else blk.leak * a)
+            yc = blk.y[..., None] * cl
+            closed.append(cl)
+            leak.append(lk)
+            y_closed.append(yc)
+            y_leak.append(None if lk is None else blk.y[..., None] * lk)
+            yc_kdb = yc.sum(axis=2)
+            blocked[:, blk.d] += yc_kdb
+            tot[:, blk.d] -= yc_kdb * blk.gamma
+        pat = _Pattern(closed, leak, y_closed, y_leak, blocked, tot)
+        if len(self._patterns) > 4:  # sanctions start and end on few distinct days: keep a handful
+            self._patterns.clear()
+        self._patterns[key] = pat
+        return pat
+
+    def _fd_weight_total(self) -> F64:
+        """Sum over origins of baseline final demand weighted by gamma (domestic origins of domestic buyers)."""
+        tot = np.zeros((self.s, self.r, self.b))
+        for rows in self.classes:
+            part = self.y_kdo[:, :, rows].sum(axis=2)[..., None]  # (S, R_d, 1)
+            weight = self.gamma_rd if self.bl.domestic[rows[0]] and len(self.classes) > 1 else 1.0
+            tot += part * weight
+        return tot
 
     def _init_counter_trade(self) -> None:
         bl, sh = self.bl, self.sh
@@ -232,10 +243,47 @@ class Stepper:
         w = x0[:, :, None] * fr.T[:, None, :]  # (R, S, B)
         self.ct_phi = _safe_div(w, w.sum(axis=0, keepdims=True))
         self.ct_has_supply = self.ct_phi.sum(axis=0) > 0  # (S, B)
-        self.zl_tgt = np.ascontiguousarray(bl.z_links[:, :, self.tgt_idx, :])  # (S, R_d, R_t, S_b)
+        self.is_target = np.zeros(self.r, dtype=bool)
+        self.is_target[self.tgt_idx] = True
 
-    # ---------------------------------------------------------------------------------- the step --
-    def sanction_active(self, t: int) -> NDArray[np.bool_]:
+    def _init_projects(self) -> None:
+        sh = self.sh
+        self.proj_on = self.ext.projects and bool((sh.proj_success & (sh.proj_capacity > 0)).any())
+
+    # ------------------------------------------------------------------------------ schedules --
+    def capacity_loss(self, t: int) -> F64:
+        """Delta(t), shape (n, B): BoARIO's timing for a capital-destruction event with linear recovery.
+
+        The full loss applies on days onset .. onset + duration; on day t after that it is
+        share * (1 - (t - 1 - onset - duration) / recovery) (recovery is applied at the end of a step and
+        seen the next day), until it reaches 0.
+        """
+        sh = self.sh
+        delta = np.zeros((self.b, self.n))
+        if not (sh.cap_share > 0).any():
+            return delta.T
+        end = sh.cap_onset + sh.cap_duration
+        rec = np.maximum(sh.cap_recovery, 1)
+        frac = np.where(t <= end, 1.0, 1.0 - (t - 1 - end) / rec)
+        frac = np.where((t >= sh.cap_onset) & (frac > 0), frac, 0.0)
+        rows = np.broadcast_to(np.arange(self.b)[:, None], frac.shape)
+        np.add.at(delta, (rows, sh.cap_industry), sh.cap_share * frac)
+        np.minimum(delta, 1.0, out=delta)
+        return delta.T
+
+    def new_capacity(self, t: int) -> F64 | None:
+        """Daily capacity added by successful projects online at day t, shape (n, B), or None."""
+        if not self.proj_on:
+            return None
+        sh = self.sh
+        frac = np.clip((t - sh.proj_online + 1) / np.maximum(sh.proj_ramp, 1), 0.0, 1.0)
+        add = sh.proj_capacity * np.where(t >= sh.proj_online, frac, 0.0) * sh.proj_success
+        out = np.zeros((self.b, self.n))
+        rows = np.broadcast_to(np.arange(self.b)[:, None], add.shape)
+        np.add.at(out, (rows, sh.proj_industry), add)
+        return out.T
+
+    def sanction_active(self, t: int) -> B8:
         """Whether sanctions are in force on day t, shape (B,)."""
         sh = self.sh
         return (sh.sanction_onset <= t) & (t < sh.sanction_end)  # type: ignore[no-any-return]
@@ -245,52 +293,25 @@ class Stepper:
         since = np.maximum(t - self.sh.sanction_onset, 0).astype(float)
         return 1.0 - np.exp(-since * speed / tau)  # type: ignore[no-any-return]
 
-    def _links(self, active: NDArray[np.bool_]) -> F64 | None:
-        """Link availability m for an activity pattern, (S, R_d, R_o, B); None when every link is open."""
-        if not active.any():
-            return None
-        if active.all():
-            return self.m_on
-        key = active.tobytes()
-        if key not in self._m_cache:
-            self._m_cache = {key: np.where(active, self.m_on, 1.0)}
-        return self._m_cache[key]
-
+    # ---------------------------------------------------------------------------------- the step --
     def step(self, t: int) -> StepRecord:
         """Advance the batch by day t and return what happened."""
         ext = self.ext
         r, s, b, n = self.r, self.s, self.b, self.n
         active = self.sanction_active(t) if ext.sanctions else self.never
-        m_t = self._links(active) if ext.sanctions else None
-        m_o = self.m_o
+        pat_t = self._pattern(active)
+        pat_o = self._pattern(self.active_o)
 
-        # 1. Final demand of the day, cut on closed links and partly redirected.
-        y_eff = None if m_t is None else self._final_demand(t, active, m_t)
-        if y_eff is None:
-            y_sup = self.y_supplier
-        else:
-            y_sup = y_eff.sum(axis=1).transpose(1, 0, 2).reshape(n, b)
+        # 1. Final demand of the day: cut on closed links, the blocked part partly redirected.
+        f_cls = self._fd_redirect(t, active, pat_t)  # per class (S, R_d, B) or None
+        y_sup = self._fd_supply(pat_t, f_cls)  # (R, S, B)
 
         # 2. Demand addressed to each supplier: yesterday's orders + final demand + counter-trade.
-        if ext.substitution:
-            t_dom = self.v + self.u_dom
-            t_for = self.v + self.u_for if self.split else t_dom
-        else:
-            t_dom = t_for = self.v
-        if ext.sanctions:
-            pm = self._contract_orders(t_dom, t_for)  # (S, R_d, R_o, B) orders as if every link were open
-            if m_o is None:
-                summed = pm.sum(axis=1).transpose(1, 0, 2)
-            else:
-                summed = np.einsum("kdob,kdob->okb", pm, m_o)
-            d_int = (summed * self.c_o).reshape(n, b)
-        else:
-            pm = None
-            d_int = (np.matmul(self.bl.z_by_product, t_dom).transpose(1, 0, 2) * self.c_o).reshape(n, b)
-        demand = d_int + y_sup
+        tt = self._intensities()
+        d_int, p_blk = self._orders_received(tt, pat_o)
+        demand = (d_int + y_sup).reshape(n, b)
         if ext.counter_trade:
-            ct_m = self.ct_phi * self.ct_q.sum(axis=1)[None]
-            demand += (self.ct_x + ct_m).reshape(n, b)
+            demand += (self.ct_x + self.ct_phi * self.ct_q.sum(axis=1)[None]).reshape(n, b)
 
         # 3. Overproduction (BoARIO updates it from the third step on, from signed scarcity).
         if t > 1:
@@ -302,39 +323,26 @@ class Stepper:
             self.alpha[self.alpha < 1.0] = 1.0
 
         # 4. Capacity, wanted production, inventory constraint: x = min(x_opt, min_k S_k / (psi s A_k)).
-        delta = self.capacity_loss(t)
-        cap = self.x0 * (1.0 - delta) * self.alpha
+        cap = self.x0 * (1.0 - self.capacity_loss(t)) * self.alpha
         extra = self.new_capacity(t)
         if extra is not None:
             cap = cap + extra
         x_opt = np.fmin(demand, cap)
-        buf = self.buf1
-        np.multiply(self.stock, self.inv_req, out=buf)
-        x = np.fmin(x_opt, np.fmin.reduce(buf, axis=0))
+        with np.errstate(invalid="ignore"):  # 0 * inf for an unneeded input is NaN, which fmin ignores
+            np.multiply(self.stock, self.inv_req, out=self.buf1)
+        x = np.fmin(x_opt, np.fmin.reduce(self.buf1, axis=0))
 
         # 5. Proportional rationing and deliveries.
         rat = _safe_div(x, demand)  # (n, B) share of every order filled
         rat3 = rat.reshape(r, s, b)
-        rc = rat3 * self.c_o
-        leaked = None
-        if ext.sanctions:
-            assert pm is not None
-            rc_l = rc.transpose(1, 0, 2)[:, None]  # (S, 1, R_o, B)
-            h = rc_l if m_o is None else rc_l * m_o
-            add = self._contract_deliveries(h, t_dom, t_for)
-            if self.leak_o is not None:  # value sent through third countries, by (k, rd)
-                leaked = np.einsum("kdob,kdob,okb->kdb", pm, self.leak_o, rc)
-        else:
-            add = np.matmul(self.zk_t, rc.transpose(1, 0, 2), out=self.buf2)
-            add *= t_dom
+        add = self._deliveries(tt, rat3 * self.c_o, pat_o)
         ct_in = None
         if ext.counter_trade:
             ct_rho = (self.ct_phi * rat3).sum(axis=0)  # (S, B) share of channel imports filled
             ct_in = self.ct_q * ct_rho[:, None, :]  # (S, n_target, B)
-            add4 = add.reshape(s, r, s, b)
-            add4[:, self.tgt_idx] += ct_in.reshape(s, -1, s, b)
+            add.reshape(s, r, s, b)[:, self.tgt_idx] += ct_in.reshape(s, -1, s, b)
         use = np.multiply(self.tech, x[None], out=self.buf3)
-        diag = self._diagnostics(x, rat3, y_eff, add, ct_in) if self.diag else None
+        diag = self._diagnostics(x, rat3, y_sup, add) if self.diag else None
         # BoARIO leaves inventories alone when numpy.allclose(deliveries, use): same here, per scenario.
         diff = np.subtract(add, use, out=add)
         chk = np.abs(diff, out=self.buf1)
@@ -345,123 +353,172 @@ class Stepper:
         self.stock += diff
 
         # 6. Accounts of the day.
-        rec = self._accounts(t, active, x, rat3, d_int, y_eff, pm, leaked, ct_in, diag)
+        rec = self._accounts(t, x, rat3, d_int, y_sup, tt, p_blk, pat_o, pat_t, f_cls, ct_in, diag)
 
         # 7. Orders for tomorrow.
-        self._order(t, x_opt, use, cap, active, m_t)
+        self._order(t, x_opt, use, cap, active, pat_t)
         self.x = x
-        self.m_o = m_t
-        self.leak_o = self._leak(active, m_t)
+        self.active_o = active
         return rec
 
-    def _leak(self, active: NDArray[np.bool_], m_t: F64 | None) -> F64 | None:
-        """Share of each link open only through third countries, for an activity pattern."""
-        if m_t is None or self.leak_on is None:
-            return None
-        if active.all():
-            return self.leak_on
-        return self.leak_on * active  # type: ignore[no-any-return]
+    def _intensities(self) -> list[F64]:
+        """Order intensity per origin class: V plus the redirected part U, (S, n, B) each."""
+        if self.u is None:
+            return [self.v] * len(self.classes)
+        return [self.v + u for u in self.u]
 
     # --------------------------------------------------------------------------- contractions --
-    def _contract_orders(self, t_dom: F64, t_for: F64) -> F64:
-        """P[k, rd, ro, b] = sum_s Z0[(ro, k), (rd, s)] T_class(ro)[k, (rd, s), b]."""
-        s, r, b = self.s, self.r, self.b
-        if not self.split:
-            return np.matmul(self.bl.z_links, t_dom.reshape(s, r, s, b))
-        p = np.empty((s, r, r, b))
-        p[:, :, self.dom_idx] = np.matmul(self.zl_dom, t_dom.reshape(s, r, s, b))
-        p[:, :, self.for_idx] = np.matmul(self.zl_for, t_for.reshape(s, r, s, b))
-        return p
+    def _orders_received(self, tt: list[F64], pat: _Pattern | None) -> tuple[F64, list[F64]]:
+        """Intermediate demand per supplier (R, S, B), and per block the orders as if links were open."""
+        r, s, b = self.r, self.s, self.b
+        if len(self.classes) == 1:
+            open_ = np.matmul(self.bl.z_by_product, tt[0]).transpose(1, 0, 2)  # (R, S, B)
+        else:
+            open_ = np.empty((r, s, b))
+            for c, rows in enumerate(self.classes):
+                open_[rows] = np.matmul(self.zbp_cls[c], tt[c]).transpose(1, 0, 2)
+        p_blk: list[F64] = []
+        if pat is not None:
+            for i, blk in enumerate(self.blocks):
+                p = np.matmul(blk.z, tt[blk.cls].reshape(s, r, s, b)[:, blk.d])  # (S, D, O, B)
+                p_blk.append(p)
+                cl = pat.closed[i]
+                if cl is not None:
+                    open_[blk.o] -= np.einsum("kdob,kdob->okb", p, cl)
+        return open_ * self.c_o, p_blk
 
-    def _contract_deliveries(self, h: F64, t_dom: F64, t_for: F64) -> F64:
-        """Deliveries per (product, buyer), (S, n, B): sum_ro Z0[(ro, k), j] H[k, rd(j), ro] T_class(ro)[k, j]."""
-        s, r, b, n = self.s, self.r, self.b, self.n
-        if h.shape[1] == 1:
-            h = np.broadcast_to(h, (s, r, r, b))
-        if not self.split:
-            g = np.matmul(self.zl_t, h).reshape(s, n, b)
-            g *= t_dom
-            return g
-        g = np.matmul(self.zl_t_dom, h[:, :, self.dom_idx]).reshape(s, n, b)
-        g *= t_dom
-        g2 = np.matmul(self.zl_t_for, h[:, :, self.for_idx]).reshape(s, n, b)
-        g2 *= t_for
-        g += g2
-        return g
+    def _deliveries(self, tt: list[F64], rc: F64, pat: _Pattern | None) -> F64:
+        """What buyers receive per (product, buyer), (S, n, B): sum_f Z0[f, j] r_f c_f m(f, j) T[k, j]."""
+        r, s, b, n = self.r, self.s, self.b, self.n
+        rc_k = rc.transpose(1, 0, 2)  # (S, R, B)
+        if len(self.classes) == 1:
+            add = np.matmul(self.zk_t, rc_k, out=self.buf2)
+            add *= tt[0]
+        else:
+            add = np.matmul(self.zkt_cls[0], rc_k[:, self.classes[0]], out=self.buf2)
+            add *= tt[0]
+            for c in range(1, len(self.classes)):
+                part = np.matmul(self.zkt_cls[c], rc_k[:, self.classes[c]])
+                part *= tt[c]
+                add += part
+        if pat is not None:
+            add4 = add.reshape(s, r, s, b)
+            for i, blk in enumerate(self.blocks):
+                cl = pat.closed[i]
+                if cl is None:
+                    continue
+                h = rc_k[:, None, blk.o] * cl  # (S, D, O, B)
+                g = np.matmul(blk.zt, h)  # (S, D, S_b, B)
+                g *= tt[blk.cls].reshape(s, r, s, b)[:, blk.d]
+                add4[:, blk.d] -= g
+        return add.reshape(s, n, b)
 
-    def _final_demand(self, t: int, active: NDArray[np.bool_], m_t: F64) -> F64:
-        """Final demand of the day per link, (S, R_d, R_o, B): cut on closed links, part redirected.
-
-        Everything but the substitution ramp is fixed while the sanction pattern is: it is cached.
-        """
+    # ----------------------------------------------------------------------------- final demand --
+    def _fd_redirect(self, t: int, active: B8, pat: _Pattern | None) -> list[F64] | None:
+        """Per origin class, the factor F[k, rd, b] by which open final-demand flows grow (redirection)."""
+        if pat is None or not self.ext.substitution:
+            return None
         sh = self.sh
-        key = active.tobytes()
-        if self._fd_key != key:
-            self._fd_key = key
-            y_cut = self.y_links * m_t
-            blocked = self.y_dest - y_cut.sum(axis=2)  # (S, R_d, B)
-            if self.speed_rd is None:
-                self._fd = (y_cut, blocked, self.y_dest - blocked, None, None)
+        sub = sh.substitutability.T  # (S, B)
+        out = []
+        for rows in self.classes:
+            if len(self.classes) > 1 and self.bl.domestic[rows[0]]:
+                sig = sub[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd) * self.gamma_rd
             else:
-                wg = y_cut * self.g_links  # (S, R_d, R_o, B) domestic buyers weight domestic origins
-                wg_dom = wg * self.dom_origin
-                wg -= wg_dom
-                self._fd = (y_cut, blocked, (wg + wg_dom).sum(axis=2), wg_dom, wg)
-        y_cut, blocked, tot, wg_dom, wg_for = self._fd
-        if not self.ext.substitution:
-            return y_cut
-        sig = sh.substitutability.T * self.ramp(t, sh.substitution_tau.T) * active  # (S, B)
-        if wg_dom is None or wg_for is None:
-            f = _safe_div(blocked * sig[:, None], tot)  # (S, R_d, B)
-            f += 1.0
-            return y_cut * f[:, :, None]  # type: ignore[no-any-return]
-        assert self.speed_rd is not None
-        sig_d = sh.substitutability.T[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd) * active
-        y = wg_dom * _safe_div(blocked * sig_d, tot)[:, :, None]
-        y += wg_for * _safe_div(blocked * sig[:, None], tot)[:, :, None]
-        y += y_cut
-        return y
+                sig = (sub * self.ramp(t, sh.substitution_tau.T))[:, None]
+            out.append(_safe_div(pat.blocked_fd * sig * active, pat.fd_tot))
+        return out
+
+    def _fd_supply(self, pat: _Pattern | None, f_cls: list[F64] | None) -> F64:
+        """Final demand addressed to each supplier, (R, S, B)."""
+        r, s, b = self.r, self.s, self.b
+        y_sup = np.repeat(self.y_supplier.reshape(r, s, 1), b, axis=2)
+        if pat is None:
+            return y_sup
+        if f_cls is not None:
+            for c, rows in enumerate(self.classes):
+                y_sup[rows] += np.matmul(self.y_kod_cls[c], f_cls[c]).transpose(1, 0, 2)
+        for i, blk in enumerate(self.blocks):
+            yc = pat.y_closed[i]
+            if yc is None:
+                continue
+            if f_cls is None:
+                y_sup[blk.o] -= yc.sum(axis=1).transpose(1, 0, 2)
+            else:
+                y_sup[blk.o] -= np.einsum("kdob,kdb->okb", yc, 1.0 + f_cls[blk.cls][:, blk.d])
+        return y_sup
+
+    def _fd_flows(self, rat3: F64, y_sup: F64, pat: _Pattern | None,
+                  f_cls: list[F64] | None) -> tuple[F64, F64, F64]:  # fmt: skip
+        """Final demand delivered: to each destination (R, B), across bloc borders by origin (R, B), and
+        the leakage premium paid by final buyers (R, B)."""
+        r, s, b = self.r, self.s, self.b
+        rat_k = rat3.transpose(1, 0, 2)  # (S, R, B)
+        to = np.zeros((s, r, b))  # (S, R_d, B)
+        for c, rows in enumerate(self.classes):
+            part = np.matmul(self.y_cls[c], rat_k[:, rows])  # (S, R_d, B)
+            to += part if f_cls is None else part * (1.0 + f_cls[c])
+        # Inside the bloc: own region for a partner, every domestic region for a domestic origin.
+        within = np.zeros((r, s, b))
+        for c, rows in enumerate(self.classes):
+            grow = 1.0 if f_cls is None else 1.0 + f_cls[c]
+            own = np.broadcast_to(grow, (s, r, b))[:, rows, :] if f_cls is not None else 1.0
+            diag = self.y_kdo[:, rows, rows][..., None] * own  # (S, R_c, B)
+            within[rows] = diag.transpose(1, 0, 2)
+        if self.dom_idx.size:
+            dom = self.dom_idx
+            grow_d = [1.0 if f_cls is None else 1.0 + f_cls[self.cls_of[o]][:, dom] for o in dom]
+            for i, o in enumerate(dom):
+                g = grow_d[i]
+                within[o] = (self.y_kdo[:, dom, o][..., None] * g).sum(axis=1)
+        premium = np.zeros((r, b))
+        if pat is not None:
+            for i, blk in enumerate(self.blocks):
+                yc = pat.y_closed[i]
+                if yc is None:
+                    continue
+                grow_b = 1.0 if f_cls is None else (1.0 + f_cls[blk.cls][:, blk.d])[:, :, None]
+                ycg = yc * grow_b
+                rat_o = rat_k[:, None, blk.o]  # (S, 1, O, B)
+                to[:, blk.d] -= np.einsum("kdob,kdob->kdb", ycg, np.broadcast_to(rat_o, ycg.shape))
+                if blk.within.any():
+                    within[blk.o] -= np.einsum("kdob,do->okb", ycg, blk.within)
+                yl = pat.y_leak[i]
+                if yl is not None:
+                    leaked = np.einsum("kdob,kdob->kdb", yl * grow_b, np.broadcast_to(rat_o, yl.shape))
+                    premium[blk.d] += (leaked * self.sh.leakage_premium.T[:, None, :]).sum(axis=0)
+        from_ = (rat3 * y_sup).sum(axis=1)  # (R, B) all final demand delivered by each origin
+        exports = from_ - (rat3 * within).sum(axis=1)
+        return to.sum(axis=0), exports, premium
 
     # ------------------------------------------------------------------------------- accounts --
-    def _diagnostics(self, x: F64, rat3: F64, y_eff: F64 | None, add: F64, ct_in: F64 | None) -> tuple[F64, F64]:
+    def _diagnostics(self, x: F64, rat3: F64, y_sup: F64, add: F64) -> tuple[F64, F64]:
         """Largest relative gap between production and deliveries by product, and the lowest inventory."""
         r, s, b = self.r, self.s, self.b
         produced = x.reshape(r, s, b).sum(axis=0)  # (S, B)
-        got = add.reshape(s, r, s, b).sum(axis=(1, 2))  # deliveries to buyers' inventories
-        if y_eff is None:
-            got = got + (self.bl.y.sum(axis=2)[..., None] * rat3).sum(axis=0)
-        else:
-            got = got + (y_eff * rat3.transpose(1, 0, 2)[:, None]).sum(axis=(1, 2))
-        if ct_in is not None:  # counter-trade exports went to a partner, not to an inventory we hold
-            got = got + (self.ct_x * rat3).sum(axis=0)
+        got = add.reshape(s, r, s, b).sum(axis=(1, 2))  # into buyers' inventories, channel imports included
+        got = got + (rat3 * y_sup).sum(axis=0) + (self.ct_x * rat3).sum(axis=0)
         resid = np.abs(got - produced) / np.maximum(produced, 1e-300)
         return resid.max(axis=0), self.stock.min(axis=(0, 1))
 
-    def _accounts(self, t: int, active: NDArray[np.bool_], x: F64, rat3: F64, d_int: F64, y_eff: F64 | None,
-                  pm: F64 | None, leaked: F64 | None, ct_in: F64 | None,
-                  diag: tuple[F64, F64] | None) -> StepRecord:  # fmt: skip
+    def _accounts(self, t: int, x: F64, rat3: F64, d_int: F64, y_sup: F64, tt: list[F64], p_blk: list[F64],
+                  pat_o: _Pattern | None, pat_t: _Pattern | None, f_cls: list[F64] | None,
+                  ct_in: F64 | None, diag: tuple[F64, F64] | None) -> StepRecord:  # fmt: skip
         r, s, b = self.r, self.s, self.b
         sh = self.sh
         va = (self.va_coef * x.reshape(r, s, b)).sum(axis=1)  # (R, B)
-        rat_l = rat3.transpose(1, 0, 2)[:, None]  # (S, 1, R_o, B)
-        premium = np.zeros((r, b))
-        # Final demand delivered, by (origin, destination) region.
-        if y_eff is None:
-            fd_rr = np.matmul(self.y_t, rat3)  # (R_o, R_d, B)
-        else:
-            fd_rr = np.einsum("kdob,okb->odb", y_eff, rat3)
-            if self.leak_share_on is not None:
-                share = self.leak_share_on if active.all() else self.leak_share_on * active
-                fd_leak = np.einsum("kdob,kdob,okb->kdb", y_eff, share, rat3)
-                premium += (fd_leak * self.premium_k[:, None, :]).sum(axis=0)
-        fd = fd_rr.sum(axis=0)
-        # Exports: deliveries across the border of each origin's bloc.
-        if pm is None:
-            int_exp = self._intermediate_exports(rat3, d_int)
-        else:
-            within = self._within_bloc(pm, self.m_o) * self.c_o
-            int_exp = (rat3 * (d_int.reshape(r, s, b) - within)).sum(axis=1)
-        exports = int_exp + (fd_rr * self.foreign[..., None]).sum(axis=1)
+        fd, fd_exports, premium = self._fd_flows(rat3, y_sup, pat_t, f_cls)
+        # Intermediate exports: all deliveries less those inside the origin's bloc.
+        within = self._within_bloc(tt, p_blk, pat_o) * self.c_o
+        exports = fd_exports + (rat3 * (d_int - within)).sum(axis=1)
+        if pat_o is not None:  # leakage premium on intermediate goods, by buying region
+            for i, blk in enumerate(self.blocks):
+                lk = pat_o.leak[i]
+                if lk is None or not p_blk:
+                    continue
+                rc = (rat3 * self.c_o)[blk.o].transpose(1, 0, 2)[:, None]  # (S, 1, O, B)
+                leaked = np.einsum("kdob,kdob->kdb", p_blk[i] * lk, np.broadcast_to(rc, lk.shape))
+                premium[blk.d] += (leaked * sh.leakage_premium.T[:, None, :]).sum(axis=0)
         ct_exp = np.zeros((r, b))
         ct_imp = np.zeros((r, b))
         if ct_in is not None:
@@ -469,47 +526,37 @@ class Stepper:
             exports += ct_exp
             ct_imp[self.tgt_idx] = ct_in.reshape(s, -1, s, b).sum(axis=(0, 2))
             self._settle_counter_trade(t, ct_exp, ct_in)
-        if leaked is not None:  # (S, R_d, B) -> premium by buying region
-            premium += (leaked * self.premium_k[:, None, :]).sum(axis=0)
         va = va - premium - sh.ct_discount * ct_exp
         zero = np.zeros(b)
         balance, min_stock = diag if diag is not None else (zero, zero)
         return StepRecord(x, va, fd, exports, ct_exp, ct_imp, premium, balance, min_stock)
 
-    def _within_bloc(self, p: F64, m_o: F64 | None) -> F64:
-        """Orders from inside each origin's bloc, (R_o, S, B), from per-link orders p (S, R_d, R_o, B)
-        and the link availability m_o they were placed under."""
-        r = self.r
-        idx = np.arange(r)
-        own = p[:, idx, idx] if m_o is None else p[:, idx, idx] * m_o[:, idx, idx]
-        within = own.transpose(1, 0, 2).copy()
-        dom = self.dom_idx
-        if dom.size:
-            block = p[:, dom][:, :, dom]
-            if m_o is not None:
-                block *= m_o[:, dom][:, :, dom]
-            within[dom] = block.sum(axis=1).transpose(1, 0, 2)
-        return within
+    def _within_bloc(self, tt: list[F64], p_blk: list[F64], pat: _Pattern | None) -> F64:
+        """Intermediate orders from inside each origin's bloc, (R, S, B), before the capacity ratio c_o.
 
-    def _intermediate_exports(self, rat3: F64, d_int: F64) -> F64:
-        """Intermediate deliveries across bloc borders by origin region, shape (R, B), without sanctions.
-
-        Exports are total deliveries less deliveries inside the origin's bloc: the own region for a
-        partner, every domestic region for a domestic region; only that part needs per-destination detail.
+        The own region for a partner, every domestic region for a domestic origin; closed links inside a
+        bloc (rare: a sanction between two regions of one bloc) are taken out.
         """
         s, r, b = self.s, self.r, self.b
-        v4 = self.v.reshape(s, r, s, b)
-        within = np.einsum("krrs,krsb->rkb", self.bl.z_links, v4)  # (R, S, B) own-region orders
-        dom = self.bl.domestic
-        if dom.any():
-            cols = np.flatnonzero(np.repeat(dom, s))
+        within = np.empty((r, s, b))
+        for c, rows in enumerate(self.classes):
+            t4 = tt[c].reshape(s, r, s, b)
+            within[rows] = np.einsum("krrs,krsb->rkb", self.bl.z_links[:, rows][:, :, rows], t4[:, rows])
+        dom = self.dom_idx
+        if dom.size:
+            cols = np.flatnonzero(np.repeat(self.bl.domestic, s))
+            t_dom = tt[self.cls_of[dom[0]]]
             zd = self.bl.z_by_product[:, dom][:, :, cols]  # (S, R_dom, n_dom)
-            within[dom] = np.matmul(zd, self.v[:, cols]).transpose(1, 0, 2)
-        total = d_int.reshape(r, s, b)
-        return (rat3 * (total - self.c_o * within)).sum(axis=1)  # type: ignore[no-any-return]
+            within[dom] = np.matmul(zd, t_dom[:, cols]).transpose(1, 0, 2)
+        if pat is not None:
+            for i, blk in enumerate(self.blocks):
+                cl = pat.closed[i]
+                if cl is not None and blk.within.any():
+                    within[blk.o] -= np.einsum("kdob,kdob,do->okb", p_blk[i], cl, blk.within)
+        return within
 
     # ---------------------------------------------------------------------------------- orders --
-    def _order(self, t: int, x_opt: F64, use: F64, cap: F64, active: NDArray[np.bool_], m_t: F64 | None) -> None:
+    def _order(self, t: int, x_opt: F64, use: F64, cap: F64, active: B8, pat: _Pattern | None) -> None:
         """Tomorrow's orders: use plus the inventory gap closed at 1/tau_inv, split over suppliers."""
         s, r, b, n = self.s, self.r, self.b, self.n
         sh, ext = self.sh, self.ext
@@ -525,60 +572,69 @@ class Stepper:
         c = np.ones((n, b))
         np.divide(cap, self.x0, out=c, where=self.x0 != 0)
         c3 = c.reshape(r, s, b)
-        w_all = np.matmul(self.zk_t, c3.transpose(1, 0, 2), out=self.buf4)  # (S, n, B)
-        w_all += self.wfix  # no supplier of k at all: need is 0 there, avoid 0 / 0
+        c_k = c3.transpose(1, 0, 2)  # (S, R, B)
+        w_all = np.matmul(self.zk_t, c_k, out=self.buf4)  # (S, n, B)
+        w_all += self.wfix  # no supplier of k at all: the need is 0 there, avoid 0 / 0
         if (c == 0).any():
             self.v = _safe_div(need, w_all)
         else:
             np.divide(need, w_all, out=self.v)
         self.c_o = c3
-        if m_t is None or not (ext.substitution or ext.counter_trade):
-            if ext.substitution and self.u_on:
-                self.u_dom = np.zeros((s, n, b))
-                self.u_for = self.u_dom
-                self.u_on = False
+        if pat is None:
+            self.u = None
             if ext.counter_trade:
-                self._order_counter_trade(t, active, m_t, None)
+                self._order_counter_trade(t, active, None, None)
             return
-        cm = c3.transpose(1, 0, 2)[:, None] * m_t  # (S, R_d, R_o, B)
-        if self.split:
-            w_dom = np.matmul(self.zl_t_dom, cm[:, :, self.dom_idx]).reshape(s, n, b)
-            w_for = np.matmul(self.zl_t_for, cm[:, :, self.for_idx]).reshape(s, n, b)
-            w_open = w_dom + w_for
-        else:
-            w_open = np.matmul(self.zl_t, cm).reshape(s, n, b)
-        # Share of the need that cannot go to usual suppliers; w_all > 0 everywhere (wfix).
-        blocked = np.divide(w_open, w_all)
+        # Weights of the open suppliers, per origin class: the baseline split less the closed links.
+        w_open = [np.matmul(self.zkt_cls[k], c_k[:, rows]) for k, rows in enumerate(self.classes)]
+        if len(self.classes) == 1:
+            w_open = [w_all - self.wfix]
+        for i, blk in enumerate(self.blocks):
+            cl = pat.closed[i]
+            if cl is None:
+                continue
+            g = np.matmul(blk.zt, c_k[:, None, blk.o] * cl)  # (S, D, S_b, B)
+            w_open[blk.cls].reshape(s, r, s, b)[:, blk.d] -= g
+        w_sum = w_open[0] if len(w_open) == 1 else w_open[0] + w_open[1]
+        blocked = np.divide(w_sum, w_all)  # share of the need that cannot go to the usual suppliers
         np.subtract(1.0, blocked, out=blocked)
         np.maximum(blocked, 0.0, out=blocked)
         blocked *= need
-        unfilled = blocked
+        ct = ext.counter_trade and self.tgt_idx.size > 0
+        tcols = self.tgt_idx
+
+        def on_targets(a: F64) -> F64:
+            return a.reshape(s, r, s, b)[:, tcols]  # type: ignore[no-any-return]
+
+        unfilled = on_targets(blocked).copy() if ct else None  # (S, R_t, S_b, B) for the barter channel
         if ext.substitution:
-            self.u_on = True
-            sig = (sh.substitutability.T * self.ramp(t, sh.substitution_tau.T) * active)[:, None, :]  # (S, 1, B)
-            if self.split:
-                assert self.speed_rd is not None
-                # Domestic buyers: redirected orders weight domestic suppliers by gamma, ramp faster.
-                sig_d = sh.substitutability.T[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd)
+            sub = sh.substitutability.T
+            sig = (sub * self.ramp(t, sh.substitution_tau.T) * active)[:, None, :]  # (S, 1, B)
+            if len(self.classes) == 1:
+                u = _safe_div(blocked * sig, w_sum)
+                self.u = [u]
+                if unfilled is not None:
+                    unfilled -= on_targets(u) * on_targets(w_sum)
+            else:
+                # Domestic buyers: redirected orders weight domestic suppliers by gamma and ramp faster.
+                sig_d = sub[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd)
                 sig_d *= active
                 sig_d *= self.gamma_rd  # (S, R_d, B)
-                wg = self.gamma_n * w_dom
-                wg += w_for
+                wg = np.repeat(self.gamma_rd, s, axis=0)[None] * w_open[0]
+                wg += w_open[1]
                 q = _safe_div(blocked, wg)
-                self.u_for = q * sig
-                self.u_dom = (q.reshape(s, r, s, b) * sig_d[:, :, None]).reshape(s, n, b)
-                moved = self.u_dom * w_dom
-                moved += self.u_for * w_for
-            else:
-                self.u_dom = _safe_div(blocked * sig, w_open)
-                self.u_for = self.u_dom
-                moved = self.u_dom * w_open
-            unfilled = blocked - moved
+                u_dom = (q.reshape(s, r, s, b) * sig_d[:, :, None]).reshape(s, n, b)
+                u_for = q * sig
+                self.u = [u_dom, u_for]
+                if unfilled is not None:
+                    unfilled -= on_targets(u_dom) * on_targets(w_open[0]) + on_targets(u_for) * on_targets(w_open[1])
+        else:
+            self.u = None
         if ext.counter_trade:
-            self._order_counter_trade(t, active, m_t, unfilled)
+            self._order_counter_trade(t, active, pat, unfilled)
 
     # ---------------------------------------------------------------------------- counter-trade --
-    def _order_counter_trade(self, t: int, active: NDArray[np.bool_], m_t: F64 | None, unfilled: F64 | None) -> None:
+    def _order_counter_trade(self, t: int, active: B8, pat: _Pattern | None, unfilled: F64 | None) -> None:
         """Counter-trade orders for tomorrow: blocked exports offered to friendly partners, and imports
         bought with the proceeds, never beyond the credit earned (the channel balances in value)."""
         s, r, b = self.s, self.r, self.b
@@ -586,31 +642,32 @@ class Stepper:
         ring = self.credit_ring
         self.credit += ring[t % ring.shape[0]]
         ring[t % ring.shape[0]] = 0.0
-        if m_t is None or unfilled is None or self.tgt_idx.size == 0:
-            self.ct_x = np.zeros((r, s, b))
+        self.ct_x = np.zeros((r, s, b))
+        if pat is None or unfilled is None or self.tgt_idx.size == 0:
             self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))
             return
         eps = sh.ct_efficiency * self.ramp(t, sh.ct_tau) * active  # (B,)
         # Exports the coalition no longer buys: orders blocked at target origins (intermediate + final).
-        p_t = np.matmul(self.zl_tgt, self.v.reshape(s, r, s, b))  # (S, R_d, R_t, B)
-        key = active.tobytes()
-        if self._ct_key != key:
-            self._ct_key, self._ct_closed = key, 1.0 - m_t[:, :, self.tgt_idx]
-        closed = self._ct_closed
-        blk = np.einsum("kdtb,kdtb->tkb", p_t, closed) * self.c_o[self.tgt_idx]  # (R_t, S, B)
-        blk += np.einsum("kdt,kdtb->tkb", self.y_links[:, :, self.tgt_idx, 0], closed)
-        want = blk * eps
+        blk_exp = np.zeros((r, s, b))
+        v4 = self.v.reshape(s, r, s, b)
+        for i, blk in enumerate(self.blocks):
+            cl = pat.closed[i]
+            yc = pat.y_closed[i]
+            if cl is None or yc is None or not self.is_target[blk.o].any():
+                continue
+            p = np.matmul(blk.z, v4[:, blk.d])  # (S, D, O, B) orders at usual intensities
+            blk_exp[blk.o] += np.einsum("kdob,kdob->okb", p, cl) * self.c_o[blk.o]
+            blk_exp[blk.o] += yc.sum(axis=1).transpose(1, 0, 2)
+        blk_exp[~self.is_target] = 0.0
+        want = blk_exp * eps
         tot = want.sum(axis=(0, 1))
-        scale = np.minimum(1.0, _safe_div(self.ct_cap, tot))
-        self.ct_x = np.zeros((r, s, b))
-        self.ct_x[self.tgt_idx] = want * scale
+        self.ct_x = want * np.minimum(1.0, _safe_div(self.ct_cap, tot))
         # Imports bought with the proceeds: unfilled needs of target buyers, from friendly suppliers.
-        wish = unfilled.reshape(s, r, s, b)[:, self.tgt_idx].reshape(s, -1, b)
+        wish = unfilled.reshape(s, -1, b)
         wish *= (self.ct_has_supply * (eps > 0))[:, None, :]
         tot_w = wish.sum(axis=(0, 1))
         budget = np.maximum(np.minimum(self.credit, self.ct_cap), 0.0)
-        frac = np.minimum(1.0, _safe_div(budget, tot_w))
-        self.ct_q = wish * frac
+        self.ct_q = wish * np.minimum(1.0, _safe_div(budget, tot_w))
         self.credit -= self.ct_q.sum(axis=(0, 1))
 
     def _settle_counter_trade(self, t: int, ct_exp: F64, ct_in: F64) -> None:
@@ -620,8 +677,3 @@ class Stepper:
         slot = (t + sh.ct_lag) % self.credit_ring.shape[0]
         np.add.at(self.credit_ring, (slot, np.arange(self.b)), earned)
         self.credit += self.ct_q.sum(axis=(0, 1)) - ct_in.sum(axis=(0, 1))
-
-
-def ct_exp_by_product(ct_x: F64, rat3: F64) -> F64:
-    """Counter-trade exports delivered, by product, shape (S, B)."""
-    return (ct_x * rat3).sum(axis=0)  # type: ignore[no-any-return]

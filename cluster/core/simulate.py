@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -110,9 +110,44 @@ def simulate(
     if steps < 1:
         raise ShapeError(f"steps must be >= 1, got {steps}")
     shocks.validate(baseline)
-    b_user = shocks.batch
-    if b_user == 0:
+    if shocks.batch == 0:
         raise ShapeError("a batch needs at least one scenario")
+    if shocks.batch <= _CHUNK:
+        return _run(baseline, shocks, steps, ext, trajectories, diagnostics)
+    parts = [_run(baseline, shocks.take(slice(lo, lo + _CHUNK)), steps, ext, trajectories, diagnostics)
+             for lo in range(0, shocks.batch, _CHUNK)]  # fmt: skip
+    return _concat(parts)
+
+
+#: Scenarios stepped together. Larger batches are cut into chunks of this size: the per-scenario arrays
+#: of a chunk stay in the processor's cache, which is faster than one wide pass (measured: ~15% at n = 220).
+_CHUNK = 64
+
+
+def _concat(parts: list[Outcome]) -> Outcome:
+    """Outcomes of consecutive chunks, joined along the batch axis."""
+
+    def cat(values: list[Any]) -> Any:
+        return None if values[0] is None else np.concatenate(values)
+
+    first = parts[0]
+    return Outcome(
+        metrics={name: np.concatenate([p.metrics[name] for p in parts]) for name in first.metrics},
+        recovery_day=cat([p.recovery_day for p in parts]),
+        recovered=cat([p.recovered for p in parts]),
+        onset=cat([p.onset for p in parts]),
+        va0=first.va0,
+        va_path=cat([p.va_path for p in parts]),
+        production_path=cat([p.production_path for p in parts]),
+        balance_residual=cat([p.balance_residual for p in parts]),
+        min_stock=cat([p.min_stock for p in parts]),
+    )
+
+
+def _run(baseline: Baseline, shocks: ShockBatch, steps: int, ext: Extensions,
+         trajectories: Literal["daily", "weekly"] | None, diagnostics: bool) -> Outcome:  # fmt: skip
+    """One chunk: pad to whole BLAS blocks, step, reduce to metrics."""
+    b_user = shocks.batch
     shocks = _pad(shocks)
     st = Stepper(baseline, shocks, ext, diagnostics)
     r, b = baseline.n_regions, shocks.batch
