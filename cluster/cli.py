@@ -45,8 +45,9 @@ def simulate(economy_id: str, draws: int, days: int, seed: int, batch_size: int,
     elapsed = time.perf_counter() - start
     loss = metrics["va_loss_pct"]
     never = (metrics["recovery_day"] < 0).mean(axis=0)
+    rate = draws * days / elapsed
     click.echo(f"economy {economy.id}: {len(economy.regions)} regions x {len(economy.sectors)} sectors; "
-               f"{draws} draws x {days} days in {elapsed:.2f} s ({draws * days / elapsed:,.0f} scenario-days/s)")  # fmt: skip
+               f"{draws} draws x {days} days in {elapsed:.2f} s ({rate:,.0f} scenario-days/s)")  # fmt: skip
     click.echo("value-added loss over the horizon, % of annual baseline value added")
     click.echo(f"{'region':<14}{'domestic':>9}{'mean':>9}{'p5':>9}{'p95':>9}{'worst day %':>13}{'never recovers':>16}")
     for j, region in enumerate(economy.regions):

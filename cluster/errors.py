@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ShockError", "InputError", "EconomyError", "ShapeError"]
+__all__ = ["EconomyError", "InputError", "ShapeError", "ShockError"]
 
 
 class ShockError(Exception):

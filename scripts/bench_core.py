@@ -50,10 +50,20 @@ def boario_once(economy: Economy, steps: int) -> float:
         model = ARIOPsiModel(io)
         sim = Simulation(model, n_temporal_units_to_sim=steps, boario_output_dir=tmp)
         capital = pd.Series(model.productive_capital, index=model.industries)
-        impact = pd.Series([SHARE * capital[(REGION, SECTOR)]],
-                           index=pd.MultiIndex.from_tuples([(REGION, SECTOR)], names=["region", "sector"]))
-        sim.add_event(from_series(impact, event_type="recovery", occurrence=OCCURRENCE, duration=DURATION,
-                                  recovery_tau=RECOVERY, event_monetary_factor=model.monetary_factor))
+        impact = pd.Series(
+            [SHARE * capital[(REGION, SECTOR)]],
+            index=pd.MultiIndex.from_tuples([(REGION, SECTOR)], names=["region", "sector"]),
+        )
+        sim.add_event(
+            from_series(
+                impact,
+                event_type="recovery",
+                occurrence=OCCURRENCE,
+                duration=DURATION,
+                recovery_tau=RECOVERY,
+                event_monetary_factor=model.monetary_factor,
+            )
+        )
         sim.loop()
         return time.perf_counter() - start
 

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from cluster.errors import ShapeError
 
-__all__ = ["Baseline", "DAYS_PER_YEAR", "TECHNOLOGY_THRESHOLD"]
+__all__ = ["DAYS_PER_YEAR", "TECHNOLOGY_THRESHOLD", "Baseline"]
 
 DAYS_PER_YEAR = 365
 #: An input counts as "needed" by an industry when its annual use exceeds this share of the industry's

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from .baseline import Baseline
 from .shocks import Extensions, ShockBatch
 
-__all__ = ["Stepper", "StepRecord"]
+__all__ = ["StepRecord", "Stepper"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -316,9 +316,7 @@ class Stepper:
         # 3. Overproduction (BoARIO updates it from the third step on, from signed scarcity).
         if t > 1:
             scarcity = _safe_div(demand - self.x, demand)
-            change = (self.amax - self.alpha) * scarcity * self.atau + (1.0 - self.alpha) * (
-                scarcity == 0
-            ) * self.atau
+            change = (self.amax - self.alpha) * scarcity * self.atau + (1.0 - self.alpha) * (scarcity == 0) * self.atau
             self.alpha += change
             self.alpha[self.alpha < 1.0] = 1.0
 

@@ -12,7 +12,7 @@ from cluster.errors import ShapeError
 
 from .baseline import Baseline
 
-__all__ = ["Ario", "Extensions", "NEVER", "ShockBatch", "embargo_links"]
+__all__ = ["NEVER", "Ario", "Extensions", "ShockBatch", "embargo_links"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

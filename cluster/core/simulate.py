@@ -14,7 +14,7 @@ from .baseline import DAYS_PER_YEAR, Baseline
 from .model import Stepper
 from .shocks import Extensions, ShockBatch
 
-__all__ = ["Outcome", "simulate", "METRICS", "RECOVERY_BAND", "RECOVERY_DAYS"]
+__all__ = ["METRICS", "RECOVERY_BAND", "RECOVERY_DAYS", "Outcome", "simulate"]
 
 F64 = NDArray[np.float64]
 
@@ -181,7 +181,8 @@ def _run(baseline: Baseline, shocks: ShockBatch, steps: int, ext: Extensions,
         done = open_ & within & (streak >= 0) & (t - streak + 1 >= RECOVERY_DAYS)
         found = np.where(done, streak - onset, found)
         if keep:
-            assert va_days is not None and prod_days is not None
+            assert va_days is not None
+            assert prod_days is not None
             va_days[t] = rec.va
             prod_days[t] = rec.production.reshape(r, -1, b).sum(axis=1)
         if diagnostics:
@@ -195,7 +196,8 @@ def _run(baseline: Baseline, shocks: ShockBatch, steps: int, ext: Extensions,
     metrics = {name: np.ascontiguousarray(value.T) for name, value in acc.items()}
     va_path = prod_path = None
     if keep:
-        assert va_days is not None and prod_days is not None
+        assert va_days is not None
+        assert prod_days is not None
         va_path, prod_path = va_days.transpose(2, 0, 1), prod_days.transpose(2, 0, 1)
         if trajectories == "weekly":
             va_path, prod_path = _weekly(va_path), _weekly(prod_path)

@@ -62,7 +62,8 @@ def test_steady_state_three_years(extensions: Extensions) -> None:
     eco = synthetic(8, 5, seed=11, n_domestic=3)
     bl = eco.baseline()
     out = simulate(bl, ShockBatch.quiet(bl, 9), 3 * 365, extensions=extensions, trajectories="daily")
-    assert out.production_path is not None and out.va_path is not None
+    assert out.production_path is not None
+    assert out.va_path is not None
     x0 = bl.x0.reshape(bl.n_regions, bl.n_sectors).sum(axis=1)
     assert np.max(np.abs(out.production_path / x0 - 1.0)) <= 1e-12
     assert np.max(np.abs(out.va_path / out.va0 - 1.0)) <= 1e-12
@@ -81,7 +82,8 @@ def test_batch_invariance_same_size_is_bit_identical(small: Baseline) -> None:
                       trajectories="daily")  # fmt: skip
     for name in first.metrics:
         assert np.array_equal(first.metrics[name][0], second.metrics[name][9], equal_nan=True), name
-    assert first.production_path is not None and second.production_path is not None
+    assert first.production_path is not None
+    assert second.production_path is not None
     assert np.array_equal(first.production_path[0], second.production_path[9])
 
 
