@@ -117,6 +117,13 @@ class Stepper:
         z_rr = bl.z_links.sum(axis=(0, 3)).T + bl.y.sum(axis=1)  # (R_o, R_d) daily trade
         self.base_exports = (z_rr * self.foreign).sum(axis=1)
         self.fd0 = bl.y.sum(axis=(0, 1))  # (R_d,)
+        # Flows inside each origin's bloc: its own region, and the domestic bloc for domestic regions.
+        self.z_diag = np.ascontiguousarray(bl.z_links[:, np.arange(r), np.arange(r)])  # (S, R, S_b)
+        self.dom_cols = np.flatnonzero(np.repeat(dom, s))
+        self.z_dd = np.ascontiguousarray(bl.z_by_product[:, self.dom_idx][:, :, self.dom_cols])  # (S, R_dom, n_dom)
+        self.y_diag = np.ascontiguousarray(self.y_kdo[:, np.arange(r), np.arange(r)])  # (S, R)
+        self.y_dd = np.ascontiguousarray(self.y_kdo[:, self.dom_idx][:, :, self.dom_idx])  # (S, R_dom_d, R_dom_o)
+        self.y_dom_in = self.y_dd.sum(axis=1).T  # (R_dom, S)
         self.never = np.zeros(b, dtype=bool)
         self.tgt_idx = np.flatnonzero(sh.target)
         self.buf1, self.buf2, self.buf3, self.buf4 = (np.empty((s, n, b)) for _ in range(4))
@@ -457,18 +464,19 @@ class Stepper:
             part = np.matmul(self.y_cls[c], rat_k[:, rows])  # (S, R_d, B)
             to += part if f_cls is None else part * (1.0 + f_cls[c])
         # Inside the bloc: own region for a partner, every domestic region for a domestic origin.
-        within = np.zeros((r, s, b))
-        for c, rows in enumerate(self.classes):
-            grow = 1.0 if f_cls is None else 1.0 + f_cls[c]
-            own = np.broadcast_to(grow, (s, r, b))[:, rows, :] if f_cls is not None else 1.0
-            diag = self.y_kdo[:, rows, rows][..., None] * own  # (S, R_c, B)
-            within[rows] = diag.transpose(1, 0, 2)
-        if self.dom_idx.size:
-            dom = self.dom_idx
-            grow_d = [1.0 if f_cls is None else 1.0 + f_cls[self.cls_of[o]][:, dom] for o in dom]
-            for i, o in enumerate(dom):
-                g = grow_d[i]
-                within[o] = (self.y_kdo[:, dom, o][..., None] * g).sum(axis=1)
+        if f_cls is None:
+            within = np.repeat(self.y_diag.T[..., None], b, axis=2)  # (R, S, B)
+            if self.dom_idx.size:
+                within[self.dom_idx] = self.y_dom_in[..., None]
+        else:
+            grow_by_origin = np.empty((s, r, b))  # 1 + F for the origin's class, at the origin's own region
+            for c, rows in enumerate(self.classes):
+                grow_by_origin[:, rows] = 1.0 + f_cls[c][:, rows]
+            within = (self.y_diag[..., None] * grow_by_origin).transpose(1, 0, 2)
+            if self.dom_idx.size:
+                dom = self.dom_idx
+                grow = 1.0 + f_cls[self.cls_of[dom[0]]][:, dom]  # (S, R_dom_d, B)
+                within[dom] = np.einsum("kdo,kdb->okb", self.y_dd, grow)
         premium = np.zeros((r, b))
         if pat is not None:
             for i, blk in enumerate(self.blocks):
@@ -539,13 +547,11 @@ class Stepper:
         within = np.empty((r, s, b))
         for c, rows in enumerate(self.classes):
             t4 = tt[c].reshape(s, r, s, b)
-            within[rows] = np.einsum("krrs,krsb->rkb", self.bl.z_links[:, rows][:, :, rows], t4[:, rows])
+            within[rows] = np.einsum("krs,krsb->rkb", self.z_diag[:, rows], t4[:, rows])
         dom = self.dom_idx
         if dom.size:
-            cols = np.flatnonzero(np.repeat(self.bl.domestic, s))
             t_dom = tt[self.cls_of[dom[0]]]
-            zd = self.bl.z_by_product[:, dom][:, :, cols]  # (S, R_dom, n_dom)
-            within[dom] = np.matmul(zd, t_dom[:, cols]).transpose(1, 0, 2)
+            within[dom] = np.matmul(self.z_dd, t_dom[:, self.dom_cols]).transpose(1, 0, 2)
         if pat is not None:
             for i, blk in enumerate(self.blocks):
                 cl = pat.closed[i]
@@ -583,17 +589,19 @@ class Stepper:
             if ext.counter_trade:
                 self._order_counter_trade(t, active, None, None)
             return
-        # Weights of the open suppliers, per origin class: the baseline split less the closed links.
-        w_open = [np.matmul(self.zkt_cls[k], c_k[:, rows]) for k, rows in enumerate(self.classes)]
-        if len(self.classes) == 1:
-            w_open = [w_all - self.wfix]
+        # Weight of the open suppliers: the baseline split less the closed links (and, under
+        # cooperation, the domestic suppliers' part of it on its own).
+        split = len(self.classes) > 1
+        w_sum = np.subtract(w_all, self.wfix)
+        w_dom = np.matmul(self.zkt_cls[0], c_k[:, self.classes[0]]) if split else None
         for i, blk in enumerate(self.blocks):
             cl = pat.closed[i]
             if cl is None:
                 continue
             g = np.matmul(blk.zt, c_k[:, None, blk.o] * cl)  # (S, D, S_b, B)
-            w_open[blk.cls].reshape(s, r, s, b)[:, blk.d] -= g
-        w_sum = w_open[0] if len(w_open) == 1 else w_open[0] + w_open[1]
+            w_sum.reshape(s, r, s, b)[:, blk.d] -= g
+            if w_dom is not None and blk.cls == 0:
+                w_dom.reshape(s, r, s, b)[:, blk.d] -= g
         blocked = np.divide(w_sum, w_all)  # share of the need that cannot go to the usual suppliers
         np.subtract(1.0, blocked, out=blocked)
         np.maximum(blocked, 0.0, out=blocked)
@@ -608,24 +616,28 @@ class Stepper:
         if ext.substitution:
             sub = sh.substitutability.T
             sig = (sub * self.ramp(t, sh.substitution_tau.T) * active)[:, None, :]  # (S, 1, B)
-            if len(self.classes) == 1:
+            if w_dom is None:
                 u = _safe_div(blocked * sig, w_sum)
                 self.u = [u]
                 if unfilled is not None:
                     unfilled -= on_targets(u) * on_targets(w_sum)
             else:
-                # Domestic buyers: redirected orders weight domestic suppliers by gamma and ramp faster.
+                # Domestic buyers weight domestic suppliers by gamma and ramp faster:
+                # u_dom = blocked sig_d gamma / W_g, u_for = blocked sig / W_g, W_g = W + (gamma - 1) W_dom.
                 sig_d = sub[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd)
                 sig_d *= active
                 sig_d *= self.gamma_rd  # (S, R_d, B)
-                wg = np.repeat(self.gamma_rd, s, axis=0)[None] * w_open[0]
-                wg += w_open[1]
+                wg = w_sum.copy()
+                dom = self.dom_idx
+                wg.reshape(s, r, s, b)[:, dom] += (self.gamma_rd[dom] - 1.0)[None, :, None] * w_dom.reshape(s, r, s, b)[
+                    :, dom
+                ]
                 q = _safe_div(blocked, wg)
-                u_dom = (q.reshape(s, r, s, b) * sig_d[:, :, None]).reshape(s, n, b)
-                u_for = q * sig
-                self.u = [u_dom, u_for]
-                if unfilled is not None:
-                    unfilled -= on_targets(u_dom) * on_targets(w_open[0]) + on_targets(u_for) * on_targets(w_open[1])
+                self.u = [(q.reshape(s, r, s, b) * sig_d[:, :, None]).reshape(s, n, b), q * sig]
+                if unfilled is not None:  # what was redirected: q (sig W + (sig_d gamma - sig) W_dom)
+                    extra = (sig_d[:, tcols, None] - sig[:, :, None]) * on_targets(w_dom)
+                    extra += sig[:, :, None] * on_targets(w_sum)
+                    unfilled -= on_targets(q) * extra
         else:
             self.u = None
         if ext.counter_trade:
