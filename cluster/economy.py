@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,10 +36,24 @@ class Economy:
     domestic: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     unit: str = "money"
     source: str = ""
+    #: Per region: the country it belongs to, and its default coalition membership and friendly status
+    #: (configs may override them). Empty means: each region is its own country, neither.
+    country: tuple[str, ...] = ()
+    coalition: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    friendly: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.domestic.size == 0:
-            object.__setattr__(self, "domestic", np.zeros(len(self.regions), dtype=bool))
+        r = len(self.regions)
+        for name in ("domestic", "coalition", "friendly"):
+            value = np.asarray(getattr(self, name), dtype=bool)
+            if value.size == 0:
+                value = np.zeros(r, dtype=bool)
+            object.__setattr__(self, name, value)
+        if not self.country:
+            object.__setattr__(self, "country", tuple(self.regions))
+        object.__setattr__(self, "z", np.asarray(self.z, dtype=np.float64))
+        object.__setattr__(self, "y", np.asarray(self.y, dtype=np.float64))
         self.check()
 
     @property
@@ -71,6 +87,12 @@ class Economy:
             raise EconomyError(f"economy {self.id!r}: Z has shape {self.z.shape}, expected ({n}, {n})")
         if self.y.shape != (n, r * c):
             raise EconomyError(f"economy {self.id!r}: Y has shape {self.y.shape}, expected ({n}, {r * c})")
+        for name in ("domestic", "coalition", "friendly"):
+            if getattr(self, name).shape != (r,):
+                raise EconomyError(f"economy {self.id!r}: {name} tags have {getattr(self, name).size} entries, "
+                                   f"expected one per region ({r})")  # fmt: skip
+        if len(self.country) != r:
+            raise EconomyError(f"economy {self.id!r}: {len(self.country)} country tags for {r} regions")
         for name, labels in (("region", self.regions), ("sector", self.sectors)):
             seen = {lab for lab in labels if labels.count(lab) > 1}
             if seen:
@@ -103,6 +125,78 @@ class Economy:
     def baseline(self) -> Baseline:
         """The core's arrays (daily flows)."""
         return Baseline.from_annual(self.z, self.y, len(self.regions), len(self.sectors), self.domestic)
+
+    def to_parquet(self, path: str | Path) -> None:
+        """Write the economy as one Parquet file (non-zero flows + labels and tags in metadata), atomically."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from cluster.schema import economy_metadata
+
+        path = Path(path)
+        full = np.concatenate([self.z, self.y], axis=1)
+        rows, cols = np.nonzero(full)
+        table = pa.table(
+            {"row": rows.astype(np.int32), "col": cols.astype(np.int32), "value": full[rows, cols]},
+            schema=economy_metadata(self._info()),
+        )
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        try:
+            pq.write_table(table, tmp, compression="zstd")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "regions": list(self.regions),
+            "sectors": list(self.sectors),
+            "fd_categories": list(self.fd_categories),
+            "country": list(self.country),
+            "domestic": self.domestic.tolist(),
+            "coalition": self.coalition.tolist(),
+            "friendly": self.friendly.tolist(),
+            "unit": self.unit,
+            "source": self.source,
+            "provenance": self.provenance,
+        }
+
+    @classmethod
+    def read_parquet(cls, path: str | Path) -> Economy:
+        """Read a file written by ``to_parquet``; ``EconomyError`` naming the file if it is not one."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from cluster.schema import ECONOMY_FORMAT, read_metadata
+
+        path = Path(path)
+        try:
+            table = pq.read_table(path)
+        except (OSError, pa.ArrowException) as err:
+            raise EconomyError(f"cannot read economy file {str(path)!r}: {err}") from err
+        info = read_metadata(table.schema)
+        if info is None or info.get("format") != ECONOMY_FORMAT:
+            raise EconomyError(f"{str(path)!r} is not a shock economy file (format {ECONOMY_FORMAT!r}); "
+                               "plain matrices load with the 'matrices' loader, pymrio folders with 'pymrio'")  # fmt: skip
+        try:
+            regions, sectors, cats = info["regions"], info["sectors"], info["fd_categories"]
+            n, width = len(regions) * len(sectors), len(regions) * (len(sectors) + len(cats))
+            full = np.zeros((n, width))
+            rows = table.column("row").to_numpy()
+            cols = table.column("col").to_numpy()
+            if rows.size and (rows.max() >= n or cols.max() >= width or rows.min() < 0 or cols.min() < 0):
+                raise EconomyError(f"economy file {str(path)!r}: a flow index lies outside the labelled table")
+            full[rows, cols] = table.column("value").to_numpy()
+            return cls(
+                id=str(info["id"]), regions=tuple(regions), sectors=tuple(sectors), z=full[:, :n], y=full[:, n:],
+                fd_categories=tuple(cats), domestic=np.array(info["domestic"], dtype=bool), unit=str(info["unit"]),
+                source=str(info["source"]), country=tuple(info["country"]),
+                coalition=np.array(info["coalition"], dtype=bool), friendly=np.array(info["friendly"], dtype=bool),
+                provenance=dict(info.get("provenance", {})),
+            )  # fmt: skip
+        except KeyError as err:
+            raise EconomyError(f"economy file {str(path)!r}: metadata lacks {err}") from err
 
     def to_pymrio(self) -> Any:
         """This table as a ``pymrio.IOSystem`` (needs the optional pymrio and pandas packages)."""
