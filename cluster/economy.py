@@ -177,8 +177,10 @@ class Economy:
             raise EconomyError(f"cannot read economy file {str(path)!r}: {err}") from err
         info = read_metadata(table.schema)
         if info is None or info.get("format") != ECONOMY_FORMAT:
-            raise EconomyError(f"{str(path)!r} is not a shock economy file (format {ECONOMY_FORMAT!r}); "
-                               "plain matrices load with the 'matrices' loader, pymrio folders with 'pymrio'")  # fmt: skip
+            raise EconomyError(
+                f"{str(path)!r} is not a shock economy file (format {ECONOMY_FORMAT!r}); "
+                "plain matrices load with the 'matrices' loader, pymrio folders with 'pymrio'"
+            )
         try:
             regions, sectors, cats = info["regions"], info["sectors"], info["fd_categories"]
             n, width = len(regions) * len(sectors), len(regions) * (len(sectors) + len(cats))
