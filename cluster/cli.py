@@ -11,7 +11,7 @@ import numpy as np
 
 from cluster import __version__
 from cluster.core import DAYS_PER_YEAR, Extensions
-from cluster.economy import EMBEDDED, load
+from cluster.economy import DEFAULT_ECONOMY, EMBEDDED, load, summarize
 from cluster.errors import ShockError
 from cluster.runner import run_serial
 from cluster.scenarios import smoke_batch
@@ -23,6 +23,56 @@ __all__ = ["main"]
 @click.version_option(__version__, prog_name="shock")
 def cli() -> None:
     """Monte Carlo sanction-shock scenarios through a multi-regional input-output economy."""
+
+
+@cli.command()
+def economies() -> None:
+    """List the embedded economies."""
+    click.echo(f"{'id':<13}{'regions':>8}{'sectors':>8}{'industries':>11}  source")
+    for economy_id, description in EMBEDDED.items():
+        try:
+            economy = load(economy_id)
+        except ShockError as err:  # an optional dependency is missing: say so, list the rest
+            click.echo(f"{economy_id:<13}{'-':>8}{'-':>8}{'-':>11}  unavailable: {err}")
+            continue
+        mark = " (default)" if economy_id == DEFAULT_ECONOMY else ""
+        click.echo(f"{economy_id:<13}{len(economy.regions):>8}{len(economy.sectors):>8}{economy.n:>11}  "
+                   f"{description}{mark}")  # fmt: skip
+
+
+@cli.group()
+def economy() -> None:
+    """Inspect one economy."""
+
+
+@economy.command("show")
+@click.argument("economy_id", metavar="ID", type=click.Choice(sorted(EMBEDDED)))
+def economy_show(economy_id: str) -> None:
+    """Output by region and sector, value added, and the domestic regions' trade by partner."""
+    eco = load(economy_id)
+    summ = summarize(eco)
+    unit = eco.unit or "money"
+    click.echo(f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors, annual flows in {unit}")
+    if eco.provenance.get("note"):
+        click.echo(str(eco.provenance["note"]))
+    total = summ.output_by_region.sum()
+    click.echo(f"\n{'region':<12}{'country':<10}{'tags':<22}{'output':>12}{'share':>8}{'value added':>13}")
+    for j, region in enumerate(eco.regions):
+        tags = ",".join(name for name, on in (("domestic", eco.domestic[j]), ("coalition", eco.coalition[j]),
+                                               ("friendly", eco.friendly[j])) if on) or "-"  # fmt: skip
+        click.echo(f"{region:<12}{eco.country[j]:<10}{tags:<22}{summ.output_by_region[j]:>12,.1f}"
+                   f"{summ.output_by_region[j] / total:>8.1%}{summ.va_by_region[j]:>13,.1f}")  # fmt: skip
+    click.echo(f"\n{'sector':<28}{'output':>12}{'share':>8}")
+    for k, sector in enumerate(eco.sectors):
+        click.echo(f"{sector:<28}{summ.output_by_sector[k]:>12,.1f}{summ.output_by_sector[k] / total:>8.1%}")
+    if eco.domestic.any():
+        turnover = summ.exports_by_partner + summ.imports_by_partner
+        click.echo(
+            f"\ntrade of the domestic regions by partner\n{'partner':<12}{'exports':>12}{'imports':>12}{'share':>8}"
+        )
+        for j in np.flatnonzero(~eco.domestic):
+            click.echo(f"{eco.regions[j]:<12}{summ.exports_by_partner[j]:>12,.1f}{summ.imports_by_partner[j]:>12,.1f}"
+                       f"{turnover[j] / turnover.sum():>8.1%}")  # fmt: skip
 
 
 @cli.command()

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from cluster.core import Baseline
 from cluster.errors import EconomyError
 
-__all__ = ["EMBEDDED", "Economy", "load", "synthetic"]
+__all__ = ["DEFAULT_ECONOMY", "EMBEDDED", "Economy", "Summary", "embedded_path", "load", "summarize", "synthetic"]
 
 F64 = NDArray[np.float64]
 
@@ -264,13 +264,29 @@ def synthetic(n_regions: int = 22, n_sectors: int = 10, *, seed: int = 0, n_dome
 
 #: Economies that need no file: id -> one-line description.
 EMBEDDED: dict[str, str] = {
+    "ru-by": "Russia's 8 federal districts, Belarus's 7 regions and 7 partners x 10 sectors; an illustrative "
+    "calibration from public aggregates (docs/data.md), not an official table",
     "synthetic": "deterministic random economy, 22 regions (8 domestic) x 10 sectors, for smoke runs and benchmarks",
     "pymrio-test": "pymrio's bundled test system, 6 regions x 8 sectors (needs the optional pymrio package)",
 }
 
+#: The embedded default economy.
+DEFAULT_ECONOMY = "ru-by"
+
+
+def embedded_path(economy_id: str) -> Path:
+    """Where an embedded economy file is shipped inside the package."""
+    return Path(__file__).parent / "data" / f"{economy_id}.parquet"
+
 
 def load(economy_id: str) -> Economy:
     """An embedded economy by id; ``EconomyError`` listing the ids if unknown."""
+    if economy_id == "ru-by":
+        path = embedded_path(economy_id)
+        if not path.exists():
+            raise EconomyError(f"the embedded economy file {path.name} is missing from the installed package; "
+                               "reinstall it (pip install .) or rebuild it: python scripts/build_default_economy.py")  # fmt: skip
+        return Economy.read_parquet(path)
     if economy_id == "synthetic":
         return synthetic(22, 10, seed=0, n_domestic=8)
     if economy_id == "pymrio-test":
@@ -284,3 +300,27 @@ def load(economy_id: str) -> Economy:
         io.calc_all()
         return Economy.from_pymrio(io, id="pymrio-test", domestic=("reg1", "reg2"))
     raise EconomyError(f"unknown economy {economy_id!r}; embedded economies are {sorted(EMBEDDED)}")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A readable digest of an economy (annual figures in the economy's unit)."""
+
+    output_by_region: F64  # (R,)
+    va_by_region: F64  # (R,)
+    output_by_sector: F64  # (S,)
+    exports_by_partner: F64  # (R,) domestic bloc's exports to each non-domestic region
+    imports_by_partner: F64  # (R,) domestic bloc's imports from each non-domestic region
+
+
+def summarize(economy: Economy) -> Summary:
+    """Output and value added by region, output by sector, and the domestic bloc's trade by partner."""
+    r, s = len(economy.regions), len(economy.sectors)
+    x = economy.x.reshape(r, s)
+    z_rr = economy.z.reshape(r, s, r, s).sum(axis=(1, 3))
+    y_rr = economy.y.reshape(r, s, r, -1).sum(axis=(1, 3))
+    trade = z_rr + y_rr  # (origin, destination)
+    dom = economy.domestic
+    exports = np.where(dom, 0.0, trade[dom].sum(axis=0))
+    imports = np.where(dom, 0.0, trade[:, dom].sum(axis=1))
+    return Summary(x.sum(axis=1), economy.value_added.reshape(r, s).sum(axis=1), x.sum(axis=0), exports, imports)
