@@ -284,8 +284,10 @@ def load(economy_id: str) -> Economy:
     if economy_id == "ru-by":
         path = embedded_path(economy_id)
         if not path.exists():
-            raise EconomyError(f"the embedded economy file {path.name} is missing from the installed package; "
-                               "reinstall it (pip install .) or rebuild it: python scripts/build_default_economy.py")  # fmt: skip
+            raise EconomyError(
+                f"the embedded economy file {path.name} is missing from the installed package; "
+                "reinstall it (pip install .) or rebuild it: python scripts/build_default_economy.py"
+            )
         return Economy.read_parquet(path)
     if economy_id == "synthetic":
         return synthetic(22, 10, seed=0, n_domestic=8)
