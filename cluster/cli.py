@@ -70,9 +70,9 @@ def economy_show(economy_id: str) -> None:
         click.echo(
             f"\ntrade of the domestic regions by partner\n{'partner':<12}{'exports':>12}{'imports':>12}{'share':>8}"
         )
-        for j in np.flatnonzero(~eco.domestic):
-            click.echo(f"{eco.regions[j]:<12}{summ.exports_by_partner[j]:>12,.1f}{summ.imports_by_partner[j]:>12,.1f}"
-                       f"{turnover[j] / turnover.sum():>8.1%}")  # fmt: skip
+        for p in np.flatnonzero(~eco.domestic).tolist():
+            click.echo(f"{eco.regions[p]:<12}{summ.exports_by_partner[p]:>12,.1f}{summ.imports_by_partner[p]:>12,.1f}"
+                       f"{turnover[p] / turnover.sum():>8.1%}")  # fmt: skip
 
 
 @cli.command()
