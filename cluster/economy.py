@@ -247,6 +247,8 @@ def synthetic(n_regions: int = 22, n_sectors: int = 10, *, seed: int = 0, n_dome
     region = np.repeat(np.arange(r), s)
     home = region[:, None] == region[None, :]
     z = rng.uniform(0.0, 1.0, (n, n)) * (rng.uniform(size=(n, n)) < 0.5) * np.where(home, 400.0, 40.0)
+    empty = z.sum(axis=0) == 0
+    z[empty, empty] = 100.0  # an industry that would buy nothing buys from itself
     y = rng.uniform(50.0, 400.0, (n, r)) * np.where(region[:, None] == np.arange(r)[None, :], 20.0, 1.0)
     # Scale inputs so that intermediate use is 40-60% of output: value added stays positive.
     x = z.sum(axis=1) + y.sum(axis=1)

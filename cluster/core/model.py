@@ -33,6 +33,9 @@ B8 = NDArray[np.bool_]
 
 #: ``numpy.allclose`` tolerances BoARIO uses to decide that inventories need no update or no refill.
 _RTOL, _ATOL = 1e-5, 1e-8
+#: Smallest share of a buyer's baseline purchases of a product that a supplier must hold to take
+#: redirected orders.
+_MIN_SHARE = 1e-6
 
 
 def _surely_apart(a_sum: F64, b_sum: F64, size: int) -> B8:
@@ -47,7 +50,8 @@ def _surely_apart(a_sum: F64, b_sum: F64, size: int) -> B8:
 def _safe_div(num: F64, den: F64) -> F64:
     """num / den where den != 0, else 0."""
     out = np.zeros(np.broadcast_shapes(num.shape, den.shape))
-    np.divide(num, den, out=out, where=den != 0)
+    with np.errstate(over="ignore"):  # a ratio beyond the float range is inf, which callers cap
+        np.divide(num, den, out=out, where=den != 0)
     return out
 
 
@@ -77,6 +81,7 @@ class _Block:
     zt: F64  # (S, D, S_b, O)
     y: F64  # (S, D, O) daily final demand
     closed: F64  # (S, D, O, B) share closed while sanctions are in force: E (1 - leakage)
+    touched: F64  # (S, D, O, B) 1 where a link is sanctioned at all (E > 0): no redirected orders go there
     leak: F64 | None  # (S, D, O, B) share open only through third countries: E leakage
     within: F64  # (D, O) 1 where the destination is inside the origin's bloc (not an export)
     gamma: F64  # (D, B) weight of these origins in redirected final demand (cooperation)
@@ -87,11 +92,13 @@ class _Pattern:
     """Per-block arrays for one pattern of which scenarios are under sanctions (cached)."""
 
     closed: list[F64 | None]
+    touched: list[F64 | None]
     leak: list[F64 | None]
     y_closed: list[F64 | None]  # y * closed, (S, D, O, B)
+    y_touched: list[F64 | None]  # y * touched
     y_leak: list[F64 | None]
     blocked_fd: F64  # (S, R_d, B) final demand blocked, by product and destination
-    fd_tot: F64  # (S, R_d, B) weight of the open origins in redirected final demand
+    fd_tot: F64  # (S, R_d, B) weight of the untouched origins in redirected final demand
 
 
 class Stepper:
@@ -119,6 +126,7 @@ class Stepper:
         self.td = self.tech * self.days  # (S, n, B or 1) stock wanted per unit of output
         self.td_sum = self.td.sum(axis=0)  # (n, B or 1)
         self.tech_sum = bl.tech.sum(axis=0)  # (n,)
+        self.x0_by_product = bl.x0.reshape(r, s).sum(axis=0)[:, None]  # (S, 1)
         self.wfix = (bl.z_by_product.sum(axis=1) == 0).astype(float)[:, :, None]  # (S, n, 1)
         self.zk_t = np.ascontiguousarray(bl.z_by_product.transpose(0, 2, 1))  # (S, n, R)
         self.y_supplier = bl.y.sum(axis=2).reshape(n, 1)  # (n, 1) baseline final demand per supplier
@@ -208,7 +216,7 @@ class Stepper:
                 blocks.append(_Block(
                     o=o, d=d, cls=c, z=z, zt=np.ascontiguousarray(z.transpose(0, 1, 3, 2)),
                     y=np.ascontiguousarray(self.y_kdo[:, d][:, :, o]),
-                    closed=e * (1.0 - lam), leak=e * lam if ext.leakage else None,
+                    closed=e * (1.0 - lam), touched=(e > 0).astype(float), leak=e * lam if ext.leakage else None,
                     within=1.0 - self.foreign[np.ix_(o, d)].T,
                     gamma=self.gamma_rd[d] if bl.domestic[o[0]] else np.ones((d.size, self.b)),
                 ))  # fmt: skip
@@ -223,23 +231,29 @@ class Stepper:
             return self._patterns[key]
         a = active.astype(float)
         closed: list[F64 | None] = []
+        touched: list[F64 | None] = []
         leak: list[F64 | None] = []
         y_closed: list[F64 | None] = []
+        y_touched: list[F64 | None] = []
         y_leak: list[F64 | None] = []
         blocked = np.zeros((self.s, self.r, self.b))
         tot = self._fd_weight_total()
         for blk in self.blocks:
-            cl = blk.closed if active.all() else blk.closed * a
-            lk = None if blk.leak is None else (blk.leak if active.all() else blk.leak * a)
-            yc = blk.y[..., None] * cl
+            everyone = bool(active.all())
+            cl = blk.closed if everyone else blk.closed * a
+            tc = blk.touched if everyone else blk.touched * a
+            lk = None if blk.leak is None else (blk.leak if everyone else blk.leak * a)
+            yc, yt = blk.y[..., None] * cl, blk.y[..., None] * tc
             closed.append(cl)
+            touched.append(tc)
             leak.append(lk)
             y_closed.append(yc)
+            y_touched.append(yt)
             y_leak.append(None if lk is None else blk.y[..., None] * lk)
-            yc_kdb = yc.sum(axis=2)
-            blocked[:, blk.d] += yc_kdb
-            tot[:, blk.d] -= yc_kdb * blk.gamma
-        pat = _Pattern(closed, leak, y_closed, y_leak, blocked, tot)
+            blocked[:, blk.d] += yc.sum(axis=2)
+            tot[:, blk.d] -= yt.sum(axis=2) * blk.gamma
+        np.maximum(tot, 0.0, out=tot)
+        pat = _Pattern(closed, touched, leak, y_closed, y_touched, y_leak, blocked, tot)
         if len(self._patterns) > 4:  # sanctions start and end on few distinct days: keep a handful
             self._patterns.clear()
         self._patterns[key] = pat
@@ -331,7 +345,7 @@ class Stepper:
 
         # 2. Demand addressed to each supplier: yesterday's orders + final demand + counter-trade.
         tt = self._intensities()
-        d_int, p_blk = self._orders_received(tt, pat_o)
+        d_int, p_blk, pu_blk = self._orders_received(tt, pat_o)
         demand = (d_int + y_sup).reshape(n, b)
         if ext.counter_trade:
             demand += (self.ct_x + self.ct_phi * self.ct_q.sum(axis=1)[None]).reshape(n, b)
@@ -377,7 +391,7 @@ class Stepper:
         self.stock += diff
 
         # 6. Accounts of the day.
-        rec = self._accounts(t, x, rat3, d_int, y_sup, tt, p_blk, pat_o, pat_t, f_cls, ct_in, diag)
+        rec = self._accounts(t, x, rat3, d_int, y_sup, tt, (p_blk, pu_blk), pat_o, pat_t, f_cls, ct_in, diag)
 
         # 7. Orders for tomorrow.
         self._order(t, x_opt, use, cap, active, pat_t)
@@ -392,8 +406,10 @@ class Stepper:
         return [self.v + u for u in self.u]
 
     # --------------------------------------------------------------------------- contractions --
-    def _orders_received(self, tt: list[F64], pat: _Pattern | None) -> tuple[F64, list[F64]]:
-        """Intermediate demand per supplier (R, S, B), and per block the orders as if links were open."""
+    def _orders_received(self, tt: list[F64], pat: _Pattern | None) -> tuple[F64, list[F64], list[F64 | None]]:
+        """Intermediate demand per supplier (R, S, B), and per block the orders at usual intensity (V) and
+        redirected (U) as if its links were open: closed links take the share ``closed`` of the first, and
+        all of the second where sanctioned at all (redirected orders only go to untouched links)."""
         r, s, b = self.r, self.s, self.b
         if len(self.classes) == 1:
             open_ = np.matmul(self.bl.z_by_product, tt[0]).transpose(1, 0, 2)  # (R, S, B)
@@ -402,14 +418,20 @@ class Stepper:
             for c, rows in enumerate(self.classes):
                 open_[rows] = np.matmul(self.zbp_cls[c], tt[c]).transpose(1, 0, 2)
         p_blk: list[F64] = []
+        pu_blk: list[F64 | None] = []
         if pat is not None:
+            v4 = self.v.reshape(s, r, s, b)
             for i, blk in enumerate(self.blocks):
-                p = np.matmul(blk.z, tt[blk.cls].reshape(s, r, s, b)[:, blk.d])  # (S, D, O, B)
+                p = np.matmul(blk.z, v4[:, blk.d])  # (S, D, O, B)
                 p_blk.append(p)
-                cl = pat.closed[i]
+                pu = None if self.u is None else np.matmul(blk.z, self.u[blk.cls].reshape(s, r, s, b)[:, blk.d])
+                pu_blk.append(pu)
+                cl, tc = pat.closed[i], pat.touched[i]
                 if cl is not None:
                     open_[blk.o] -= np.einsum("kdob,kdob->okb", p, cl)
-        return open_ * self.c_o, p_blk
+                if pu is not None and tc is not None:
+                    open_[blk.o] -= np.einsum("kdob,kdob->okb", pu, tc)
+        return open_ * self.c_o, p_blk, pu_blk
 
     def _deliveries(self, tt: list[F64], rc: F64, pat: _Pattern | None) -> F64:
         """What buyers receive per (product, buyer), (S, n, B): sum_f Z0[f, j] r_f c_f m(f, j) T[k, j]."""
@@ -427,13 +449,17 @@ class Stepper:
                 add += part
         if pat is not None:
             add4 = add.reshape(s, r, s, b)
+            v4 = self.v.reshape(s, r, s, b)
             for i, blk in enumerate(self.blocks):
-                cl = pat.closed[i]
-                if cl is None:
+                cl, tc = pat.closed[i], pat.touched[i]
+                if cl is None or tc is None:
                     continue
-                h = rc_k[:, None, blk.o] * cl  # (S, D, O, B)
-                g = np.matmul(blk.zt, h)  # (S, D, S_b, B)
-                g *= tt[blk.cls].reshape(s, r, s, b)[:, blk.d]
+                g = np.matmul(blk.zt, rc_k[:, None, blk.o] * cl)  # (S, D, S_b, B)
+                g *= v4[:, blk.d]
+                if self.u is not None:
+                    gu = np.matmul(blk.zt, rc_k[:, None, blk.o] * tc)
+                    gu *= self.u[blk.cls].reshape(s, r, s, b)[:, blk.d]
+                    g += gu
                 add4[:, blk.d] -= g
         return add.reshape(s, n, b)
 
@@ -462,15 +488,22 @@ class Stepper:
         if f_cls is not None:
             for c, rows in enumerate(self.classes):
                 y_sup[rows] += np.matmul(self.y_kod_cls[c], f_cls[c]).transpose(1, 0, 2)
-        for i, blk in enumerate(self.blocks):
-            yc = pat.y_closed[i]
-            if yc is None:
-                continue
-            if f_cls is None:
-                y_sup[blk.o] -= yc.sum(axis=1).transpose(1, 0, 2)
-            else:
-                y_sup[blk.o] -= np.einsum("kdob,kdb->okb", yc, 1.0 + f_cls[blk.cls][:, blk.d])
+        for i in range(len(self.blocks)):
+            rem = self._fd_removed(pat, i, f_cls)
+            if rem is not None:
+                y_sup[self.blocks[i].o] -= rem.sum(axis=1).transpose(1, 0, 2)
         return y_sup
+
+    def _fd_removed(self, pat: _Pattern, i: int, f_cls: list[F64] | None) -> F64 | None:
+        """Final demand that block i's links do not carry, (S, D, O, B): the closed share of the baseline
+        flow, and the redirected final demand, which sanctioned links never receive."""
+        yc, yt = pat.y_closed[i], pat.y_touched[i]
+        if yc is None or yt is None:
+            return None
+        if f_cls is None:
+            return yc
+        blk = self.blocks[i]
+        return yc + yt * f_cls[blk.cls][:, blk.d][:, :, None]  # type: ignore[no-any-return]
 
     def _fd_flows(self, rat3: F64, y_sup: F64, pat: _Pattern | None,
                   f_cls: list[F64] | None) -> tuple[F64, F64, F64]:  # fmt: skip
@@ -499,18 +532,16 @@ class Stepper:
         premium = np.zeros((r, b))
         if pat is not None:
             for i, blk in enumerate(self.blocks):
-                yc = pat.y_closed[i]
-                if yc is None:
+                rem = self._fd_removed(pat, i, f_cls)
+                if rem is None:
                     continue
-                grow_b = 1.0 if f_cls is None else (1.0 + f_cls[blk.cls][:, blk.d])[:, :, None]
-                ycg = yc * grow_b
                 rat_o = rat_k[:, None, blk.o]  # (S, 1, O, B)
-                to[:, blk.d] -= np.einsum("kdob,kdob->kdb", ycg, np.broadcast_to(rat_o, ycg.shape))
+                to[:, blk.d] -= np.einsum("kdob,kdob->kdb", rem, np.broadcast_to(rat_o, rem.shape))
                 if blk.within.any():
-                    within[blk.o] -= np.einsum("kdob,do->okb", ycg, blk.within)
+                    within[blk.o] -= np.einsum("kdob,do->okb", rem, blk.within)
                 yl = pat.y_leak[i]
                 if yl is not None:
-                    leaked = np.einsum("kdob,kdob->kdb", yl * grow_b, np.broadcast_to(rat_o, yl.shape))
+                    leaked = np.einsum("kdob,kdob->kdb", yl, np.broadcast_to(rat_o, yl.shape))
                     premium[blk.d] += (leaked * self.sh.leakage_premium.T[:, None, :]).sum(axis=0)
         from_ = (rat3 * y_sup).sum(axis=1)  # (R, B) all final demand delivered by each origin
         exports = from_ - (rat3 * within).sum(axis=1)
@@ -523,10 +554,13 @@ class Stepper:
         produced = x.reshape(r, s, b).sum(axis=0)  # (S, B)
         got = add.reshape(s, r, s, b).sum(axis=(1, 2))  # into buyers' inventories, channel imports included
         got = got + (rat3 * y_sup).sum(axis=0) + (self.ct_x * rat3).sum(axis=0)
-        resid = np.abs(got - produced) / np.maximum(produced, 1e-300)
+        # Relative to production, or to a millionth of the baseline once production has collapsed: an output
+        # of ~0 is delivered as ~1e-30 by the open-minus-closed contractions, which is no accounting error.
+        resid = np.abs(got - produced) / np.maximum(produced, 1e-6 * self.x0_by_product)
         return resid.max(axis=0), self.stock.min(axis=(0, 1))
 
-    def _accounts(self, t: int, x: F64, rat3: F64, d_int: F64, y_sup: F64, tt: list[F64], p_blk: list[F64],
+    def _accounts(self, t: int, x: F64, rat3: F64, d_int: F64, y_sup: F64, tt: list[F64],
+                  blocks: tuple[list[F64], list[F64 | None]],
                   pat_o: _Pattern | None, pat_t: _Pattern | None, f_cls: list[F64] | None,
                   ct_in: F64 | None, diag: tuple[F64, F64] | None) -> StepRecord:  # fmt: skip
         r, s, b = self.r, self.s, self.b
@@ -534,7 +568,8 @@ class Stepper:
         va = (self.va_coef * x.reshape(r, s, b)).sum(axis=1)  # (R, B)
         fd, fd_exports, premium = self._fd_flows(rat3, y_sup, pat_t, f_cls)
         # Intermediate exports: all deliveries less those inside the origin's bloc.
-        within = self._within_bloc(tt, p_blk, pat_o) * self.c_o
+        p_blk, pu_blk = blocks
+        within = self._within_bloc(tt, p_blk, pu_blk, pat_o) * self.c_o
         exports = fd_exports + (rat3 * (d_int - within)).sum(axis=1)
         if pat_o is not None:  # leakage premium on intermediate goods, by buying region
             for i, blk in enumerate(self.blocks):
@@ -556,7 +591,7 @@ class Stepper:
         balance, min_stock = diag if diag is not None else (zero, zero)
         return StepRecord(x, va, fd, exports, ct_exp, ct_imp, premium, balance, min_stock)
 
-    def _within_bloc(self, tt: list[F64], p_blk: list[F64], pat: _Pattern | None) -> F64:
+    def _within_bloc(self, tt: list[F64], p_blk: list[F64], pu_blk: list[F64 | None], pat: _Pattern | None) -> F64:
         """Intermediate orders from inside each origin's bloc, (R, S, B), before the capacity ratio c_o.
 
         The own region for a partner, every domestic region for a domestic origin; closed links inside a
@@ -573,9 +608,11 @@ class Stepper:
             within[dom] = np.matmul(self.z_dd, t_dom[:, self.dom_cols]).transpose(1, 0, 2)
         if pat is not None:
             for i, blk in enumerate(self.blocks):
-                cl = pat.closed[i]
+                cl, tc, pu = pat.closed[i], pat.touched[i], pu_blk[i]
                 if cl is not None and blk.within.any():
                     within[blk.o] -= np.einsum("kdob,kdob,do->okb", p_blk[i], cl, blk.within)
+                    if pu is not None and tc is not None:
+                        within[blk.o] -= np.einsum("kdob,kdob,do->okb", pu, tc, blk.within)
         return within
 
     # ---------------------------------------------------------------------------------- orders --
@@ -602,7 +639,8 @@ class Stepper:
         c_k = c3.transpose(1, 0, 2)  # (S, R, B)
         w_all = np.matmul(self.zk_t, c_k, out=self.buf4)  # (S, n, B)
         w_all += self.wfix  # no supplier of k at all: the need is 0 there, avoid 0 / 0
-        if (c == 0).any():
+        dead = bool((c == 0).any())  # a supplier with no capacity left: its buyers' weights may all be 0
+        if dead:
             self.v = _safe_div(need, w_all)
         else:
             np.divide(need, w_all, out=self.v)
@@ -612,21 +650,25 @@ class Stepper:
             if ext.counter_trade:
                 self._order_counter_trade(t, active, None, None)
             return
-        # Weight of the open suppliers: the baseline split less the closed links (and, under
-        # cooperation, the domestic suppliers' part of it on its own).
+        # Weight of the suppliers still reachable (the baseline split less the closed part of each link),
+        # and of those that can take redirected orders: untouched by the sanction (and, under cooperation,
+        # the domestic suppliers' part of it on its own).
         split = len(self.classes) > 1
-        w_sum = np.subtract(w_all, self.wfix)
-        w_dom = np.matmul(self.zkt_cls[0], c_k[:, self.classes[0]]) if split else None
+        w_open = np.subtract(w_all, self.wfix)
+        w_red = w_open.copy() if ext.substitution else None
+        w_dom = np.matmul(self.zkt_cls[0], c_k[:, self.classes[0]]) if split and ext.substitution else None
         for i, blk in enumerate(self.blocks):
-            cl = pat.closed[i]
-            if cl is None:
+            cl, tc = pat.closed[i], pat.touched[i]
+            if cl is None or tc is None:
                 continue
-            g = np.matmul(blk.zt, c_k[:, None, blk.o] * cl)  # (S, D, S_b, B)
-            w_sum.reshape(s, r, s, b)[:, blk.d] -= g
-            if w_dom is not None and blk.cls == 0:
-                w_dom.reshape(s, r, s, b)[:, blk.d] -= g
-        blocked = np.divide(w_sum, w_all)  # share of the need that cannot go to the usual suppliers
-        np.subtract(1.0, blocked, out=blocked)
+            w_open.reshape(s, r, s, b)[:, blk.d] -= np.matmul(blk.zt, c_k[:, None, blk.o] * cl)
+            if w_red is not None:
+                g = np.matmul(blk.zt, c_k[:, None, blk.o] * tc)  # (S, D, S_b, B)
+                w_red.reshape(s, r, s, b)[:, blk.d] -= g
+                if w_dom is not None and blk.cls == 0:
+                    w_dom.reshape(s, r, s, b)[:, blk.d] -= g
+        blocked = _safe_div(w_open, w_all) if dead else np.divide(w_open, w_all)
+        np.subtract(1.0, blocked, out=blocked)  # share of the need that cannot reach its usual suppliers
         np.maximum(blocked, 0.0, out=blocked)
         blocked *= need
         ct = ext.counter_trade and self.tgt_idx.size > 0
@@ -636,31 +678,35 @@ class Stepper:
             return a.reshape(s, r, s, b)[:, tcols]  # type: ignore[no-any-return]
 
         unfilled = on_targets(blocked).copy() if ct else None  # (S, R_t, S_b, B) for the barter channel
-        if ext.substitution:
+        if w_red is not None:
             sub = sh.substitutability.T
             sig = (sub * self.ramp(t, sh.substitution_tau.T) * active)[:, None, :]  # (S, 1, B)
+            if w_dom is not None:  # domestic buyers weight domestic suppliers by gamma
+                w_red.reshape(s, r, s, b)[:, self.dom_idx] += (self.gamma_rd[self.dom_idx] - 1.0)[
+                    None, :, None
+                ] * w_dom.reshape(s, r, s, b)[:, self.dom_idx]
+            # Suppliers holding less than a millionth of the buyer's baseline purchases take no redirected
+            # orders: it keeps the redirected intensity bounded (the orders are computed for all links
+            # and the sanctioned ones taken out again, which would lose digits to a huge intensity).
+            w_red[w_red < _MIN_SHARE * w_all] = 0.0
+            q = _safe_div(blocked, w_red)
             if w_dom is None:
-                u = _safe_div(blocked * sig, w_sum)
+                u = q * sig
                 self.u = [u]
                 if unfilled is not None:
-                    unfilled -= on_targets(u) * on_targets(w_sum)
+                    unfilled -= on_targets(u) * on_targets(w_red)
             else:
-                # Domestic buyers weight domestic suppliers by gamma and ramp faster:
-                # u_dom = blocked sig_d gamma / W_g, u_for = blocked sig / W_g, W_g = W + (gamma - 1) W_dom.
+                # u_dom = blocked sig_d gamma / W_g, u_for = blocked sig / W_g, W_g = W_red + (gamma - 1) W_dom,
+                # and domestic buyers ramp faster (sig_d).
                 sig_d = sub[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd)
                 sig_d *= active
                 sig_d *= self.gamma_rd  # (S, R_d, B)
-                wg = w_sum.copy()
-                dom = self.dom_idx
-                wg.reshape(s, r, s, b)[:, dom] += (self.gamma_rd[dom] - 1.0)[None, :, None] * w_dom.reshape(s, r, s, b)[
-                    :, dom
-                ]
-                q = _safe_div(blocked, wg)
                 self.u = [(q.reshape(s, r, s, b) * sig_d[:, :, None]).reshape(s, n, b), q * sig]
-                if unfilled is not None:  # what was redirected: q (sig W + (sig_d gamma - sig) W_dom)
-                    extra = (sig_d[:, tcols, None] - sig[:, :, None]) * on_targets(w_dom)
-                    extra += sig[:, :, None] * on_targets(w_sum)
-                    unfilled -= on_targets(q) * extra
+                if unfilled is not None:  # what was redirected: q (sig W_for + sig_d gamma W_dom)
+                    w_dom_t = on_targets(w_dom)
+                    moved = sig_d[:, tcols, None] * w_dom_t
+                    moved += sig[:, :, None] * (on_targets(w_red) - self.gamma_rd[tcols][None, :, None] * w_dom_t)
+                    unfilled -= on_targets(q) * moved
         else:
             self.u = None
         if ext.counter_trade:

@@ -248,6 +248,11 @@ class ShockBatch:
             raise ShapeError("Ario.psi must lie in (0, 1]")
         if np.any(self.ario.inventory_tau <= 0) or np.any(self.ario.inventory_days <= 1):
             raise ShapeError("Ario.inventory_tau must be > 0 and inventory_days > 1")
+        if np.any(self.ario.psi[:, None] * self.ario.inventory_days < 1 - 1e-12):
+            raise ShapeError(
+                "Ario.psi x inventory_days must be >= 1: the inventory constraint lets an industry use "
+                "stock / (psi x days) a day, more than the stock itself below one day"
+            )
 
 
 def embargo_links(

@@ -47,8 +47,9 @@ class Outcome:
     ``recovered`` (B, R) says which regions recovered, so "never" is explicit. ``onset`` (B,) is the first
     shock day. Trajectories, when asked for: ``va_path`` and ``production_path`` (B, T', R) with T' = days
     (``"daily"``) or weeks (``"weekly"``, means of whole weeks). Diagnostics: ``balance_residual`` (B,) is the
-    largest relative gap, over all days and products, between what suppliers produced and what buyers,
-    final demand and counter-trade received; ``min_stock`` (B,) the lowest inventory seen.
+    largest gap, over all days and products, between what suppliers produced and what buyers, final demand and
+    counter-trade received, relative to the production (or to a millionth of the product's baseline output,
+    once production has collapsed); ``min_stock`` (B,) the lowest inventory seen.
     """
 
     metrics: dict[str, F64]

@@ -1,0 +1,407 @@
+"""Accounting invariants of the trade core over random small economies and random shocks.
+
+Whatever the shock, each day every unit a supplier produces reaches a buyer's inventory, a final buyer or
+the counter-trade channel (``Outcome.balance_residual`` ~ 0), inventories never go meaningfully negative,
+and every metric is finite (``recovery_day`` uses -1 for "never", mirrored by ``recovered``).
+
+The Hypothesis tests draw the economy (3..6 regions, 2..4 sectors, 0..R-1 domestic regions, random seed)
+and a batch of 1..10 scenarios over the whole validated input space: embargo from random coalitions and
+import/export bans, sanction window, leakage and premium, substitution, cooperation, friendly partners and
+counter-trade, capacity events (several may hit one industry) and projects, for 30..120 days.
+
+The deterministic tests below them pin down, with minimal inputs, the defects these properties found.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from cluster.core import NEVER, Ario, Baseline, Extensions, Outcome, ShockBatch, embargo_links, simulate
+from cluster.economy import Economy, synthetic
+from cluster.errors import EconomyError, ShapeError
+
+#: Largest relative gap between production and deliveries, over all days and products.
+BALANCE_TOL = 1e-9
+#: Lowest inventory allowed, as a share of the largest baseline daily output.
+STOCK_TOL = 1e-9
+
+#: No shrinking: a failing batch costs up to ~0.5 s to re-run and Hypothesis would spend minutes shrinking
+#: it. The failing example is printed as drawn (``Case`` repr, then ``@reproduce_failure``/the example
+#: database replays it); add ``Phase.shrink`` locally to minimise one.
+PROPERTY_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate),
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+
+
+# --------------------------------------------------------------------------------------- helpers --
+def small_economy(n_regions: int, n_sectors: int, seed: int, n_domestic: int) -> Economy | None:
+    """``synthetic(...)``, or None for the rare seeds it cannot build.
+
+    ``synthetic`` divides by each column sum of Z; with few industries a column can be empty (e.g.
+    ``synthetic(3, 2, seed=3)``), which gives 0/0 and an ``EconomyError``. Those seeds are skipped.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            return synthetic(n_regions, n_sectors, seed=seed, n_domestic=n_domestic)
+        except EconomyError:
+            return None
+
+
+class Case:
+    """One drawn batch: the economy, the scenarios, the horizon and the switches."""
+
+    def __init__(self, baseline: Baseline, shocks: ShockBatch, steps: int, extensions: Extensions,
+                 economy: str = "") -> None:  # fmt: skip
+        self.baseline, self.shocks, self.steps, self.extensions = baseline, shocks, steps, extensions
+        self.economy = economy
+
+    def __repr__(self) -> str:  # what Hypothesis prints for a failing example (print_blob replays it)
+        sh = self.shocks
+        return (f"Case({self.economy or 'economy'}, B={sh.batch}, steps={self.steps}, {self.extensions}, "
+                f"target={sh.target.tolist()})")  # fmt: skip
+
+
+def check_accounts(case: Case, out: Outcome) -> None:
+    """The accounting properties every run must have (diagnostics and daily trajectories on)."""
+    bl, sh = case.baseline, case.shocks
+    b, r = sh.batch, bl.n_regions
+    assert out.balance_residual is not None
+    assert out.min_stock is not None
+    assert out.production_path is not None
+    assert out.va_path is not None
+    # Deliveries equal production every day, for every product.
+    assert out.balance_residual.shape == (b,)
+    bad = np.flatnonzero(~(out.balance_residual <= BALANCE_TOL))
+    assert bad.size == 0, f"balance residual {out.balance_residual[bad]} in scenarios {bad}"
+    # Inventories never go (meaningfully) negative.
+    floor = -STOCK_TOL * float(bl.x0.max())
+    bad = np.flatnonzero(~(out.min_stock >= floor))
+    assert bad.size == 0, f"min stock {out.min_stock[bad]} < {floor:.3g} in scenarios {bad}"
+    # Every metric finite, per (scenario, region).
+    for name, value in out.metrics.items():
+        assert value.shape == (b, r), name
+        assert np.all(np.isfinite(value)), f"metric {name} not finite: {value}"
+    # "Never recovered" is -1, and explicit.
+    rd = out.recovery_day
+    assert rd.shape == (b, r)
+    assert np.issubdtype(rd.dtype, np.integer)
+    assert np.array_equal(out.recovered, rd >= 0)
+    assert np.all((rd == -1) | ((rd >= 0) & (rd < case.steps)))
+    assert np.array_equal(out.metrics["recovery_day"], rd.astype(float))
+    # Trajectories: finite, production never negative.
+    assert out.production_path.shape == (b, case.steps, r)
+    assert np.all(np.isfinite(out.production_path))
+    assert np.all(out.production_path >= floor), f"production down to {out.production_path.min():.3g}"
+    assert np.all(np.isfinite(out.va_path))
+    # Flows that are sums of deliveries cannot be negative; channels switched off move nothing.
+    for name in ("ct_exports", "ct_imports", "leakage_premium", "project_capex", "capacity_online"):
+        assert np.all(out.metrics[name] >= 0.0), name
+    non_target = ~sh.target
+    assert np.all(out.metrics["ct_exports"][:, non_target] == 0.0)
+    assert np.all(out.metrics["ct_imports"][:, non_target] == 0.0)
+    ext = case.extensions
+    if not ext.counter_trade:
+        assert np.all(out.metrics["ct_exports"] == 0.0)
+        assert np.all(out.metrics["ct_imports"] == 0.0)
+    if not ext.leakage:
+        assert np.all(out.metrics["leakage_premium"] == 0.0)
+
+
+def run(case: Case) -> Outcome:
+    return simulate(case.baseline, case.shocks, case.steps, extensions=case.extensions,
+                    trajectories="daily", diagnostics=True)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ strategies --
+def _floats(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False, allow_subnormal=False)
+
+
+#: Shares in [0, 1] with the edges drawn often: 0 and 1 are where links close fully or stay open (values
+#: just below 1, such as 1 - 2**-53, are drawn too). Nonzero shares below 1e-6 are left out: a share of
+#: ~1e-300 (embargo or counter-trade efficiency) makes the channel's cap ratio ``ct_cap / want`` overflow,
+#: a harmless ``RuntimeWarning`` that this project's ``filterwarnings = error`` turns into a failure.
+UNIT = st.one_of(st.just(0.0), st.just(1.0), _floats(1e-6, 1.0))
+
+
+def _f(shape: tuple[int, ...], elements: st.SearchStrategy[float]) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.float64, shape, elements=elements)
+
+
+def _i(shape: tuple[int, ...], lo: int, hi: int) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.int64, shape, elements=st.integers(lo, hi))
+
+
+def _b(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    return hnp.arrays(np.bool_, shape, elements=st.booleans())
+
+
+@st.composite
+def any_extensions(draw: st.DrawFn) -> Extensions:
+    """Any valid combination of switches (the four link extensions need ``sanctions``)."""
+    if not draw(st.booleans()):
+        return Extensions(False, False, False, False, draw(st.booleans()), False)
+    flags = draw(st.tuples(*[st.booleans()] * 5))
+    return Extensions(True, *flags)
+
+
+@st.composite
+def random_ario(draw: st.DrawFn, b: int, s: int) -> Ario:
+    """ARIO parameters over the validated ranges, with psi * inventory_days >= 1.
+
+    The inventory constraint x <= S / (psi s A) keeps one day's use below the stock only when
+    psi * s >= 1; below that inventories and production go negative (see
+    ``test_short_inventory_cover_is_rejected_or_harmless``), so the properties are drawn above it.
+    Time constants are at least one day (one step).
+    """
+    psi = draw(_f((b,), _floats(0.05, 1.0)))
+    lo = np.maximum(1.0 / psi, 1.0 + 1e-6)[:, None]
+    u = draw(_f((b, s), _floats(0.0, 1.0)))
+    return Ario(
+        alpha_max=draw(_f((b,), _floats(1.0, 2.0))),
+        alpha_tau=draw(_f((b,), _floats(1.0, 730.0))),
+        psi=psi,
+        inventory_tau=draw(_f((b,), _floats(1.0, 120.0))),
+        inventory_days=lo + u * (120.0 - lo),
+    )
+
+
+@st.composite
+def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario: bool) -> Case:
+    r = draw(st.integers(3, 6), label="regions")
+    s = draw(st.integers(2, 4), label="sectors")
+    n_dom = draw(st.integers(0, r - 1), label="domestic")
+    seed = draw(st.integers(0, 2**32 - 1), label="economy seed")
+    eco = small_economy(r, s, seed, n_dom)
+    assume(eco is not None)
+    assert eco is not None
+    bl = eco.baseline()
+    n = bl.n
+    b = draw(st.integers(1, 10), label="batch")
+    steps = draw(st.integers(30, 120), label="steps")
+    e = draw(st.integers(0, 3), label="events")
+    p = draw(st.integers(0, 2), label="projects")
+    ext = draw(extensions, label="extensions")
+
+    k = draw(st.integers(1, r - 1))
+    target = np.zeros(r, dtype=bool)
+    target[draw(st.permutations(range(r)))[:k]] = True
+    coalition = draw(_b((b, r)))
+    embargo = embargo_links(target, coalition, draw(_f((b, s), UNIT)), draw(_f((b, s), UNIT)))
+    onset = draw(_i((b,), 0, steps))
+    end = np.where(draw(_b((b,))), NEVER, onset + draw(_i((b,), 0, steps)))
+    proj_industry = draw(_i((b, p), 0, n - 1))
+    shocks = replace(
+        ShockBatch.quiet(bl, b, events=e, projects=p),
+        target=target,
+        embargo=embargo,
+        sanction_onset=onset,
+        sanction_end=end,
+        leakage=draw(_f((b, s), UNIT)),
+        leakage_premium=draw(_f((b, s), _floats(0.0, 1.0))),
+        substitutability=draw(_f((b, s), UNIT)),
+        substitution_tau=draw(_f((b, s), _floats(0.5, 400.0))),
+        coop_weight=draw(_f((b,), st.one_of(st.just(1.0), _floats(1.0, 5.0)))),
+        coop_speedup=draw(_f((b,), st.one_of(st.just(1.0), _floats(1.0, 5.0)))),
+        friendly=draw(_b((b, r))),
+        ct_capacity=draw(_f((b,), st.one_of(st.just(0.0), _floats(0.0, 0.3)))),
+        ct_efficiency=draw(_f((b,), UNIT)),
+        ct_discount=draw(_f((b,), UNIT)),
+        ct_tau=draw(_f((b,), _floats(0.5, 200.0))),
+        ct_lag=draw(_i((b,), 0, 60)),
+        cap_industry=draw(_i((b, e), 0, n - 1)),
+        cap_share=draw(_f((b, e), UNIT)),
+        cap_onset=draw(_i((b, e), 0, steps)),
+        cap_duration=draw(_i((b, e), 0, 60)),
+        cap_recovery=draw(_i((b, e), 0, 120)),
+        proj_industry=proj_industry,
+        proj_capacity=draw(_f((b, p), _floats(0.0, 2.0))) * bl.x0[proj_industry],
+        proj_online=draw(_i((b, p), 0, steps)),
+        proj_ramp=draw(_i((b, p), 0, 60)),
+        proj_success=draw(_b((b, p))),
+        proj_capex=draw(_f((b, p), _floats(0.0, 1e3))),
+    )
+    if vary_ario:
+        shocks = replace(shocks, ario=draw(random_ario(b, s)))
+    return Case(bl, shocks, steps, ext, f"synthetic({r}, {s}, seed={seed}, n_domestic={n_dom})")
+
+
+# ------------------------------------------------------------------------------------ properties --
+@PROPERTY_SETTINGS
+@given(case=cases(st.just(Extensions()), vary_ario=False))
+def test_accounts_balance_with_every_extension(case: Case) -> None:
+    """All extensions on, BoARIO's ARIO defaults: deliveries = production, stocks >= 0, metrics finite."""
+    check_accounts(case, run(case))
+
+
+@PROPERTY_SETTINGS
+@given(case=cases(any_extensions(), vary_ario=True))
+def test_accounts_balance_for_any_switches_and_ario_parameters(case: Case) -> None:
+    """Any valid combination of switches and ARIO parameters (psi * inventory_days >= 1): same properties."""
+    check_accounts(case, run(case))
+
+
+# ------------------------------------------------------------------------------- explicit cases --
+def test_total_embargo_of_every_sector_keeps_accounts() -> None:
+    """100% import and export bans on every sector with every non-target partner in the coalition, no
+    leakage, no substitution, every extension on, a year: accounts hold and the targets lose value added.
+
+    Scenario 0 has no friendly partner; scenario 1 makes every partner friendly (counter-trade runs);
+    scenario 2 adds a capacity event and a successful project in a target region.
+    """
+    eco = synthetic(6, 4, seed=7, n_domestic=2)
+    bl = eco.baseline()
+    r, s, b = bl.n_regions, bl.n_sectors, 3
+    target = bl.domestic.copy()
+    coalition = np.repeat(~target[None], b, axis=0)
+    friendly = np.zeros((b, r), dtype=bool)
+    friendly[1:] = ~target
+    ind = int(np.flatnonzero(target)[0]) * s  # first sector of the first target region
+    shocks = replace(
+        ShockBatch.quiet(bl, b),
+        target=target,
+        embargo=embargo_links(target, coalition, np.ones((b, s)), np.ones((b, s))),
+        sanction_onset=np.full(b, 10),
+        leakage=np.zeros((b, s)),
+        leakage_premium=np.full((b, s), 0.2),
+        substitutability=np.zeros((b, s)),
+        coop_weight=np.full(b, 2.0),
+        coop_speedup=np.full(b, 2.0),
+        friendly=friendly,
+        ct_capacity=np.full(b, 0.1),
+        ct_efficiency=np.full(b, 0.8),
+        ct_discount=np.full(b, 0.2),
+        ct_tau=np.full(b, 30.0),
+        ct_lag=np.full(b, 14),
+        cap_industry=np.full((b, 1), ind),
+        cap_share=np.array([[0.0], [0.0], [0.5]]),
+        cap_onset=np.full((b, 1), 20),
+        cap_duration=np.full((b, 1), 30),
+        cap_recovery=np.full((b, 1), 60),
+        proj_industry=np.full((b, 1), ind + 1),
+        proj_capacity=np.full((b, 1), 0.3 * bl.x0[ind + 1]),
+        proj_online=np.full((b, 1), 90),
+        proj_ramp=np.full((b, 1), 30),
+        proj_success=np.array([[False], [False], [True]]),
+        proj_capex=np.full((b, 1), 50.0),
+    )
+    assert np.all(shocks.embargo[:, target][:, :, :, target] == 0.0)  # targets still trade among themselves
+    case = Case(bl, shocks, 365, Extensions())
+    out = run(case)
+    check_accounts(case, out)
+    assert np.all(out.metrics["va_loss"][:, target] > 0.0)
+    assert np.all(out.metrics["ct_exports"][0] == 0.0)  # no friendly partner, no channel
+    assert np.all(out.metrics["ct_exports"][1:, target].sum(axis=1) > 0.0)
+
+
+def test_cooperation_split_keeps_accounts_when_every_supplier_is_closed() -> None:
+    """A buyer whose every supplier of a product is fully closed, under cooperation + substitution.
+
+    R02/S01 buys product 0 only from R00 (domestic) and R01 (foreign), both targets, and the coalition
+    (R02) bans all their exports with no leakage. With coop_weight = coop_speedup = 1 cooperation is a
+    no-op, so the run must also equal the one with cooperation switched off.
+    """
+    bl = synthetic(3, 2, seed=0, n_domestic=1).baseline()
+    assert np.flatnonzero(bl.z_by_product[0, :, 5] > 0).tolist() == [0, 1]
+    target = np.array([True, True, False])
+    shocks = replace(
+        ShockBatch.quiet(bl, 1),
+        target=target,
+        embargo=embargo_links(target, np.array([[False, False, True]]), np.zeros((1, 2)), np.ones((1, 2))),
+        substitutability=np.ones((1, 2)),
+    )
+    coop = Extensions(True, False, True, False, False, True)
+    out = simulate(bl, shocks, 60, extensions=coop, diagnostics=True)
+    ref = simulate(bl, shocks, 60, extensions=replace(coop, cooperation=False), diagnostics=True)
+    assert out.balance_residual is not None
+    assert ref.balance_residual is not None
+    assert ref.balance_residual[0] <= BALANCE_TOL
+    assert out.balance_residual[0] <= BALANCE_TOL, f"balance residual {out.balance_residual[0]:.3g}"
+    np.testing.assert_allclose(out.metrics["va_loss"], ref.metrics["va_loss"], rtol=1e-9)
+
+
+def test_near_total_import_ban_keeps_accounts() -> None:
+    """A single-supplier input banned at 1 - 1e-12 and at 1 - 2**-53, substitution on, no cooperation.
+
+    R02 is R00/S01's only supplier of product 0. The open sliver of the link gets the redirected orders
+    with an intensity ~ 1 / (open share), and orders must still equal what the suppliers deliver. The
+    results must also be continuous in the ban share: as at a ban of 1 - 1e-9.
+    """
+    bl = synthetic(3, 2, seed=0).baseline()
+    assert np.flatnonzero(bl.z_by_product[0, :, 1] > 0).tolist() == [2]
+    target = np.array([True, False, False])
+    bans = np.array([1 - 1e-9, 1 - 1e-12, np.nextafter(1.0, 0.0)])
+    b = bans.size
+    shocks = replace(
+        ShockBatch.quiet(bl, b),
+        target=target,
+        embargo=embargo_links(
+            target, np.array([[False, False, True]] * b), np.stack([bans, np.zeros(b)], axis=1), np.zeros((b, 2))
+        ),
+        substitutability=np.ones((b, 2)),
+    )
+    case = Case(bl, shocks, 60, Extensions(True, False, True, False, False, False))
+    out = run(case)
+    check_accounts(case, out)
+    np.testing.assert_allclose(out.metrics["va_loss"][1:], out.metrics["va_loss"][[0, 0]], rtol=1e-6)
+
+
+def test_total_capacity_loss_under_sanctions_stays_finite() -> None:
+    """An industry that loses all its capacity (a valid cap_share of 1) while sanctions are in force.
+
+    R02/S00 is the only supplier of product 0 to R00/S01; with its capacity at 0 that buyer has no open
+    supplier weight at all. Nothing may become NaN, and no 0/0 may happen on the way.
+    """
+    bl = synthetic(3, 2, seed=0).baseline()
+    assert np.flatnonzero(bl.z_by_product[0, :, 1] > 0).tolist() == [2]
+    target = np.array([True, False, False])
+    shocks = replace(
+        ShockBatch.quiet(bl, 1),
+        target=target,
+        embargo=embargo_links(target, np.array([[False, True, False]]), np.full((1, 2), 0.5), np.zeros((1, 2))),
+        cap_industry=np.array([[4]]),
+        cap_share=np.array([[1.0]]),
+        cap_duration=np.array([[10]]),
+        cap_recovery=np.array([[10]]),
+    )
+    case = Case(bl, shocks, 30, Extensions())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = run(case)
+    check_accounts(case, out)
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+
+
+def test_short_inventory_cover_is_rejected_or_harmless() -> None:
+    """psi = 0.8 and 1.2 days of inventory pass ``validate`` (psi in (0, 1], days > 1), but then the
+    inventory constraint allows a day's use of 1 / (psi * days) ~ 1.04 times the stock. Either such
+    parameters are refused (``ShapeError``) or inventories and production stay non-negative.
+    Plain ARIO, one capacity event.
+    """
+    bl = synthetic(3, 2, seed=0).baseline()
+    base = ShockBatch.quiet(bl, 1)
+    shocks = replace(
+        base,
+        ario=replace(base.ario, psi=np.array([0.8]), inventory_days=np.full((1, 2), 1.2)),
+        cap_industry=np.array([[0]]),
+        cap_share=np.array([[0.5]]),
+        cap_duration=np.array([[10]]),
+        cap_recovery=np.array([[30]]),
+    )
+    case = Case(bl, shocks, 60, Extensions.none())
+    try:
+        shocks.validate(bl)
+    except ShapeError:  # refusing the parameters is a fix too
+        return
+    check_accounts(case, run(case))
