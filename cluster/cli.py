@@ -76,7 +76,7 @@ def economy_show(economy_id: str) -> None:
 
 
 @cli.command()
-@click.option("--economy", "economy_id", type=click.Choice(sorted(EMBEDDED)), default="synthetic",
+@click.option("--economy", "economy_id", type=click.Choice(sorted(EMBEDDED)), default=DEFAULT_ECONOMY,
               show_default=True, help="Embedded economy to simulate.")  # fmt: skip
 @click.option("--draws", type=click.IntRange(min=1), default=64, show_default=True, help="Monte Carlo draws.")
 @click.option("--days", type=click.IntRange(min=1), default=DAYS_PER_YEAR, show_default=True, help="Horizon in days.")

@@ -25,11 +25,12 @@ def rng_for(seed: int, scenario_id: int) -> np.random.Generator:
 def smoke_batch(economy: Economy, baseline: Baseline, ids: NDArray[np.int64], seed: int) -> ShockBatch:
     """A stylised sanctions package drawn per scenario, for the ``simulate`` smoke command.
 
-    Targets are the economy's domestic regions (or its first region if none is tagged); every other
-    region joins the coalition with probability 0.6 and is otherwise friendly. Each sector is banned
-    (imports and exports) with probability 0.5; leakage ~ U(0, 0.3) at a premium ~ U(0.1, 0.4);
-    substitutability ~ Beta(2, 2) ramping over ~ U(60, 360) days; onset on day 30, for good.
-    Counter-trade up to 2% of bilateral trade with friendly partners; cooperation weight ~ U(1, 3).
+    Targets are the economy's domestic regions (or its first region if none is tagged). The coalition is
+    the economy's default coalition (its tags) when it has one, else each other region with probability
+    0.6; friendly partners are the tagged ones, else every other non-coalition region. Each sector is
+    banned (imports and exports) with probability 0.5; leakage ~ U(0, 0.3) at a premium ~ U(0.1, 0.4);
+    substitutability ~ Beta(2, 2) ramping over ~ U(60, 360) days; onset on day 30, for good. Counter-trade up
+    to 2% of bilateral trade with friendly partners; cooperation weight ~ U(1, 3).
     """
     r, s = len(economy.regions), len(economy.sectors)
     b = len(ids)
@@ -46,7 +47,8 @@ def smoke_batch(economy: Economy, baseline: Baseline, ids: NDArray[np.int64], se
     eff = np.zeros(b)
     for row, i in enumerate(ids):
         g = rng_for(seed, int(i))
-        coalition[row] = (g.uniform(size=r) < 0.6) & ~target
+        joins = g.uniform(size=r) < 0.6
+        coalition[row] = (economy.coalition if economy.coalition.any() else joins) & ~target
         bans[row] = g.uniform(size=s) < 0.5
         leak[row] = g.uniform(0.0, 0.3, size=s)
         prem[row] = g.uniform(0.1, 0.4, size=s)
@@ -55,6 +57,8 @@ def smoke_batch(economy: Economy, baseline: Baseline, ids: NDArray[np.int64], se
         gamma[row] = g.uniform(1.0, 3.0)
         eff[row] = g.uniform(0.2, 0.8)
     friendly = ~coalition & ~target[None, :]
+    if economy.friendly.any():
+        friendly &= economy.friendly[None, :]
     base = ShockBatch.quiet(baseline, b)
     return replace(
         base,

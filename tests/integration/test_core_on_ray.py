@@ -36,7 +36,8 @@ def test_ray_worker_gives_identical_bits(ray_local: Any) -> None:
 
 def test_shock_simulate_as_a_real_command() -> None:
     """``python -m cluster simulate`` runs end to end and prints one row per region."""
-    out = subprocess.run([sys.executable, "-m", "cluster", "simulate", "--draws", "8", "--days", "60"],
+    out = subprocess.run([sys.executable, "-m", "cluster", "simulate", "--economy", "synthetic", "--draws", "8",
+                          "--days", "60"],
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
