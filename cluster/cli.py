@@ -4,19 +4,39 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from functools import partial
+from typing import Any, TypeVar
 
 import click
 import numpy as np
 
 from cluster import __version__
 from cluster.core import DAYS_PER_YEAR, Extensions
-from cluster.economy import DEFAULT_ECONOMY, EMBEDDED, load, summarize
+from cluster.economy import DEFAULT_ECONOMY, EMBEDDED, Economy, load, summarize
 from cluster.errors import ShockError
+from cluster.loaders import KINDS, resolve
 from cluster.runner import run_serial
 from cluster.scenarios import smoke_batch
 
 __all__ = ["main"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _table_options(func: F) -> F:
+    """Options that say how to read an economy given as a path, shared by every command that takes one."""
+    func = click.option("--domestic", multiple=True, metavar="REGION",
+                        help="A region of the scenario's own side (repeatable).")(func)  # fmt: skip
+    func = click.option("--concordance", type=click.Path(dir_okay=False), default=None,
+                        help="CSV or TOML concordance aggregating the table's regions and sectors.")(func)  # fmt: skip
+    func = click.option("--kind", type=click.Choice(sorted(KINDS)), default="auto", show_default=True,
+                        help="How to read a table given as a path.")(func)  # fmt: skip
+    return func
+
+
+def _economy(spec: str, kind: str, concordance: str | None, domestic: tuple[str, ...]) -> Economy:
+    return resolve(spec, kind=kind, concordance=concordance, domestic=domestic or None)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -46,10 +66,15 @@ def economy() -> None:
 
 
 @economy.command("show")
-@click.argument("economy_id", metavar="ID", type=click.Choice(sorted(EMBEDDED)))
-def economy_show(economy_id: str) -> None:
-    """Output by region and sector, value added, and the domestic regions' trade by partner."""
-    eco = load(economy_id)
+@click.argument("spec", metavar="ID_OR_PATH")
+@_table_options
+def economy_show(spec: str, kind: str, concordance: str | None, domestic: tuple[str, ...]) -> None:
+    """Output by region and sector, value added, and the domestic regions' trade by partner.
+
+    ID_OR_PATH is an embedded economy (see `shock economies`) or a table: an economy Parquet file, a pymrio
+    folder, plain Z/Y matrices (CSV or Parquet) or a database that pymrio parses (--kind).
+    """
+    eco = _economy(spec, kind, concordance, domestic)
     summ = summarize(eco)
     unit = eco.unit or "money"
     click.echo(f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors, annual flows in {unit}")
@@ -76,17 +101,19 @@ def economy_show(economy_id: str) -> None:
 
 
 @cli.command()
-@click.option("--economy", "economy_id", type=click.Choice(sorted(EMBEDDED)), default=DEFAULT_ECONOMY,
-              show_default=True, help="Embedded economy to simulate.")  # fmt: skip
+@click.option("--economy", "economy_spec", default=DEFAULT_ECONOMY, show_default=True, metavar="ID_OR_PATH",
+              help="Embedded economy id, or the path of a table.")  # fmt: skip
+@_table_options
 @click.option("--draws", type=click.IntRange(min=1), default=64, show_default=True, help="Monte Carlo draws.")
 @click.option("--days", type=click.IntRange(min=1), default=DAYS_PER_YEAR, show_default=True, help="Horizon in days.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Run seed.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="Scenarios simulated together.")  # fmt: skip
 @click.option("--plain-ario", is_flag=True, help="Switch every sanctions extension off (capacity shocks only).")
-def simulate(economy_id: str, draws: int, days: int, seed: int, batch_size: int, plain_ario: bool) -> None:
-    """Smoke run: a stylised sanctions package on an embedded economy, summarised per region."""
-    economy = load(economy_id)
+def simulate(economy_spec: str, kind: str, concordance: str | None, domestic: tuple[str, ...], draws: int,
+             days: int, seed: int, batch_size: int, plain_ario: bool) -> None:  # fmt: skip
+    """Smoke run: a stylised sanctions package on an economy, summarised per region."""
+    economy = _economy(economy_spec, kind, concordance, domestic)
     baseline = economy.baseline()
     ext = Extensions.none() if plain_ario else Extensions()
     start = time.perf_counter()

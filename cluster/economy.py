@@ -217,22 +217,9 @@ class Economy:
     @classmethod
     def from_pymrio(cls, io: Any, *, id: str = "pymrio", domestic: tuple[str, ...] = ()) -> Economy:
         """From a ``pymrio.IOSystem`` (Z and Y must be set; labels are kept in the system's order)."""
-        if io.Z is None or io.Y is None:
-            raise EconomyError(f"pymrio system {id!r} has no Z or Y; call calc_all() or load a full system")
-        regions = tuple(str(v) for v in io.get_regions())
-        sectors = tuple(str(v) for v in io.get_sectors())
-        cats = tuple(str(v) for v in io.get_Y_categories())
-        z, y = io.Z, io.Y
-        rows = [(reg, sec) for reg in regions for sec in sectors]
-        cols = [(reg, cat) for reg in regions for cat in cats]
-        z = z.loc[rows, rows].to_numpy(dtype=float)
-        y = y.loc[rows, cols].to_numpy(dtype=float)
-        dom = np.array([reg in domestic for reg in regions], dtype=bool)
-        unit = ""
-        if getattr(io, "unit", None) is not None:
-            unit = str(io.unit.iloc[0, 0])
-        return cls(id=id, regions=regions, sectors=sectors, z=z, y=y, fd_categories=cats, domestic=dom,
-                   unit=unit, source="pymrio")  # fmt: skip
+        from cluster.loaders import from_iosystem  # loaders builds on this module
+
+        return from_iosystem(io, id=id, domestic=domestic or None)
 
 
 def synthetic(n_regions: int = 22, n_sectors: int = 10, *, seed: int = 0, n_domestic: int = 0) -> Economy:

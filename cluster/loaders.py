@@ -75,6 +75,7 @@ __all__ = [
     "load_pymrio",
     "load_table",
     "parse_database",
+    "resolve",
     "write_matrices",
 ]
 
@@ -612,3 +613,35 @@ def _is_economy_file(path: Path) -> bool:
         return isinstance(json.loads(raw), dict)
     except ValueError:
         return False
+
+
+def resolve(
+    spec: str,
+    *,
+    kind: str = "auto",
+    concordance: str | Path | None = None,
+    domestic: Collection[str] | None = None,
+) -> Economy:
+    """An economy from an embedded id or a path, optionally aggregated by a concordance file.
+
+    ``spec`` is an id of ``cluster.economy.EMBEDDED`` or a path that ``load_table`` reads (``kind``);
+    ``domestic`` replaces the region tags; ``concordance`` names a CSV or TOML concordance (``aggregate``).
+    """
+    from cluster.aggregate import aggregate, read_concordance
+    from cluster.economy import EMBEDDED, load
+
+    if spec in EMBEDDED:
+        economy = load(spec)
+        if domestic is not None:
+            flags = _region_flags(economy.regions, domestic, f"economy {spec!r}")
+            economy = replace(economy, domestic=flags)
+    elif Path(spec).exists():
+        economy = load_table(spec, kind, domestic=domestic)
+    else:
+        raise EconomyError(
+            f"economy {spec!r} is neither an embedded economy ({', '.join(sorted(EMBEDDED))}) nor an existing "
+            "path; give one of those ids or the path of a table (shock economies lists the ids)"
+        )
+    if concordance is not None:
+        economy = aggregate(economy, read_concordance(concordance))
+    return economy
