@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -39,7 +38,26 @@ def _economy(spec: str, kind: str, concordance: str | None, domestic: tuple[str,
     return resolve(spec, kind=kind, concordance=concordance, domestic=domestic or None)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _UserError(click.ClickException):
+    """A user mistake reported by the library: one line on stderr, exit code 2, no traceback."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+class _Shock(click.Group):
+    """The command group; maps the library's errors to exit code 2 for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShockError as err:
+            raise _UserError(str(err)) from None
+
+
+@click.group(cls=_Shock, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shock")
 def cli() -> None:
     """Monte Carlo sanction-shock scenarios through a multi-regional input-output economy."""
@@ -133,16 +151,45 @@ def simulate(economy_spec: str, kind: str, concordance: str | None, domestic: tu
                    f"{p95:>9.3f}{metrics['worst_day_loss_pct'][:, j].mean():>13.2f}{never[j]:>16.0%}")  # fmt: skip
 
 
+def _describe(dist: Any) -> str:
+    if dist.kind == "fixed":
+        return f"{dist.params[0]:g}"
+    if dist.kind == "categorical":
+        return f"categorical{list(dist.values)} weights {list(dist.params)}"
+    return f"{dist.kind}{tuple(float(f'{v:g}') for v in dist.params)}"
+
+
+@cli.command()
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+def validate(config_path: str) -> None:
+    """Check a scenario config and print the expanded design (nothing is run or written)."""
+    from cluster.config import load as load_config
+    from cluster.scenarios import Plan
+
+    cfg = load_config(config_path)
+    plan = Plan.from_config(cfg)
+    eco = cfg.economy
+    n_pol = len(cfg.policies)
+    click.echo(f"config {cfg.path}: valid")
+    click.echo(f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors; "
+               f"targets {', '.join(cfg.targets)}")  # fmt: skip
+    click.echo(f"design {cfg.design}, seed {cfg.seed}: {cfg.draws} draws x {n_pol} policies x {cfg.days} days "
+               f"-> {cfg.draws * n_pol * len(eco.regions):,} result rows; output {cfg.out}")  # fmt: skip
+    click.echo(f"parameters: {len(plan.names)} recorded, {len(plan.uncertain)} uncertain:")
+    for j in plan.uncertain:
+        click.echo(f"  {plan.names[j]:<48} {_describe(plan.dists[j])}")
+    click.echo("policies:")
+    for pol in cfg.policies:
+        levers = []
+        if pol.counter_trade is not None:
+            levers.append(f"counter-trade with {', '.join(pol.counter_trade.friendly)}")
+        if pol.projects:
+            levers.append(f"projects {', '.join(pol.projects)}")
+        if pol.cooperation_weight > 1 or pol.cooperation_speedup > 1:
+            levers.append(f"cooperation (weight {pol.cooperation_weight:g}, speed-up {pol.cooperation_speedup:g})")
+        click.echo(f"  {pol.name:<24} {'; '.join(levers) or 'no levers'}")
+
+
 def main() -> None:
-    """Entry point of the ``shock`` console script: user mistakes exit with code 2 and a message."""
-    try:
-        cli(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
-    except ShockError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(2)
+    """Entry point of the ``shock`` console script."""
+    cli()
