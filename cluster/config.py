@@ -326,8 +326,9 @@ def _per_label(ctx: _Ctx, raw: Any, key: str, labels: tuple[str, ...], what: str
     unknown = sorted(set(raw) - set(labels) - {"default"})
     if unknown:
         hint = "a distribution is one of uniform, triangular, beta, lognormal, bernoulli, categorical"
+        known = ", ".join(labels)
         raise ctx.fail(f"{key}.{unknown[0]}", raw[unknown[0]],
-                       f"unknown {what}; the economy's {what}s are {', '.join(labels)} (or 'default'); {hint}")  # fmt: skip
+                       f"unknown {what}; the economy's {what}s are {known} (or 'default'); {hint}")  # fmt: skip
     base = _dist(ctx, raw.get("default", default), f"{key}.default", low, high)
     return {lab: _dist(ctx, raw[lab], f"{key}.{lab}", low, high) if lab in raw else base for lab in labels}
 
