@@ -12,6 +12,8 @@ __all__ = [
     "ECONOMY_SCHEMA",
     "RESULT_SCHEMA",
     "RUN_FORMAT",
+    "SUMMARY_FORMAT",
+    "SUMMARY_SCHEMA",
     "economy_metadata",
     "params_schema",
     "read_metadata",
@@ -87,3 +89,20 @@ def params_schema(names: list[str]) -> pa.Schema:
 def with_provenance(schema: pa.Schema, provenance: dict[str, Any]) -> pa.Schema:
     """``schema`` carrying the run's provenance (config hash, seed, version, economy id, code revision)."""
     return schema.with_metadata({b"shock": json.dumps({"format": RUN_FORMAT, **provenance}).encode()})
+
+
+#: Format tag of a summary table's metadata.
+SUMMARY_FORMAT = "shock-summary/1"
+
+#: One row per (policy, region) of a run: statistics of one metric over the scenarios (``analysis.summarize``).
+SUMMARY_SCHEMA = pa.schema(
+    [
+        pa.field("policy", pa.string(), nullable=False),
+        pa.field("region", pa.string(), nullable=False),
+        pa.field("n", pa.int64(), nullable=False),
+        pa.field("n_null", pa.int64(), nullable=False),
+        *(pa.field(name, pa.float64()) for name in ("mean", "std", "se", "p5", "p50", "p95", "cvar95")),
+        pa.field("diff_n", pa.int64()),
+        *(pa.field(name, pa.float64()) for name in ("diff_mean", "diff_se")),
+    ]
+)

@@ -1,0 +1,232 @@
+"""Summaries of a run's results per policy and region, computed with Arrow compute.
+
+``summarize`` gives one row per (policy, region), policies and regions in their order of first appearance
+in the results (the config's and the economy's order). Columns (``SUMMARY_SCHEMA``):
+
+=============  ===========================================================================================
+``policy``     the policy
+``region``     the region
+``n``          values used: the scenarios whose metric is not null
+``n_null``     scenarios whose metric is null; for ``recovery_day`` the regions that never recover within
+               the horizon. Every statistic below is over the ``n`` non-null values only, so for
+               ``recovery_day`` it describes the scenarios that do recover: read it beside ``n_null``.
+``mean``       mean
+``std``        sample standard deviation (ddof = 1; null when n < 2)
+``se``         Monte Carlo standard error of the mean, std / sqrt(n)
+``p5``         5th percentile; ``p50``, ``p95`` likewise. Exact quantiles with linear interpolation
+               between order statistics (numpy's default ``method="linear"``, Hyndman-Fan type 7)
+``cvar95``     conditional value at risk at 95% (expected shortfall): the mean of the values at or above
+               ``p95``. Losses are positive numbers, so this is the mean of the worst 5%; for a metric
+               where more is better (``ct_exports``, ``capacity_online``) it is simply the upper-tail mean
+``diff_n``     scenarios paired with the baseline policy (both values non-null)
+``diff_mean``  mean over those scenarios of (metric under the policy - metric under the baseline policy)
+               in the same region: common random numbers make this far sharper than a difference of means
+``diff_se``    its standard error: std of the paired differences (ddof = 1) / sqrt(diff_n)
+=============  ===========================================================================================
+
+The ``diff_*`` columns are null when there is no baseline policy and on the baseline's own rows. The
+baseline is ``baseline_policy`` if given, else the policy ``status_quo`` if the run has one. Pairing is by
+``scenario_id``: a policy whose scenario ids in a region differ from the baseline's is refused, and so is
+a (scenario, policy, region) that occurs twice. The schema's ``shock`` metadata records the metric, the
+baseline and the run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cluster.errors import InputError
+from cluster.schema import RESULT_SCHEMA, SUMMARY_FORMAT, SUMMARY_SCHEMA
+from cluster.store import Run, open_run
+
+__all__ = ["METRICS", "STATUS_QUO", "SUMMARY_FORMAT", "SUMMARY_SCHEMA", "format_summary", "summarize",
+           "summarize_table"]  # fmt: skip
+
+_KEYS = ("scenario_id", "policy", "region")
+
+#: The metric columns of ``RESULT_SCHEMA`` that ``summarize`` accepts.
+METRICS = tuple(f.name for f in RESULT_SCHEMA if f.name not in _KEYS)
+
+#: The policy used as the baseline of paired differences when none is named.
+STATUS_QUO = "status_quo"
+
+_STATS = ("mean", "std", "se", "p5", "p50", "p95", "cvar95")
+
+_QUANTILES = (0.05, 0.5, 0.95)
+
+
+def summarize(run: Run | str | os.PathLike[str], *, metric: str = "va_loss_pct",
+              baseline_policy: str | None = None) -> pa.Table:  # fmt: skip
+    """Per policy and region: count, mean, spread, quantiles, CVaR 95% and paired differences of ``metric``.
+
+    ``run`` is an opened run or the path of a run folder. See the module docstring for the columns.
+    """
+    _check_metric(metric)
+    opened = run if isinstance(run, Run) else open_run(run)
+    table = opened.results_table(columns=[*_KEYS, metric])
+    return summarize_table(table, metric=metric, baseline_policy=baseline_policy, source=opened.path)
+
+
+def summarize_table(table: pa.Table, *, metric: str = "va_loss_pct", baseline_policy: str | None = None,
+                    source: str = "<results>") -> pa.Table:  # fmt: skip
+    """``summarize`` on a results table in memory (``scenario_id``, ``policy``, ``region`` and ``metric``).
+
+    ``source`` names the results in error messages and metadata.
+    """
+    _check_metric(metric)
+    missing = [c for c in (*_KEYS, metric) if c not in table.column_names]
+    if missing:
+        raise InputError(f"{source}: results lack the columns {missing}")
+    policies = pc.unique(table["policy"]).to_pylist()
+    regions = pc.unique(table["region"]).to_pylist()
+    baseline = _baseline(policies, baseline_policy, source)
+
+    # One sort by (policy, region, scenario id) makes every group a contiguous, id-ordered slice.
+    n_regions = len(regions)
+    key = pc.add(pc.multiply(pc.index_in(table["policy"], value_set=pa.array(policies)).cast(pa.int64()), n_regions),
+                 pc.index_in(table["region"], value_set=pa.array(regions)).cast(pa.int64()))  # fmt: skip
+    order = pc.sort_indices(pa.table({"key": key, "id": table["scenario_id"]}),
+                            sort_keys=[("key", "ascending"), ("id", "ascending")])  # fmt: skip
+    ids = table["scenario_id"].take(order)
+    values = table[metric].take(order).cast(pa.float64())
+    counts = np.bincount(key.to_numpy(), minlength=len(policies) * n_regions)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+
+    def group(p: int, r: int) -> tuple[pa.ChunkedArray, pa.ChunkedArray] | None:
+        g = p * n_regions + r
+        if counts[g] == 0:
+            return None
+        start, size = int(offsets[g]), int(counts[g])
+        return ids.slice(start, size), values.slice(start, size)
+
+    rows: dict[str, list[Any]] = {field.name: [] for field in SUMMARY_SCHEMA}
+    for p, policy in enumerate(policies):
+        for r, region in enumerate(regions):
+            found = group(p, r)
+            if found is None:
+                continue
+            g_ids, g_values = found
+            g_ids_np = g_ids.to_numpy()
+            if np.any(np.diff(g_ids_np) == 0):
+                dup = int(g_ids_np[np.flatnonzero(np.diff(g_ids_np) == 0)[0]])
+                raise InputError(f"{source}: scenario {dup} occurs twice under policy {policy!r} in region "
+                                 f"{region!r}; the results are corrupt (shards written twice?): re-run")  # fmt: skip
+            rows["policy"].append(policy)
+            rows["region"].append(region)
+            rows["n_null"].append(g_values.null_count)
+            for name, value in _stats(g_values).items():
+                rows[name].append(value)
+            diff: dict[str, Any] = {"diff_n": None, "diff_mean": None, "diff_se": None}
+            if baseline is not None and policy != baseline:
+                base = group(policies.index(baseline), r)
+                base_ids = base[0].to_numpy() if base is not None else np.empty(0, dtype=np.int64)
+                if not np.array_equal(g_ids_np, base_ids):
+                    only = np.setxor1d(g_ids_np, base_ids)
+                    raise InputError(f"{source}: policy {policy!r} and baseline {baseline!r} cover different "
+                                     f"scenarios in region {region!r} ({len(only)} unpaired, e.g. scenario "
+                                     f"{int(only[0]) if len(only) else '?'}); pairing needs the same scenario "
+                                     "ids: summarize a complete run")  # fmt: skip
+                assert base is not None
+                diff = _paired(g_values, base[1])
+            for name, value in diff.items():
+                rows[name].append(value)
+    meta = {"format": SUMMARY_FORMAT, "metric": metric, "baseline_policy": baseline, "run": source}
+    schema = SUMMARY_SCHEMA.with_metadata({b"shock": json.dumps(meta).encode()})
+    return pa.table(rows, schema=schema)
+
+
+def _check_metric(metric: str) -> None:
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
+
+
+def _baseline(policies: list[str], requested: str | None, source: str) -> str | None:
+    if requested is None:
+        return STATUS_QUO if STATUS_QUO in policies else None
+    if requested not in policies:
+        raise InputError(f"{source}: no policy {requested!r} to use as the baseline; the run has "
+                         f"{', '.join(policies) or 'no policies'}")  # fmt: skip
+    return requested
+
+
+def _stats(values: pa.ChunkedArray) -> dict[str, Any]:
+    """n, mean, std, se, quantiles and CVaR 95% of the non-null ``values``."""
+    valid = pc.drop_null(values)
+    n = len(valid)
+    out: dict[str, Any] = {"n": n, **dict.fromkeys(_STATS)}
+    if n == 0:
+        return out
+    p5, p50, p95 = pc.quantile(valid, q=list(_QUANTILES), interpolation="linear").to_pylist()
+    std = pc.stddev(valid, ddof=1).as_py()
+    tail = pc.filter(valid, pc.greater_equal(valid, p95))
+    out.update(mean=pc.mean(valid).as_py(), std=std, se=None if std is None else std / math.sqrt(n),
+               p5=p5, p50=p50, p95=p95, cvar95=pc.mean(tail).as_py())  # fmt: skip
+    return out
+
+
+def _paired(values: pa.ChunkedArray, base: pa.ChunkedArray) -> dict[str, Any]:
+    """Mean and standard error of the paired differences (pairs with a null on either side are dropped)."""
+    diffs = pc.drop_null(pc.subtract(values, base))
+    n = len(diffs)
+    if n == 0:
+        return {"diff_n": 0, "diff_mean": None, "diff_se": None}
+    std = pc.stddev(diffs, ddof=1).as_py()
+    return {"diff_n": n, "diff_mean": pc.mean(diffs).as_py(), "diff_se": None if std is None else std / math.sqrt(n)}
+
+
+def format_summary(table: pa.Table) -> list[str]:
+    """A summary table as aligned text lines: a title, a header, one line per (policy, region).
+
+    Numbers of one kind share their decimals (about four significant digits of the largest); nulls show
+    as ``-``. The null count appears only when there are nulls, the paired columns only with a baseline.
+    """
+    meta = json.loads((table.schema.metadata or {}).get(b"shock", b"{}"))
+    metric, baseline = meta.get("metric", "metric"), meta.get("baseline_policy")
+    cols = table.to_pydict()
+    title = f"{metric} per policy and region; se: Monte Carlo error of the mean; cvar95: mean of the top 5%"
+    if baseline:
+        title += f"; vs {baseline}: paired difference, policy - {baseline}"
+    spec: list[tuple[str, str]] = [("n", "n")]
+    if any(cols["n_null"]):
+        spec.append(("n_null", "never recovered" if metric == "recovery_day" else "null"))
+    spec += [("mean", "mean"), ("se", "se"), ("std", "std"), ("p5", "p5"), ("p50", "p50"), ("p95", "p95"),
+             ("cvar95", "cvar95")]  # fmt: skip
+    if baseline:
+        spec += [("diff_mean", f"vs {baseline}"), ("diff_se", "se")]
+    values_decimals = _decimals(cols, ("mean", "std", "p5", "p50", "p95", "cvar95", "diff_mean"))
+    se_decimals = _decimals(cols, ("se", "diff_se"))
+
+    def cell(name: str, value: Any) -> str:
+        if value is None:
+            return "-"
+        if name in ("n", "n_null", "diff_n"):
+            return f"{value:,d}"
+        return f"{value:,.{se_decimals if name in ('se', 'diff_se') else values_decimals}f}"
+
+    text = [[str(p), str(r), *(cell(name, cols[name][i]) for name, _ in spec)]
+            for i, (p, r) in enumerate(zip(cols["policy"], cols["region"], strict=True))]  # fmt: skip
+    header = ["policy", "region", *(label for _, label in spec)]
+    widths = [max(len(line[j]) for line in [header, *text]) for j in range(len(header))]
+
+    def render(line: list[str]) -> str:
+        left = [line[j].ljust(widths[j]) for j in range(2)]
+        right = [line[j].rjust(widths[j]) for j in range(2, len(line))]
+        return "  ".join(left + right).rstrip()
+
+    return [title, render(header), *(render(line) for line in text)]
+
+
+def _decimals(cols: dict[str, list[Any]], names: tuple[str, ...]) -> int:
+    """Decimals that give the largest value of these columns about four significant digits (0 to 6)."""
+    biggest = max((abs(v) for name in names for v in cols.get(name, []) if v is not None and math.isfinite(v)),
+                  default=0.0)  # fmt: skip
+    if biggest == 0:
+        return 3
+    return min(6, max(0, 3 - math.floor(math.log10(biggest))))

@@ -1,0 +1,372 @@
+"""The run folder: Parquet shards of results and drawn parameters, and a JSON manifest, written atomically.
+
+A run folder is a local path or a URI that ``pyarrow.fs.FileSystem.from_uri`` accepts (``s3://``, ``gs://``,
+``file://``)::
+
+    RUN/manifest.json
+    RUN/results/part-000000.parquet    RESULT_SCHEMA rows of batch 0
+    RUN/params/part-000000.parquet     parameter rows (``params_schema``) of batch 0
+
+Rules:
+
+* ``RunFolder.create`` refuses a path that is a file, or a folder that is not empty, unless ``overwrite``;
+  ``overwrite`` replaces a previous run folder (one with a ``manifest.json``) and never deletes a folder
+  that is not one.
+* The manifest is written first, with ``"status": "running"``, so every folder this module creates is
+  recognisable as a run folder even after a crash. ``complete()`` rewrites it with ``"complete"``, the end
+  time, the shard list (in part-number order) and the row totals.
+* Every file is written under a hidden temporary name in its final folder, then moved onto its name
+  (``fs.move``; a rename on local disks). A part file that has its name is whole.
+* A failure before the first shard, or a user error (``InputError``) at any time: ``abort()`` removes
+  everything the run wrote (and the folder itself if ``create`` made it). A later failure: ``fail()``
+  keeps the shards and records ``"status": "failed"``, the error and the shard list. Used as a context
+  manager, ``RunFolder`` applies exactly this rule, and completes the run on a normal exit.
+* ``open_run`` reads complete runs; a ``running`` (still going, or killed) or ``failed`` run only with
+  ``partial=True``.
+
+Shards are numbered by batch index, so they may arrive in any order; readers read them by part number,
+which keeps the scenario order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from cluster.errors import InputError
+from cluster.schema import RESULT_SCHEMA, RUN_FORMAT, params_schema, read_metadata
+
+__all__ = ["Run", "RunFolder", "ShardInfo", "open_run"]
+
+MANIFEST = "manifest.json"
+RESULTS = "results"
+PARAMS = "params"
+
+#: Keys of the manifest that the store owns; caller ``info`` may not set them.
+_RESERVED = frozenset({"format", "status", "started", "finished", "error", "shards", "rows"})
+_PART = re.compile(r"^part-(\d+)\.parquet$")
+
+
+@dataclass(frozen=True)
+class ShardInfo:
+    """One written batch: its index, its two files (relative to the run folder) and their row counts."""
+
+    index: int
+    results: str
+    params: str
+    results_rows: int
+    params_rows: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"index": self.index, "results": self.results, "params": self.params,
+                "results_rows": self.results_rows, "params_rows": self.params_rows}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> ShardInfo:
+        try:
+            return cls(int(data["index"]), str(data["results"]), str(data["params"]),
+                       int(data["results_rows"]), int(data["params_rows"]))  # fmt: skip
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"{where}: malformed shard entry {data!r} ({err}); the manifest is damaged") from err
+
+
+def _part_name(index: int) -> str:
+    return f"part-{index:06d}.parquet"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _filesystem(path: str | os.PathLike[str]) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and the path inside it; plain paths are local (relative to the working directory)."""
+    text = os.fspath(path)
+    if "://" not in text:
+        return pafs.LocalFileSystem(), os.path.abspath(os.path.expanduser(text))
+    try:
+        fs, inner = pafs.FileSystem.from_uri(text)
+    except (OSError, ValueError) as err:
+        raise InputError(f"cannot open run folder {text}: {err}") from err
+    return fs, inner.rstrip("/")
+
+
+def _join(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *parts])
+
+
+def _move(fs: pafs.FileSystem, src: str, dest: str) -> None:
+    try:
+        fs.move(src, dest)
+    except NotImplementedError:  # an object store without move: a copy is as good, objects appear whole
+        fs.copy_file(src, dest)
+        fs.delete_file(src)
+
+
+def _tmp_name(base: str, name: str) -> str:
+    """A hidden name beside ``name`` (dataset discovery and ``*.parquet`` globs skip it)."""
+    return _join(base, f".{name}.{uuid.uuid4().hex}.tmp")
+
+
+def _write_atomic(fs: pafs.FileSystem, folder: str, name: str, write: Any) -> None:
+    tmp = _tmp_name(folder, name)
+    try:
+        with fs.open_output_stream(tmp) as out:
+            write(out)
+        _move(fs, tmp, _join(folder, name))
+    except BaseException:
+        if fs.get_file_info(tmp).type != pafs.FileType.NotFound:
+            fs.delete_file(tmp)
+        raise
+
+
+def _as_table(data: pa.RecordBatch | pa.Table) -> pa.Table:
+    return pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+
+
+class RunFolder:
+    """A run folder being written; build it with ``RunFolder.create``."""
+
+    def __init__(self, path: str, fs: pafs.FileSystem, base: str, *, created: bool, info: dict[str, Any]) -> None:
+        self.path = path
+        self._fs = fs
+        self._base = base
+        self._created = created  # create() made the folder itself: abort() removes it
+        self._info = info
+        self._started = _now()
+        self._shards: dict[int, ShardInfo] = {}
+        self._schemas: tuple[pa.Schema, pa.Schema] | None = None
+        self.status = "running"
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], *, overwrite: bool = False,
+               info: dict[str, Any] | None = None) -> RunFolder:  # fmt: skip
+        """Make the folder and write a ``running`` manifest carrying ``info`` (config, seed, provenance, ...).
+
+        Refuses (``InputError``) a file, a non-empty folder without ``overwrite``, and, even with it, a
+        non-empty folder that holds no ``manifest.json``.
+        """
+        text = os.fspath(path)
+        info = dict(info or {})
+        if clash := sorted(_RESERVED & info.keys()):
+            raise ValueError(f"manifest keys {clash} belong to the store")
+        fs, base = _filesystem(text)
+        found = fs.get_file_info(base)
+        if found.type == pafs.FileType.File:
+            raise InputError(f"run folder {text} is a file: choose another --out")
+        created = found.type == pafs.FileType.NotFound
+        if not created and fs.get_file_info(pafs.FileSelector(base)):
+            if not overwrite:
+                raise InputError(f"run folder {text} already exists and is not empty: "
+                                 "pass --overwrite to replace it, or choose another --out")  # fmt: skip
+            if fs.get_file_info(_join(base, MANIFEST)).type != pafs.FileType.File:
+                raise InputError(f"{text} is not empty and holds no {MANIFEST}, so it is not a run folder; "
+                                 "--overwrite only replaces run folders: choose another --out")  # fmt: skip
+            fs.delete_dir_contents(base)
+        fs.create_dir(base, recursive=True)
+        folder = cls(text, fs, base, created=created, info=info)
+        try:
+            folder._write_manifest()  # first, so that a crash leaves a recognisable run folder
+            fs.create_dir(_join(base, RESULTS))
+            fs.create_dir(_join(base, PARAMS))
+        except BaseException:
+            folder.abort()
+            raise
+        return folder
+
+    @property
+    def shards(self) -> list[ShardInfo]:
+        """The shards written so far, in part-number order."""
+        return [self._shards[i] for i in sorted(self._shards)]
+
+    def write_batch(self, index: int, results: pa.RecordBatch | pa.Table,
+                    params: pa.RecordBatch | pa.Table) -> ShardInfo:  # fmt: skip
+        """Write batch ``index`` as ``results/part-NNNNNN.parquet`` and ``params/part-NNNNNN.parquet``.
+
+        ``results`` must have the fields of ``RESULT_SCHEMA``; every shard of a run must have the same
+        schemas, metadata included (the first shard sets them). Nothing is kept in memory but the counts.
+        """
+        self._check_running()
+        if index < 0 or index in self._shards:
+            raise ValueError(f"shard index {index} is negative or already written")
+        res, par = _as_table(results), _as_table(params)
+        if not res.schema.equals(RESULT_SCHEMA, check_metadata=False):
+            raise ValueError(f"results do not have RESULT_SCHEMA's fields:\n{res.schema}")
+        if self._schemas is None:
+            self._schemas = (res.schema, par.schema)
+        elif not (res.schema.equals(self._schemas[0], check_metadata=True)
+                  and par.schema.equals(self._schemas[1], check_metadata=True)):  # fmt: skip
+            raise ValueError(f"shard {index} has other schemas (or metadata) than the run's first shard")
+        name = _part_name(index)
+        for sub, table in ((RESULTS, res), (PARAMS, par)):
+            _write_atomic(self._fs, _join(self._base, sub), name, lambda out, t=table: pq.write_table(t, out))
+        shard = ShardInfo(index, f"{RESULTS}/{name}", f"{PARAMS}/{name}", res.num_rows, par.num_rows)
+        self._shards[index] = shard
+        return shard
+
+    def complete(self, info: dict[str, Any] | None = None) -> None:
+        """Mark the run complete: end time, shard list and totals, plus ``info`` merged into the manifest."""
+        self._check_running()
+        if info and (clash := sorted(_RESERVED & info.keys())):
+            raise ValueError(f"manifest keys {clash} belong to the store")
+        self._info.update(info or {})
+        self.status = "complete"
+        self._write_manifest()
+
+    def fail(self, error: str) -> None:
+        """Mark the run failed, keeping the shards written so far (listed in the manifest)."""
+        self._check_running()
+        self.status = "failed"
+        self._write_manifest(error=error)
+
+    def abort(self) -> None:
+        """Remove everything this run wrote: the folder if ``create`` made it, else the folder's contents."""
+        if self.status == "aborted":
+            return
+        self.status = "aborted"
+        if self._created:
+            self._fs.delete_dir(self._base)
+        else:
+            self._fs.delete_dir_contents(self._base)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:  # fmt: skip
+        """Complete on a normal exit; on an exception, abort or fail by the module's rule, then re-raise."""
+        if self.status != "running":
+            return
+        if exc is None:
+            self.complete()
+            return
+        try:
+            if isinstance(exc, InputError) or not self._shards:
+                self.abort()
+            else:
+                self.fail(f"{type(exc).__name__}: {exc}")
+        except OSError:  # best effort: the original exception is the one to report
+            pass
+
+    def _check_running(self) -> None:
+        if self.status != "running":
+            raise RuntimeError(f"run folder {self.path} is {self.status}; nothing more can be written")
+
+    def _write_manifest(self, error: str | None = None) -> None:
+        data: dict[str, Any] = {"format": RUN_FORMAT, "status": self.status, "started": self._started}
+        if self.status != "running":
+            data["finished"] = _now()
+        if error is not None:
+            data["error"] = error
+        shards = self.shards
+        data["rows"] = {"results": sum(s.results_rows for s in shards), "params": sum(s.params_rows for s in shards)}
+        data["shards"] = [s.to_json() for s in shards]
+        data.update(self._info)
+        text = json.dumps(data, indent=2) + "\n"
+        _write_atomic(self._fs, self._base, MANIFEST, lambda out: out.write(text.encode()))
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run folder opened for reading; tables come back in part-number (hence scenario) order."""
+
+    path: str
+    manifest: dict[str, Any]
+    shards: tuple[ShardInfo, ...]
+    _fs: pafs.FileSystem
+    _base: str
+
+    @property
+    def status(self) -> str:
+        return str(self.manifest.get("status"))
+
+    def results(self) -> ds.Dataset:
+        """The results as a dataset: scan it with column projection and filters."""
+        return self._dataset([s.results for s in self.shards], RESULT_SCHEMA)
+
+    def results_table(self, columns: list[str] | None = None) -> pa.Table:
+        """The results (only ``columns`` if given), read whole."""
+        return self._read(self.results(), columns)
+
+    def params_table(self, columns: list[str] | None = None) -> pa.Table:
+        """The drawn parameters, one row per (scenario, policy)."""
+        return self._read(self._dataset([s.params for s in self.shards], params_schema([])), columns)
+
+    @property
+    def provenance(self) -> dict[str, Any] | None:
+        """The ``shock`` metadata of the result shards (None for a run without shards)."""
+        return read_metadata(self.results().schema) if self.shards else None
+
+    def _dataset(self, files: list[str], empty: pa.Schema) -> ds.Dataset:
+        if not files:
+            return ds.dataset(pa.table({f.name: pa.array([], f.type) for f in empty}, schema=empty))
+        return ds.dataset([_join(self._base, f) for f in files], filesystem=self._fs, format="parquet")
+
+    def _read(self, dataset: ds.Dataset, columns: list[str] | None) -> pa.Table:
+        if columns is not None and (unknown := [c for c in columns if c not in dataset.schema.names]):
+            raise InputError(f"run {self.path} has no columns {unknown}; it has {dataset.schema.names}")
+        return dataset.to_table(columns=columns)
+
+
+def open_run(path: str | os.PathLike[str], *, partial: bool = False) -> Run:
+    """Open the run folder at ``path`` (a local path or a URI).
+
+    A ``running`` run (still going, or killed) or a ``failed`` one is refused unless ``partial``: then its
+    whole shards are read (those on disk, or those its manifest lists).
+    """
+    text = os.fspath(path)
+    fs, base = _filesystem(text)
+    if fs.get_file_info(base).type != pafs.FileType.Directory:
+        raise InputError(f"no run folder at {text}: check the path (the --out of `shock run`)")
+    where = f"{text.rstrip('/')}/{MANIFEST}"
+    if fs.get_file_info(_join(base, MANIFEST)).type != pafs.FileType.File:
+        raise InputError(f"{text} holds no {MANIFEST}, so it is not a run folder (or its run never started)")
+    try:
+        with fs.open_input_stream(_join(base, MANIFEST)) as stream:
+            manifest = json.loads(stream.read().decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{where} is not valid JSON ({err}); the run folder is damaged: re-run it") from err
+    if not isinstance(manifest, dict) or manifest.get("format") != RUN_FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise InputError(f"{where} has format {found!r}, expected {RUN_FORMAT!r}: not a run folder of this "
+                         "version of shock; re-run it with this version")  # fmt: skip
+    status = manifest.get("status")
+    if status != "complete" and not partial:
+        hint = f" ({manifest['error']})" if manifest.get("error") else ""
+        raise InputError(f"run {text} is {status!r}{hint}, not complete: wait for it to finish or re-run it "
+                         "(a partial run's finished shards can be read with partial=True)")  # fmt: skip
+    if status == "running":
+        shards = _shards_on_disk(fs, base)
+    else:
+        shards = [ShardInfo.from_json(s, where) for s in manifest.get("shards", [])]
+        for shard in shards:
+            for rel in (shard.results, shard.params):
+                if fs.get_file_info(_join(base, rel)).type != pafs.FileType.File:
+                    raise InputError(f"{where} lists {rel}, which is missing: the run folder is incomplete; re-run it")
+    return Run(text, manifest, tuple(sorted(shards, key=lambda s: s.index)), fs, base)
+
+
+def _shards_on_disk(fs: pafs.FileSystem, base: str) -> list[ShardInfo]:
+    """Shards whose results and params files both exist (row counts from the Parquet footers)."""
+
+    def parts(sub: str) -> dict[int, str]:
+        found = fs.get_file_info(pafs.FileSelector(_join(base, sub), allow_not_found=True))
+        return {int(m.group(1)): f"{sub}/{m.group(0)}" for f in found if (m := _PART.match(f.base_name))}
+
+    res, par = parts(RESULTS), parts(PARAMS)
+
+    def rows(rel: str) -> int:
+        with fs.open_input_file(_join(base, rel)) as f:
+            return int(pq.ParquetFile(f).metadata.num_rows)
+
+    return [ShardInfo(i, res[i], par[i], rows(res[i]), rows(par[i])) for i in sorted(res.keys() & par.keys())]
