@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable
 from functools import partial
@@ -188,6 +189,105 @@ def validate(config_path: str) -> None:
         if pol.cooperation_weight > 1 or pol.cooperation_speedup > 1:
             levers.append(f"cooperation (weight {pol.cooperation_weight:g}, speed-up {pol.cooperation_speedup:g})")
         click.echo(f"  {pol.name:<24} {'; '.join(levers) or 'no levers'}")
+
+
+def _code_revision() -> str:
+    """The git commit of this package's checkout, or 'unknown' (an installed package has none)."""
+    import subprocess
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+
+
+class _Progress:
+    """Progress of a run: a bar on a terminal, a plain line every ~10% (or 30 s) otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.tty = bool(sys.stderr.isatty())
+        self.last_line = -1.0
+        self.last_share = -1.0
+
+    def __call__(self, done: int, elapsed: float) -> None:
+        rate = done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - done) / rate if rate > 0 else float("nan")
+        text = f"{done}/{self.total} scenarios, {rate:,.1f}/s, ETA {eta:,.0f} s"
+        if self.tty:
+            width = 30
+            filled = int(width * done / max(self.total, 1))
+            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}   ", err=True, nl=done >= self.total)
+            return
+        share = done / max(self.total, 1)
+        if done >= self.total or share - self.last_share >= 0.1 or elapsed - self.last_line >= 30:
+            click.echo(f"progress: {text}", err=True)
+            self.last_share, self.last_line = share, elapsed
+
+
+@cli.command()
+@click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
+@click.option("--draws", type=click.IntRange(min=1), default=None, help="Monte Carlo draws (default: the config's).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Run seed (default: the config's).")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Horizon in days (default: the config's).")
+@click.option(
+    "--out", default=None, help="Run folder: a path or a URI such as s3://bucket/runs/x (default: the config's)."
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
+@click.option("--executor", type=click.Choice(["ray", "serial"]), default="ray", show_default=True)
+@click.option("--address", default=None, help="Ray cluster to join (default: RAY_ADDRESS, else a private local Ray).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Scenarios per task (default: automatic).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="CPUs of the local Ray, or tasks in flight.")
+def run(config_path: str, draws: int | None, seed: int | None, days: int | None, out: str | None, overwrite: bool,
+        executor: str, address: str | None, batch_size: int | None, workers: int | None) -> None:  # fmt: skip
+    """Run a scenario config: every draw under every policy, results to Parquet shards in the run folder."""
+    from cluster import __version__ as version
+    from cluster.config import load as load_config
+    from cluster.runner import execute
+    from cluster.scenarios import Plan
+    from cluster.schema import RESULT_SCHEMA, with_provenance
+    from cluster.store import RunFolder
+
+    cfg = load_config(config_path, draws=draws, seed=seed, days=days, out=out)
+    plan = Plan.from_config(cfg)
+    provenance = {"config_hash": cfg.config_hash, "seed": cfg.seed, "draws": cfg.draws, "package_version": version,
+                  "economy_id": cfg.economy.id, "code_revision": _code_revision()}  # fmt: skip
+    info = {"name": cfg.name, "config": cfg.resolved, **provenance,
+            "policies": [p.name for p in cfg.policies], "regions": list(cfg.economy.regions),
+            "executor": executor}  # fmt: skip
+    progress = _Progress(cfg.draws)
+    meta = with_provenance(RESULT_SCHEMA, provenance).metadata  # every shard carries the run's provenance
+    with RunFolder.create(cfg.out, overwrite=overwrite, info=info) as folder:
+
+        def on_batch(index: int, ids: Any, results: Any, params: Any) -> None:
+            folder.write_batch(index, results.replace_schema_metadata(meta), params.replace_schema_metadata(meta))
+
+        stats = execute(plan, executor="ray" if executor == "ray" else "serial", batch_size=batch_size or cfg.batch_size, workers=workers,
+                        address=address, on_batch=on_batch,
+                        on_progress=lambda p: progress(p.done, p.elapsed))  # fmt: skip
+        folder.complete({"batch_size": stats.batch_size, "wall_seconds": round(stats.elapsed, 3)})
+    rows = cfg.draws * len(cfg.policies) * len(cfg.economy.regions)
+    click.echo(f"run {cfg.name}: {cfg.draws} draws x {len(cfg.policies)} policies in {stats.elapsed:.1f} s "
+               f"({cfg.draws / stats.elapsed:,.1f} scenarios/s); {rows:,} result rows in {cfg.out}")  # fmt: skip
+
+
+@cli.command("summarize")
+@click.argument("run_dir", metavar="RUN_DIR")
+@click.option("--metric", default="va_loss_pct", show_default=True, help="Result column to summarise.")
+@click.option("--baseline", "baseline_policy", default=None,
+              help="Policy to pair the others against (default: status_quo when there is one).")  # fmt: skip
+def summarize_cmd(run_dir: str, metric: str, baseline_policy: str | None) -> None:
+    """Per policy and region: mean, p5/p50/p95, CVaR 95%, Monte Carlo standard error, paired differences."""
+    from cluster.analysis import format_summary
+    from cluster.analysis import summarize as summarize_run
+
+    table = summarize_run(run_dir, metric=metric, baseline_policy=baseline_policy)
+    for line in format_summary(table):
+        click.echo(line)
 
 
 def main() -> None:

@@ -133,3 +133,16 @@ def test_policies_share_the_draws() -> None:
         assert len(rows) == len(plan.policies)
         for name in names:
             assert len({table[name][i] for i in rows}) == 1, name
+
+
+@pytest.mark.parametrize("case", ["unknown key in a section", "probability above 1", "unknown sector",
+                                  "impossible beta", "unknown project"])  # fmt: skip
+def test_bad_config_run_writes_nothing(tmp_path: Path, case: str) -> None:
+    """``shock run`` refuses a bad config before anything starts: exit 2, the key named, no run folder."""
+    text, key, _ = BAD[case]
+    path = _write(tmp_path, text)
+    out = tmp_path / "run"
+    res = CliRunner().invoke(cli, ["run", str(path), "--out", str(out), "--executor", "serial"])
+    assert res.exit_code == 2
+    assert key in res.output
+    assert not out.exists()
