@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -253,6 +254,11 @@ def run(config_path: str, draws: int | None, seed: int | None, days: int | None,
     from cluster.store import RunFolder
 
     cfg = load_config(config_path, draws=draws, seed=seed, days=days, out=out)
+    if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ and "://" not in cfg.out and not os.path.isabs(cfg.out):
+        raise _UserError(
+            f"--out {cfg.out} is relative, and this runs as a Ray job, in a temporary copy of the working "
+            "directory that is deleted afterwards: give an absolute path on shared storage or a URI (s3://...)"
+        )
     plan = Plan.from_config(cfg)
     provenance = {"config_hash": cfg.config_hash, "seed": cfg.seed, "draws": cfg.draws, "package_version": version,
                   "economy_id": cfg.economy.id, "code_revision": _code_revision()}  # fmt: skip
@@ -266,7 +272,7 @@ def run(config_path: str, draws: int | None, seed: int | None, days: int | None,
         def on_batch(index: int, ids: Any, results: Any, params: Any) -> None:
             folder.write_batch(index, results.replace_schema_metadata(meta), params.replace_schema_metadata(meta))
 
-        stats = execute(plan, executor="ray" if executor == "ray" else "serial", batch_size=batch_size or cfg.batch_size, workers=workers,
+        stats = execute(plan, executor=executor, batch_size=batch_size or cfg.batch_size, workers=workers,
                         address=address, on_batch=on_batch,
                         on_progress=lambda p: progress(p.done, p.elapsed))  # fmt: skip
         folder.complete({"batch_size": stats.batch_size, "wall_seconds": round(stats.elapsed, 3)})

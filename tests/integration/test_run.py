@@ -30,7 +30,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The smoke config run three ways: Ray with 2 workers, Ray with 1, and serially in-process."""
     base = tmp_path_factory.mktemp("runs")
     out = {}
-    for name, extra in (("ray2", ["--workers", "2"]), ("ray1", ["--workers", "1"]), ("serial", ["--executor", "serial"])):
+    for name, extra in (
+        ("ray2", ["--workers", "2"]),
+        ("ray1", ["--workers", "1"]),
+        ("serial", ["--executor", "serial"]),
+    ):
         path = base / name
         res = shock("run", str(SMOKE), "--out", str(path), "--batch-size", "8", *extra)
         assert res.returncode == 0, res.stderr
@@ -59,7 +63,8 @@ def test_smoke_run_folder_is_complete(runs: dict[str, Path]) -> None:
     for key in ("config", "config_hash", "seed", "draws", "package_version", "economy_id", "code_revision",
                 "shards", "started", "finished", "rows"):  # fmt: skip
         assert key in manifest, key
-    assert manifest["draws"] == 24 and manifest["economy_id"] == "ru-by"
+    assert manifest["draws"] == 24
+    assert manifest["economy_id"] == "ru-by"
     assert sum(s["results_rows"] for s in manifest["shards"]) == table.num_rows
     assert not list(path.rglob("*.tmp"))
 
@@ -95,4 +100,5 @@ def test_summarize_reads_the_run(runs: dict[str, Path]) -> None:
 def test_existing_folder_is_not_overwritten(runs: dict[str, Path]) -> None:
     res = shock("run", str(SMOKE), "--out", str(runs["serial"]), "--executor", "serial")
     assert res.returncode == 2
-    assert "--overwrite" in res.stderr and "Traceback" not in res.stderr
+    assert "--overwrite" in res.stderr
+    assert "Traceback" not in res.stderr

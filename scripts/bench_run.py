@@ -1,0 +1,59 @@
+"""Benchmark the driver: the same config serially in-process and through a local Ray on 2 workers.
+
+    python scripts/bench_run.py [CONFIG] [--draws N] [--batch-size B] [--repeats K]
+
+Both executors run the same batches (same batch size) of the same plan; results are discarded. Prints, for
+each, the wall time (medians of --repeats interleaved runs), scenarios per second, the Ray start-up time, and
+the speed-up; Ray's overhead per worker is the Ray run's time beyond the serial time divided by the workers,
+as a share of that. The last line is ``speedup=<serial time / Ray time>``.
+
+Default: configs/eu_embargo.toml with 64 draws, about a minute serially on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from pathlib import Path
+from typing import Any
+
+from cluster.config import load
+from cluster.runner import RunStats, execute
+from cluster.scenarios import Plan
+
+WORKERS = 2
+
+
+def _discard(index: int, ids: Any, results: Any, params: Any) -> None:
+    """Results are dropped: the benchmark times the simulation and the transport, not the disk."""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("config", nargs="?", default=str(Path(__file__).parents[1] / "configs" / "eu_embargo.toml"))
+    ap.add_argument("--draws", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=1)
+    args = ap.parse_args()
+    plan = Plan.from_config(load(args.config, draws=args.draws))
+    runs: dict[str, list[RunStats]] = {"serial": [], "ray": []}
+    for _ in range(args.repeats):
+        runs["serial"].append(execute(plan, executor="serial", batch_size=args.batch_size, on_batch=_discard))
+        runs["ray"].append(execute(plan, executor="ray", batch_size=args.batch_size, workers=WORKERS,
+                                   on_batch=_discard))  # fmt: skip
+    serial = statistics.median(s.elapsed for s in runs["serial"])
+    ray = statistics.median(s.elapsed for s in runs["ray"])
+    startup = statistics.median(s.startup for s in runs["ray"])
+    n = args.draws
+    print(f"config {args.config}: {n} draws x {len(plan.policies)} policies x {plan.steps} days, batches of "
+          f"{args.batch_size}; medians of {args.repeats}")  # fmt: skip
+    print(f"serial, in-process:   {serial:8.2f} s  {n / serial:8.2f} scenarios/s")
+    print(f"Ray, {WORKERS} workers:        {ray:8.2f} s  {n / ray:8.2f} scenarios/s  (+ {startup:.2f} s to start Ray)")
+    overhead = (ray - serial / WORKERS) / (serial / WORKERS)
+    print(f"Ray overhead per worker: {100 * overhead:.1f}% of the serial time per worker (start-up excluded); "
+          f"{100 * ((ray + startup) - serial / WORKERS) / (serial / WORKERS):.1f}% with it")  # fmt: skip
+    print(f"speedup={serial / ray:.2f}")
+
+
+if __name__ == "__main__":
+    main()
