@@ -51,13 +51,14 @@ def main() -> None:
           f"{args.batch_size}; medians of {args.repeats}")  # fmt: skip
     print(f"serial, in-process:   {serial:8.2f} s  {n / serial:8.2f} scenarios/s")
     print(f"Ray, {WORKERS} workers:        {ray:8.2f} s  {n / ray:8.2f} scenarios/s  (+ {startup:.2f} s to start Ray)")
-    overhead = (ray - serial / WORKERS) / (serial / WORKERS)
+    per_worker = serial / WORKERS
+    overhead, with_startup = (ray - per_worker) / per_worker, (ray + startup - per_worker) / per_worker
     print(f"Ray run beyond serial time / {WORKERS}: {100 * overhead:.1f}% of the serial time per worker "
-          f"(start-up excluded); {100 * ((ray + startup) - serial / WORKERS) / (serial / WORKERS):.1f}% with it")  # fmt: skip
+          f"(start-up excluded); {100 * with_startup:.1f}% with it")  # fmt: skip
     # Split that: the simulation itself runs slower when both cores compute (shared caches and memory), which
     # is the machine, not Ray; what is left is Ray's own cost (scheduling, transport, idle workers).
     contention = compute_ray / compute_serial - 1.0
-    own = (ray - compute_ray / WORKERS) / (serial / WORKERS)
+    own = (ray - compute_ray / WORKERS) / per_worker
     print(f"  of which: the simulation {100 * contention:.1f}% slower with {WORKERS} cores busy "
           f"({compute_ray:.1f} s vs {compute_serial:.1f} s of compute); Ray's own overhead {100 * own:.1f}% "
           "(wall time not spent computing, per worker)")  # fmt: skip
