@@ -135,12 +135,11 @@ def test_policies_share_the_draws() -> None:
             assert len({table[name][i] for i in rows}) == 1, name
 
 
-@pytest.mark.parametrize("case", ["unknown key in a section", "probability above 1", "unknown sector",
-                                  "impossible beta", "unknown project"])  # fmt: skip
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
 def test_bad_config_run_writes_nothing(tmp_path: Path, case: str) -> None:
     """``shock run`` refuses a bad config before anything starts: exit 2, the key named, no run folder."""
     text, key, _ = BAD[case]
-    path = _write(tmp_path, text)
+    path = _write(tmp_path, text, economy="[economy]" not in text and case != "not TOML")
     out = tmp_path / "run"
     res = CliRunner().invoke(cli, ["run", str(path), "--out", str(out), "--executor", "serial"])
     assert res.exit_code == 2
