@@ -57,7 +57,8 @@ METRICS = tuple(f.name for f in RESULT_SCHEMA if f.name not in _KEYS)
 #: The policy used as the baseline of paired differences when none is named.
 STATUS_QUO = "status_quo"
 
-_STATS = ("mean", "std", "se", "p5", "p50", "p95", "cvar95")
+#: The statistics columns of SUMMARY_SCHEMA (its float columns but the paired differences).
+_STATS = tuple(f.name for f in SUMMARY_SCHEMA if f.type == pa.float64() and not f.name.startswith("diff_"))
 
 _QUANTILES = (0.05, 0.5, 0.95)
 

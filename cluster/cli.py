@@ -209,25 +209,23 @@ def _code_revision() -> str:
 class _Progress:
     """Progress of a run: a bar on a terminal, a plain line every ~10% (or 30 s) otherwise."""
 
-    def __init__(self, total: int) -> None:
-        self.total = total
+    def __init__(self) -> None:
         self.tty = bool(sys.stderr.isatty())
         self.last_line = -1.0
         self.last_share = -1.0
 
-    def __call__(self, done: int, elapsed: float) -> None:
-        rate = done / elapsed if elapsed > 0 else 0.0
-        eta = (self.total - done) / rate if rate > 0 else float("nan")
-        text = f"{done}/{self.total} scenarios, {rate:,.1f}/s, ETA {eta:,.0f} s"
+    def __call__(self, p: Any) -> None:
+        """Show a ``cluster.runner.Progress``."""
+        eta = "-" if p.eta is None else f"{p.eta:,.0f}"
+        text = f"{p.done}/{p.total} scenarios, {p.rate:,.1f}/s, ETA {eta} s"
+        share = p.done / max(p.total, 1)
         if self.tty:
-            width = 30
-            filled = int(width * done / max(self.total, 1))
-            click.echo(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}   ", err=True, nl=done >= self.total)
+            filled = int(30 * share)
+            click.echo(f"\r[{'#' * filled}{'.' * (30 - filled)}] {text}   ", err=True, nl=p.done >= p.total)
             return
-        share = done / max(self.total, 1)
-        if done >= self.total or share - self.last_share >= 0.1 or elapsed - self.last_line >= 30:
+        if p.done >= p.total or share - self.last_share >= 0.1 or p.elapsed - self.last_line >= 30:
             click.echo(f"progress: {text}", err=True)
-            self.last_share, self.last_line = share, elapsed
+            self.last_share, self.last_line = share, p.elapsed
 
 
 @cli.command()
@@ -265,7 +263,6 @@ def run(config_path: str, draws: int | None, seed: int | None, days: int | None,
     info = {"name": cfg.name, "config": cfg.resolved, **provenance,
             "policies": [p.name for p in cfg.policies], "regions": list(cfg.economy.regions),
             "executor": executor}  # fmt: skip
-    progress = _Progress(cfg.draws)
     meta = with_provenance(RESULT_SCHEMA, provenance).metadata  # every shard carries the run's provenance
     with RunFolder.create(cfg.out, overwrite=overwrite, info=info) as folder:
 
@@ -274,7 +271,7 @@ def run(config_path: str, draws: int | None, seed: int | None, days: int | None,
 
         stats = execute(plan, executor=executor, batch_size=batch_size or cfg.batch_size, workers=workers,
                         address=address, on_batch=on_batch,
-                        on_progress=lambda p: progress(p.done, p.elapsed))  # fmt: skip
+                        on_progress=_Progress())  # fmt: skip
         folder.complete({"batch_size": stats.batch_size, "wall_seconds": round(stats.elapsed, 3)})
     rows = cfg.draws * len(cfg.policies) * len(cfg.economy.regions)
     click.echo(f"run {cfg.name}: {cfg.draws} draws x {len(cfg.policies)} policies in {stats.elapsed:.1f} s "
