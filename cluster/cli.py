@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar
 
 import click
 import numpy as np
 
 from cluster import __version__
-from cluster.core import DAYS_PER_YEAR, Extensions
-from cluster.economy import DEFAULT_ECONOMY, EMBEDDED, Economy, load, summarize
-from cluster.errors import ShockError
-from cluster.loaders import KINDS, resolve
-from cluster.runner import run_serial
-from cluster.scenarios import smoke_batch
+from cluster.core import DAYS_PER_YEAR
+from cluster.economies import DEFAULT_ECONOMY, EMBEDDED, load, resolve
+from cluster.economy import Economy, summarize
+from cluster.errors import InputError
+from cluster.loaders import KINDS
 
 __all__ = ["main"]
 
@@ -50,12 +46,15 @@ class _UserError(click.ClickException):
 
 
 class _Shock(click.Group):
-    """The command group; maps the library's errors to exit code 2 for every command."""
+    """The command group; maps the library's user errors (``InputError``) to one line and exit code 2.
+
+    Any other exception, ``ShapeError`` included, is a programming error: it keeps its traceback (exit 1).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ShockError as err:
+        except InputError as err:
             raise _UserError(str(err)) from None
 
 
@@ -72,12 +71,20 @@ def economies() -> None:
     for economy_id, description in EMBEDDED.items():
         try:
             economy = load(economy_id)
-        except ShockError as err:  # an optional dependency is missing: say so, list the rest
+        except InputError as err:  # an optional dependency is missing: say so, list the rest
             click.echo(f"{economy_id:<13}{'-':>8}{'-':>8}{'-':>11}  unavailable: {err}")
             continue
         mark = " (default)" if economy_id == DEFAULT_ECONOMY else ""
         click.echo(f"{economy_id:<13}{len(economy.regions):>8}{len(economy.sectors):>8}{economy.n:>11}  "
                    f"{description}{mark}")  # fmt: skip
+
+
+#: Long names are cut to this many characters in tables.
+_NAME_WIDTH = 34
+
+
+def _fit(name: str, width: int) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 @cli.group()
@@ -101,22 +108,26 @@ def economy_show(spec: str, kind: str, concordance: str | None, domestic: tuple[
     if eco.provenance.get("note"):
         click.echo(str(eco.provenance["note"]))
     total = summ.output_by_region.sum()
-    click.echo(f"\n{'region':<12}{'country':<10}{'tags':<22}{'output':>12}{'share':>8}{'value added':>13}")
+    width = min(_NAME_WIDTH, max(len(name) for name in (*eco.region_names, *eco.sector_names, "name")))
+    click.echo(f"\n{'region':<12}{'name':<{width + 2}}{'country':<10}{'tags':<22}{'output':>12}{'share':>8}"
+               f"{'value added':>13}")  # fmt: skip
     for j, region in enumerate(eco.regions):
         tags = ",".join(name for name, on in (("domestic", eco.domestic[j]), ("coalition", eco.coalition[j]),
                                                ("friendly", eco.friendly[j])) if on) or "-"  # fmt: skip
-        click.echo(f"{region:<12}{eco.country[j]:<10}{tags:<22}{summ.output_by_region[j]:>12,.1f}"
+        click.echo(f"{region:<12}{_fit(eco.region_names[j], width):<{width + 2}}{eco.country[j]:<10}{tags:<22}{summ.output_by_region[j]:>12,.1f}"
                    f"{summ.output_by_region[j] / total:>8.1%}{summ.va_by_region[j]:>13,.1f}")  # fmt: skip
-    click.echo(f"\n{'sector':<28}{'output':>12}{'share':>8}")
+    click.echo(f"\n{'sector':<16}{'name':<{width + 2}}{'output':>12}{'share':>8}")
     for k, sector in enumerate(eco.sectors):
-        click.echo(f"{sector:<28}{summ.output_by_sector[k]:>12,.1f}{summ.output_by_sector[k] / total:>8.1%}")
+        click.echo(f"{sector:<16}{_fit(eco.sector_names[k], width):<{width + 2}}{summ.output_by_sector[k]:>12,.1f}"
+                   f"{summ.output_by_sector[k] / total:>8.1%}")  # fmt: skip
     if eco.domestic.any():
         turnover = summ.exports_by_partner + summ.imports_by_partner
         click.echo(
-            f"\ntrade of the domestic regions by partner\n{'partner':<12}{'exports':>12}{'imports':>12}{'share':>8}"
+            f"\ntrade of the domestic regions by partner\n{'partner':<12}{'name':<{width + 2}}{'exports':>12}"
+            f"{'imports':>12}{'share':>8}"
         )
         for p in np.flatnonzero(~eco.domestic).tolist():
-            click.echo(f"{eco.regions[p]:<12}{summ.exports_by_partner[p]:>12,.1f}{summ.imports_by_partner[p]:>12,.1f}"
+            click.echo(f"{eco.regions[p]:<12}{_fit(eco.region_names[p], width):<{width + 2}}{summ.exports_by_partner[p]:>12,.1f}{summ.imports_by_partner[p]:>12,.1f}"
                        f"{turnover[p] / turnover.sum():>8.1%}")  # fmt: skip
 
 
@@ -129,36 +140,24 @@ def economy_show(spec: str, kind: str, concordance: str | None, domestic: tuple[
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Run seed.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="Scenarios simulated together.")  # fmt: skip
-@click.option("--plain-ario", is_flag=True, help="Switch every sanctions extension off (capacity shocks only).")
 def simulate(economy_spec: str, kind: str, concordance: str | None, domestic: tuple[str, ...], draws: int,
-             days: int, seed: int, batch_size: int, plain_ario: bool) -> None:  # fmt: skip
-    """Smoke run: a stylised sanctions package on an economy, summarised per region."""
-    economy = _economy(economy_spec, kind, concordance, domestic)
-    baseline = economy.baseline()
-    ext = Extensions.none() if plain_ario else Extensions()
-    start = time.perf_counter()
-    metrics = run_serial(baseline, partial(smoke_batch, economy, baseline, seed=seed), draws, days,
-                         batch_size=batch_size, extensions=ext)  # fmt: skip
-    elapsed = time.perf_counter() - start
-    loss = metrics["va_loss_pct"]
-    never = (metrics["recovery_day"] < 0).mean(axis=0)
-    rate = draws * days / elapsed
-    click.echo(f"economy {economy.id}: {len(economy.regions)} regions x {len(economy.sectors)} sectors; "
-               f"{draws} draws x {days} days in {elapsed:.2f} s ({rate:,.0f} scenario-days/s)")  # fmt: skip
-    click.echo("value-added loss over the horizon, % of annual baseline value added")
-    click.echo(f"{'region':<14}{'domestic':>9}{'mean':>9}{'p5':>9}{'p95':>9}{'worst day %':>13}{'never recovers':>16}")
-    for j, region in enumerate(economy.regions):
-        p5, p95 = np.percentile(loss[:, j], [5, 95])
-        click.echo(f"{region:<14}{'yes' if economy.domestic[j] else '':>9}{loss[:, j].mean():>9.3f}{p5:>9.3f}"
-                   f"{p95:>9.3f}{metrics['worst_day_loss_pct'][:, j].mean():>13.2f}{never[j]:>16.0%}")  # fmt: skip
+             days: int, seed: int, batch_size: int) -> None:  # fmt: skip
+    """Smoke run: a stylised sanctions package on an economy, in memory, summarised per region.
 
+    The package is a built-in config (see `cluster.runs.builtin_config`) run through the same plan and executor
+    as `shock run`, serially, with nothing written.
+    """
+    from cluster.analysis import format_summary, summarize_table
+    from cluster.runs import builtin_config, run_in_memory
 
-def _describe(dist: Any) -> str:
-    if dist.kind == "fixed":
-        return f"{dist.params[0]:g}"
-    if dist.kind == "categorical":
-        return f"categorical{list(dist.values)} weights {list(dist.params)}"
-    return f"{dist.kind}{tuple(float(f'{v:g}') for v in dist.params)}"
+    cfg = builtin_config(economy_spec, kind=kind, concordance=concordance, domestic=domestic, draws=draws,
+                         days=days, seed=seed)  # fmt: skip
+    run = run_in_memory(cfg, batch_size=batch_size)
+    eco, elapsed = cfg.economy, run.stats.elapsed
+    click.echo(f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors; {draws} draws x "
+               f"{days} days in {elapsed:.2f} s ({draws * days / elapsed:,.0f} scenario-days/s)")  # fmt: skip
+    for line in format_summary(summarize_table(run.results, metric="va_loss_pct", source="shock simulate")):
+        click.echo(line)
 
 
 @cli.command()
@@ -166,44 +165,23 @@ def _describe(dist: Any) -> str:
 def validate(config_path: str) -> None:
     """Check a scenario config and print the expanded design (nothing is run or written)."""
     from cluster.config import load as load_config
-    from cluster.scenarios import Plan
-
+    from cluster.plan import Plan
     cfg = load_config(config_path)
     plan = Plan.from_config(cfg)
     eco = cfg.economy
-    n_pol = len(cfg.policies)
     click.echo(f"config {cfg.path}: valid")
     click.echo(f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors; "
                f"targets {', '.join(cfg.targets)}")  # fmt: skip
-    click.echo(f"design {cfg.design}, seed {cfg.seed}: {cfg.draws} draws x {n_pol} policies x {cfg.days} days "
-               f"-> {cfg.draws * n_pol * len(eco.regions):,} result rows; output {cfg.out}")  # fmt: skip
-    click.echo(f"parameters: {len(plan.names)} recorded, {len(plan.uncertain)} uncertain:")
+    click.echo(f"design {cfg.design}, seed {cfg.seed}: {cfg.draws} draws x {len(cfg.policies)} policies x "
+               f"{cfg.days} days -> {cfg.draws * len(cfg.policies) * len(eco.regions):,} result rows; "
+               f"output {cfg.out}")  # fmt: skip
+    click.echo(f"parameters: {len(plan.columns)} recorded, {len(plan.uncertain)} uncertain:")
     for j in plan.uncertain:
-        click.echo(f"  {plan.names[j]:<48} {_describe(plan.dists[j])}")
+        c = plan.columns[j]
+        click.echo(f"  {c.name:<48} {c.dist.describe():<28} {c.param.unit}")
     click.echo("policies:")
     for pol in cfg.policies:
-        levers = []
-        if pol.counter_trade is not None:
-            levers.append(f"counter-trade with {', '.join(pol.counter_trade.friendly)}")
-        if pol.projects:
-            levers.append(f"projects {', '.join(pol.projects)}")
-        if pol.cooperation_weight > 1 or pol.cooperation_speedup > 1:
-            levers.append(f"cooperation (weight {pol.cooperation_weight:g}, speed-up {pol.cooperation_speedup:g})")
-        click.echo(f"  {pol.name:<24} {'; '.join(levers) or 'no levers'}")
-
-
-def _code_revision() -> str:
-    """The git commit of this package's checkout, or 'unknown' (an installed package has none)."""
-    import subprocess
-    from pathlib import Path
-
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=False)  # fmt: skip
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
+        click.echo(f"  {pol.name:<24} {pol.describe()}")
 
 
 class _Progress:
@@ -244,38 +222,14 @@ class _Progress:
 def run(config_path: str, draws: int | None, seed: int | None, days: int | None, out: str | None, overwrite: bool,
         executor: str, address: str | None, batch_size: int | None, workers: int | None) -> None:  # fmt: skip
     """Run a scenario config: every draw under every policy, results to Parquet shards in the run folder."""
-    from cluster import __version__ as version
-    from cluster.config import load as load_config
-    from cluster.runner import execute
-    from cluster.scenarios import Plan
-    from cluster.schema import RESULT_SCHEMA, with_provenance
-    from cluster.store import RunFolder
+    from cluster.runs import run_config
 
-    cfg = load_config(config_path, draws=draws, seed=seed, days=days, out=out)
-    if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ and "://" not in cfg.out and not os.path.isabs(cfg.out):
-        raise _UserError(
-            f"--out {cfg.out} is relative, and this runs as a Ray job, in a temporary copy of the working "
-            "directory that is deleted afterwards: give an absolute path on shared storage or a URI (s3://...)"
-        )
-    plan = Plan.from_config(cfg)
-    provenance = {"config_hash": cfg.config_hash, "seed": cfg.seed, "draws": cfg.draws, "package_version": version,
-                  "economy_id": cfg.economy.id, "code_revision": _code_revision()}  # fmt: skip
-    info = {"name": cfg.name, "config": cfg.resolved, **provenance,
-            "policies": [p.name for p in cfg.policies], "regions": list(cfg.economy.regions),
-            "executor": executor}  # fmt: skip
-    meta = with_provenance(RESULT_SCHEMA, provenance).metadata  # every shard carries the run's provenance
-    with RunFolder.create(cfg.out, overwrite=overwrite, info=info) as folder:
-
-        def on_batch(index: int, ids: Any, results: Any, params: Any) -> None:
-            folder.write_batch(index, results.replace_schema_metadata(meta), params.replace_schema_metadata(meta))
-
-        stats = execute(plan, executor=executor, batch_size=batch_size or cfg.batch_size, workers=workers,
-                        address=address, on_batch=on_batch,
+    result = run_config(config_path, draws=draws, seed=seed, days=days, out=out, overwrite=overwrite,
+                        executor=executor, address=address, batch_size=batch_size, workers=workers,
                         on_progress=_Progress())  # fmt: skip
-        folder.complete({"batch_size": stats.batch_size, "wall_seconds": round(stats.elapsed, 3)})
-    rows = cfg.draws * len(cfg.policies) * len(cfg.economy.regions)
-    click.echo(f"run {cfg.name}: {cfg.draws} draws x {len(cfg.policies)} policies in {stats.elapsed:.1f} s "
-               f"({cfg.draws / stats.elapsed:,.1f} scenarios/s); {rows:,} result rows in {cfg.out}")  # fmt: skip
+    cfg, elapsed = result.config, result.stats.elapsed
+    click.echo(f"run {cfg.name}: {cfg.draws} draws x {len(cfg.policies)} policies in {elapsed:.1f} s "
+               f"({cfg.draws / elapsed:,.1f} scenarios/s); {result.rows:,} result rows in {result.out}")  # fmt: skip
 
 
 @cli.command("summarize")

@@ -1,8 +1,9 @@
 """Scenario configs: TOML -> typed, frozen objects, validated once, with errors naming file, key and fix.
 
-A config (see ``configs/*.toml`` and the README) has the sections ``[run]``, ``[economy]``, ``[sanctions]``,
-``[ario]`` (optional), ``[projects.NAME]`` (optional) and ``[policies.NAME]``. Every number that may be
-uncertain takes a *distribution*:
+A config (see ``configs/*.toml``, the README and ``docs/config.md``) has the tables ``[run]``, ``[economy]``,
+``[sanctions]``, ``[ario]`` (optional), ``[projects.NAME]`` (optional) and ``[policies.NAME]``. The parameter
+keys each table takes, their units, defaults and bounds are declared once in ``cluster.parameters``; this module
+reads them from that table. Every parameter of kind ``dist`` takes a *distribution*:
 
 * a plain number: fixed;
 * ``{uniform = [low, high]}``, ``{triangular = [low, mode, high]}``;
@@ -26,16 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-from numpy.typing import NDArray
-
+from cluster.distributions import KINDS, Dist
+from cluster.economies import resolve
 from cluster.economy import Economy
 from cluster.errors import InputError
-from cluster.loaders import resolve
+from cluster.parameters import Param, declared
 
-__all__ = ["DESIGNS", "Config", "ConfigError", "Counter", "Dist", "Policy", "Project", "load"]
+__all__ = ["DESIGNS", "Config", "ConfigError", "CounterTrade", "Policy", "Project", "Values", "from_dict", "load"]
 
-F64 = NDArray[np.float64]
 DESIGNS = ("monte_carlo", "latin_hypercube", "sobol")
 Design = Literal["monte_carlo", "latin_hypercube", "sobol"]
 
@@ -44,107 +43,50 @@ class ConfigError(InputError):
     """A config that cannot be run: names the file, the key, the bad value and what is allowed."""
 
 
-# ------------------------------------------------------------------------------------ distributions --
-@dataclass(frozen=True)
-class Dist:
-    """A distribution of one scalar; ``ppf`` maps uniforms in [0, 1) to values (inverse CDF)."""
-
-    kind: str
-    params: tuple[float, ...]
-    values: tuple[float, ...] = ()
-    clip: tuple[float, float] | None = None  # lognormal draws are clipped to the key's allowed range
-
-    @property
-    def uncertain(self) -> bool:
-        """False for a fixed value (and for degenerate ranges): it takes no dimension of the design."""
-        if self.kind == "fixed":
-            return False
-        if self.kind in ("uniform", "triangular"):
-            return self.params[0] != self.params[-1]
-        if self.kind == "bernoulli":
-            return 0.0 < self.params[0] < 1.0
-        if self.kind == "lognormal":
-            return self.params[1] > 0
-        if self.kind == "categorical":
-            return len(set(self.values)) > 1
-        return True
-
-    def fixed_value(self) -> float:
-        """The value of a distribution that is not uncertain."""
-        return float(self.ppf(np.array([0.5]))[0])
-
-    def ppf(self, u: F64) -> F64:
-        """Inverse CDF at ``u``."""
-        from scipy import stats
-
-        p = self.params
-        if self.kind == "fixed":
-            return np.full(u.shape, p[0])
-        if self.kind == "uniform":
-            return p[0] + u * (p[1] - p[0])  # type: ignore[no-any-return]
-        if self.kind == "triangular":
-            low, mode, high = p
-            if high == low:
-                return np.full(u.shape, low)
-            return stats.triang(c=(mode - low) / (high - low), loc=low, scale=high - low).ppf(u)  # type: ignore[no-any-return]
-        if self.kind == "beta":
-            a, b, low, high = p
-            return low + (high - low) * stats.beta(a, b).ppf(u)  # type: ignore[no-any-return]
-        if self.kind == "lognormal":
-            median, sigma = p
-            value = median * np.exp(sigma * stats.norm.ppf(u))
-            return value if self.clip is None else np.clip(value, *self.clip)  # type: ignore[no-any-return]
-        if self.kind == "bernoulli":
-            return (u < p[0]).astype(float)
-        if self.kind == "categorical":
-            cum = np.cumsum(p) / np.sum(p)
-            idx = np.minimum(np.searchsorted(cum, u, side="right"), len(self.values) - 1)
-            return np.asarray(self.values, dtype=float)[idx]
-        raise AssertionError(self.kind)
-
-    def bounds(self) -> tuple[float, float]:
-        """Smallest and largest value the distribution can take."""
-        if self.kind == "fixed":
-            return self.params[0], self.params[0]
-        if self.kind == "uniform":
-            return self.params[0], self.params[1]
-        if self.kind == "triangular":
-            return self.params[0], self.params[2]
-        if self.kind == "beta":
-            return self.params[2], self.params[3]
-        if self.kind == "lognormal":
-            return 0.0, math.inf
-        if self.kind == "bernoulli":
-            return 0.0, 1.0
-        return min(self.values), max(self.values)
-
-
 # ------------------------------------------------------------------------------------- config types --
 @dataclass(frozen=True)
+class Values:
+    """The validated values of one table's declared parameters (``cluster.parameters``), by key.
+
+    A ``dist`` or ``probability`` parameter holds a ``Dist`` (None for "forever"), or {label: Dist} when it
+    varies over sectors or partners; a ``number`` or ``integer`` parameter holds a float.
+    """
+
+    items: Mapping[str, Any]
+
+    def dist(self, key: str) -> Dist | None:
+        """A per-scenario distribution (None: "forever")."""
+        value = self.items[key]
+        assert value is None or isinstance(value, Dist), key
+        return value
+
+    def per(self, key: str) -> Mapping[str, Dist]:
+        """A distribution per sector or partner."""
+        value = self.items[key]
+        assert isinstance(value, Mapping), key
+        return value
+
+    def number(self, key: str) -> float:
+        """A plain number."""
+        return float(self.items[key])
+
+
+@dataclass(frozen=True)
 class Project:
-    """An import-substitution project (a lever that policies may include)."""
+    """An import-substitution project (a lever that policies may include); ``values`` by ``project`` key."""
 
     name: str
     region: str
     sector: str
-    capacity_share: float  # of the industry's baseline output (0 when ``capacity`` is given)
-    capacity: float  # per year, in the economy's unit
-    capex: float
-    lead_time_years: Dist
-    success: Dist  # probability: a bernoulli
-    ramp_days: int
+    values: Values
 
 
 @dataclass(frozen=True)
-class Counter:
-    """A counter-trade (barter) channel with friendly partners."""
+class CounterTrade:
+    """A counter-trade (barter) channel with friendly partners; ``values`` by ``counter_trade`` key."""
 
-    capacity: Dist
-    efficiency: Dist
-    discount: Dist
-    lag_days: int
-    ramp_days: float
     friendly: tuple[str, ...]
+    values: Values
 
 
 @dataclass(frozen=True)
@@ -152,10 +94,26 @@ class Policy:
     """A named set of levers, evaluated on the same draws as every other policy."""
 
     name: str
-    counter_trade: Counter | None = None
+    counter_trade: CounterTrade | None = None
     projects: tuple[str, ...] = ()
-    cooperation_weight: float = 1.0
-    cooperation_speedup: float = 1.0
+    cooperation: Values = field(default_factory=lambda: Values({p.key: p.default for p in declared("cooperation")}))
+
+    def describe(self) -> str:
+        """The levers in a line: counter-trade partners, projects, cooperation."""
+        levers = []
+        if self.counter_trade is not None:
+            levers.append(f"counter-trade with {', '.join(self.counter_trade.friendly)}")
+        if self.projects:
+            levers.append(f"projects {', '.join(self.projects)}")
+        if self.cooperates:
+            w, s = self.cooperation.number("weight"), self.cooperation.number("speedup")
+            levers.append(f"cooperation (weight {w:g}, speed-up {s:g})")
+        return "; ".join(levers) or "no levers"
+
+    @property
+    def cooperates(self) -> bool:
+        """Whether any cooperation parameter is above its neutral default."""
+        return any(self.cooperation.number(p.key) > (p.default or 0.0) for p in declared("cooperation"))
 
 
 @dataclass(frozen=True)
@@ -173,19 +131,22 @@ class Config:
     economy_spec: str
     economy: Economy = field(repr=False)
     targets: tuple[str, ...]
-    onset: Dist
-    duration: Dist | None  # None: for good
-    coalition: dict[str, Dist]
-    import_ban: dict[str, Dist]
-    export_ban: dict[str, Dist]
-    leakage: dict[str, Dist]
-    leakage_premium: dict[str, Dist]
-    substitutability: dict[str, Dist]
-    substitution_tau: dict[str, Dist]
-    ario: dict[str, Dist]
+    sanctions: Values
+    ario: Values
     projects: dict[str, Project]
     policies: tuple[Policy, ...]
     resolved: dict[str, Any] = field(repr=False)
+    document: Mapping[str, Any] = field(repr=False, default_factory=dict)  # the parsed TOML, as given
+    base: str = "."  # the folder its relative paths start from
+
+    def with_overrides(self, **overrides: Any) -> Config:
+        """The same document validated again with ``overrides`` (draws, seed, days, out, batch_size)."""
+        return from_dict(self.document, source=self.path, base=Path(self.base), name=self.name, **overrides)
+
+    @property
+    def partners(self) -> tuple[str, ...]:
+        """The regions that are not targets (the coalition is drawn among them)."""
+        return tuple(r for r in self.economy.regions if r not in self.targets)
 
     @property
     def config_hash(self) -> str:
@@ -335,7 +296,7 @@ def _per_label(ctx: _Ctx, raw: Any, key: str, labels: tuple[str, ...], what: str
 
 def _looks_like_dist(raw: dict[str, Any]) -> bool:
     keys = set(raw) - {"low", "high"}
-    return bool(keys) and keys <= {"uniform", "triangular", "beta", "lognormal", "bernoulli", "categorical"}
+    return bool(keys) and keys <= set(KINDS)
 
 
 def _regions(ctx: _Ctx, raw: Any, key: str, economy: Economy) -> tuple[str, ...]:
@@ -347,22 +308,51 @@ def _regions(ctx: _Ctx, raw: Any, key: str, economy: Economy) -> tuple[str, ...]
     return tuple(raw)
 
 
+def _values(ctx: _Ctx, raw: Mapping[str, Any], where: str, section: str, *, labels: Mapping[str, tuple[str, ...]],
+            days: int, tags: Mapping[str, Mapping[str, float]]) -> Values:  # fmt: skip
+    """Every declared parameter of ``section`` read from the table ``raw`` at ``where``."""
+    out: dict[str, Any] = {}
+    for p in declared(section):
+        out[p.key] = _value(ctx, p, raw, f"{where}.{p.key}", labels, days, tags)
+    return Values(out)
+
+
+def _value(ctx: _Ctx, p: Param, raw: Mapping[str, Any], key: str, labels: Mapping[str, tuple[str, ...]], days: int,
+           tags: Mapping[str, Mapping[str, float]]) -> Any:  # fmt: skip
+    high = days - 1 if p.within_horizon else p.high
+    default = 0.0 if p.default is None else p.default
+    if p.kind == "integer":
+        return float(_integer(ctx, raw.get(p.key, int(default)), key, int(p.low)))
+    if p.kind == "number":
+        return _number(ctx, raw.get(p.key, default), key, p.low, high)
+    if p.over == "scenario":
+        if p.forever and raw.get(p.key, "forever") == "forever":
+            return None
+        d = _dist(ctx, raw.get(p.key, default), key, p.low, high)
+        return _probability(ctx, d, key) if p.kind == "probability" else d
+    names = labels[p.over]
+    if p.tag_default is not None and p.key not in raw:
+        table = {lab: Dist("fixed", (tags[p.tag_default][lab],)) for lab in names}
+    else:
+        table = _per_label(ctx, raw.get(p.key), key, names, p.over, default, p.low, high)
+    if p.kind == "probability":
+        table = {lab: _probability(ctx, d, f"{key}.{lab}") for lab, d in table.items()}
+    return table
+
+
+def _keys(section: str, *structural: str) -> tuple[str, ...]:
+    return (*structural, *(p.key for p in declared(section)))
+
+
 _TOP = ("run", "economy", "sanctions", "ario", "projects", "policies")
 _RUN = ("name", "seed", "draws", "days", "design", "batch_size", "out")
 _ECONOMY = ("id", "path", "kind", "concordance", "domestic", "targets")
-_SANCTIONS = ("onset", "duration", "coalition", "import_ban", "export_ban", "leakage", "leakage_premium",
-              "substitutability", "substitution_tau")  # fmt: skip
-_ARIO = ("alpha_max", "alpha_tau", "psi", "inventory_tau", "inventory_days")
-_PROJECT = ("region", "sector", "capacity_share", "capacity", "capex", "lead_time_years", "success", "ramp_days")
 _POLICY = ("counter_trade", "projects", "cooperation", "include")
-_COUNTER = ("capacity", "efficiency", "discount", "lag_days", "ramp_days", "friendly")
-_COOP = ("weight", "speedup")
 
 
 def load(path: str | Path, **overrides: Any) -> Config:
-    """Read and validate a config; ``overrides`` (draws, seed, days, out, batch_size) win over the file."""
+    """Read and validate a config file; ``overrides`` (draws, seed, days, out, batch_size) win over the file."""
     path = Path(path)
-    ctx = _Ctx(str(path))
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -371,12 +361,22 @@ def load(path: str | Path, **overrides: Any) -> Config:
         raise ConfigError(f"{path}: cannot read the config: {err}") from err
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML: {err}") from err
+    return from_dict(raw, source=str(path), base=path.parent, name=path.stem, **overrides)
+
+
+def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **overrides: Any) -> Config:
+    """Validate a config given as a parsed TOML document.
+
+    ``source`` names it in error messages, ``base`` is the folder relative paths start from, ``name`` the run
+    name when ``[run] name`` is absent.
+    """
+    ctx = _Ctx(source)
     _table(ctx, raw, "", _TOP)
-    run = _table(ctx, raw.get("run", {}), "run", _RUN)
+    run = dict(_table(ctx, raw.get("run", {}), "run", _RUN))
     for key, value in overrides.items():
         if value is not None:
             run[key] = value
-    name = run.get("name", path.stem)
+    name = run.get("name", name)
     if not isinstance(name, str) or not name:
         raise ctx.fail("run.name", name, "expected a non-empty string")
     seed = _integer(ctx, run.get("seed", 0), "run.seed")
@@ -398,58 +398,42 @@ def load(path: str | Path, **overrides: Any) -> Config:
     if "id" in eco_raw and "path" in eco_raw:
         raise ctx.fail("economy", eco_raw, "give either id or path, not both")
     if "path" in eco_raw and not Path(str(spec)).is_absolute():
-        spec = str((path.parent / str(spec)).resolve())
+        spec = str((base / str(spec)).resolve())
     concordance = eco_raw.get("concordance")
     if concordance is not None and not Path(concordance).is_absolute():
-        concordance = str((path.parent / concordance).resolve())
+        concordance = str((base / concordance).resolve())
     domestic = eco_raw.get("domestic")
     kind = eco_raw.get("kind", "auto")
     try:
         economy = resolve(str(spec), kind=str(kind), concordance=concordance, domestic=domestic)
     except InputError as err:
-        raise ConfigError(f"{path}: [economy]: {err}") from err
+        raise ConfigError(f"{source}: [economy]: {err}") from err
     targets = tuple(r for r, d in zip(economy.regions, economy.domestic, strict=True) if d)
     if "targets" in eco_raw:
         targets = _regions(ctx, eco_raw["targets"], "economy.targets", economy)
     if not targets:
         raise ctx.fail("economy.targets", list(targets), "no target region: name them or tag domestic regions")
 
-    sec = _table(ctx, raw.get("sanctions", {}), "sanctions", _SANCTIONS)
-    onset = _dist(ctx, sec.get("onset", 0), "sanctions.onset", 0, days - 1)
-    dur_raw = sec.get("duration", "forever")
-    duration = None if dur_raw == "forever" else _dist(ctx, dur_raw, "sanctions.duration", 0)
     partners = tuple(r for r in economy.regions if r not in targets)
-    coal_default = {r: float(c) for r, c in zip(economy.regions, economy.coalition, strict=True)}
-    coal_raw = sec.get("coalition")
-    if coal_raw is None:
-        coalition = {r: Dist("fixed", (coal_default[r],)) for r in partners}
-    else:  # a probability of membership per partner
-        coalition = _per_label(ctx, coal_raw, "sanctions.coalition", partners, "partner", 0.0, 0.0, 1.0)
-        coalition = {r: _probability(ctx, d, f"sanctions.coalition.{r}") for r, d in coalition.items()}
-    sectors = economy.sectors
-    unit = (0.0, 1.0)
-    import_ban = _per_label(ctx, sec.get("import_ban"), "sanctions.import_ban", sectors, "sector", 0.0, *unit)
-    export_ban = _per_label(ctx, sec.get("export_ban"), "sanctions.export_ban", sectors, "sector", 0.0, *unit)
-    leakage = _per_label(ctx, sec.get("leakage"), "sanctions.leakage", sectors, "sector", 0.0, *unit)
-    premium = _per_label(ctx, sec.get("leakage_premium"), "sanctions.leakage_premium", sectors, "sector", 0.0,
-                         0.0, math.inf)  # fmt: skip
-    subst = _per_label(ctx, sec.get("substitutability"), "sanctions.substitutability", sectors, "sector", 0.0,
-                       *unit)  # fmt: skip
-    tau = _per_label(ctx, sec.get("substitution_tau"), "sanctions.substitution_tau", sectors, "sector", 180.0,
-                     1.0, math.inf)  # fmt: skip
-
-    ario_raw = _table(ctx, raw.get("ario", {}), "ario", _ARIO)
-    ario_limits = {"alpha_max": (1.0, 10.0, 1.25), "alpha_tau": (1.0, math.inf, 365.0), "psi": (1e-6, 1.0, 0.8),
-                   "inventory_tau": (1.0, math.inf, 60.0), "inventory_days": (1.0, math.inf, 90.0)}  # fmt: skip
-    ario = {k: _dist(ctx, ario_raw.get(k, dv), f"ario.{k}", lo, hi) for k, (lo, hi, dv) in ario_limits.items()}
-    if ario["psi"].bounds()[0] * ario["inventory_days"].bounds()[0] < 1:
+    labels = {"sector": economy.sectors, "partner": partners}
+    tags = {"coalition": {r: float(c) for r, c in zip(economy.regions, economy.coalition, strict=True)}}
+    sec = _table(ctx, raw.get("sanctions", {}), "sanctions", _keys("sanctions"))
+    sanctions = _values(ctx, sec, "sanctions", "sanctions", labels=labels, days=days, tags=tags)
+    ario_raw = _table(ctx, raw.get("ario", {}), "ario", _keys("ario"))
+    ario = _values(ctx, ario_raw, "ario", "ario", labels=labels, days=days, tags=tags)
+    psi, inv = ario.dist("psi"), ario.dist("inventory_days")
+    assert psi is not None and inv is not None
+    if psi.bounds()[0] * inv.bounds()[0] < 1:
         raise ctx.fail("ario.inventory_days", ario_raw.get("inventory_days", 90),
                        "psi x inventory_days must stay >= 1 (at least a day of use in stock)")  # fmt: skip
+
+    def values(table: Mapping[str, Any], where: str, section: str) -> Values:
+        return _values(ctx, table, where, section, labels=labels, days=days, tags=tags)
 
     projects: dict[str, Project] = {}
     for pname, praw in _table(ctx, raw.get("projects", {}), "projects").items():
         key = f"projects.{pname}"
-        p = _table(ctx, praw, key, _PROJECT)
+        p = _table(ctx, praw, key, _keys("project", "region", "sector"))
         region = p.get("region")
         if region not in economy.regions:
             raise ctx.fail(
@@ -457,38 +441,28 @@ def load(path: str | Path, **overrides: Any) -> Config:
             )
         sector = p.get("sector")
         if sector not in economy.sectors:
-            raise ctx.fail(f"{key}.sector", sector, f"unknown sector; the economy's sectors are {', '.join(sectors)}")
+            raise ctx.fail(
+                f"{key}.sector", sector, f"unknown sector; the economy's sectors are {', '.join(economy.sectors)}"
+            )
         if ("capacity" in p) == ("capacity_share" in p):
             raise ctx.fail(key, p, "give exactly one of capacity (per year) or capacity_share (of baseline output)")
-        projects[pname] = Project(
-            name=pname, region=region, sector=sector,
-            capacity_share=_number(ctx, p.get("capacity_share", 0.0), f"{key}.capacity_share", 0.0),
-            capacity=_number(ctx, p.get("capacity", 0.0), f"{key}.capacity", 0.0),
-            capex=_number(ctx, p.get("capex", 0.0), f"{key}.capex", 0.0),
-            lead_time_years=_dist(ctx, p.get("lead_time_years", 0.0), f"{key}.lead_time_years", 0.0),
-            success=_dist(ctx, p.get("success", 1.0), f"{key}.success", 0.0, 1.0),
-            ramp_days=_integer(ctx, p.get("ramp_days", 0), f"{key}.ramp_days"),
-        )  # fmt: skip
-        success = _probability(ctx, projects[pname].success, f"{key}.success")
-        projects[pname] = Project(**{**projects[pname].__dict__, "success": success})
+        projects[pname] = Project(pname, region, sector, values(p, key, "project"))
 
     pol_raw = _table(ctx, raw.get("policies", {"status_quo": {}}), "policies")
     if not pol_raw:
         raise ctx.fail("policies", pol_raw, "name at least one policy, e.g. [policies.status_quo]")
-    policies = tuple(_policy(ctx, n, pol_raw, projects, economy, targets, set()) for n in pol_raw)
+    policies = tuple(_policy(ctx, n, pol_raw, projects, economy, targets, values, set()) for n in pol_raw)
     resolved = {
         "run": {"name": name, "seed": seed, "draws": draws, "days": days, "design": design,
                 "batch_size": batch_size, "out": out},
         "economy": {"spec": str(spec), "id": economy.id, "targets": list(targets)},
-        "sanctions": {k: sec.get(k) for k in _SANCTIONS if k in sec},
+        "sanctions": {k: sec.get(k) for k in _keys("sanctions") if k in sec},
         "ario": ario_raw, "projects": raw.get("projects", {}), "policies": pol_raw,
     }  # fmt: skip
     return Config(
-        path=str(path), name=name, seed=seed, draws=draws, days=days, design=design, batch_size=batch_size, out=out,
-        economy_spec=str(spec), economy=economy, targets=targets, onset=onset, duration=duration, coalition=coalition,
-        import_ban=import_ban, export_ban=export_ban, leakage=leakage, leakage_premium=premium,
-        substitutability=subst, substitution_tau=tau, ario=ario, projects=projects, policies=policies,
-        resolved=resolved,
+        path=source, name=name, seed=seed, draws=draws, days=days, design=design, batch_size=batch_size, out=out,
+        economy_spec=str(spec), economy=economy, targets=targets, sanctions=sanctions, ario=ario,
+        projects=projects, policies=policies, resolved=resolved, document=raw, base=str(base),
     )  # fmt: skip
 
 
@@ -503,7 +477,7 @@ def _probability(ctx: _Ctx, d: Dist, key: str) -> Dist:
 
 
 def _policy(ctx: _Ctx, name: str, table: Mapping[str, Any], projects: dict[str, Project], economy: Economy,
-            targets: tuple[str, ...], seen: set[str]) -> Policy:  # fmt: skip
+            targets: tuple[str, ...], values: Any, seen: set[str]) -> Policy:  # fmt: skip
     key = f"policies.{name}"
     if name in seen:
         raise ctx.fail(f"{key}.include", name, "policies include each other in a circle")
@@ -512,10 +486,11 @@ def _policy(ctx: _Ctx, name: str, table: Mapping[str, Any], projects: dict[str, 
     for other in raw.get("include", []):
         if other not in table:
             raise ctx.fail(f"{key}.include", other, f"unknown policy; the policies are {', '.join(table)}")
-        sub = _policy(ctx, other, table, projects, economy, targets, seen | {name})
+        sub = _policy(ctx, other, table, projects, economy, targets, values, seen | {name})
+        coop = {p.key: max(pol.cooperation.number(p.key), sub.cooperation.number(p.key))
+                for p in declared("cooperation")}  # fmt: skip
         pol = Policy(name, sub.counter_trade or pol.counter_trade, tuple(dict.fromkeys(pol.projects + sub.projects)),
-                     max(pol.cooperation_weight, sub.cooperation_weight),
-                     max(pol.cooperation_speedup, sub.cooperation_speedup))  # fmt: skip
+                     Values(coop))  # fmt: skip
     names = raw.get("projects", [])
     if not isinstance(names, list):
         raise ctx.fail(f"{key}.projects", names, "expected a list of project names")
@@ -525,24 +500,16 @@ def _policy(ctx: _Ctx, name: str, table: Mapping[str, Any], projects: dict[str, 
             raise ctx.fail(f"{key}.projects", pn, f"unknown project; define it under [projects.{pn}] ({known})")
     counter = pol.counter_trade
     if "counter_trade" in raw:
-        c = _table(ctx, raw["counter_trade"], f"{key}.counter_trade", _COUNTER)
         k2 = f"{key}.counter_trade"
+        c = _table(ctx, raw["counter_trade"], k2, _keys("counter_trade", "friendly"))
         default_friendly = [r for r, f in zip(economy.regions, economy.friendly, strict=True) if f and r not in targets]
         friendly = _regions(ctx, c.get("friendly", default_friendly), f"{k2}.friendly", economy)
         bad = [r for r in friendly if r in targets]
         if bad:
             raise ctx.fail(f"{k2}.friendly", bad[0], "a target region cannot be a friendly partner")
-        counter = Counter(
-            capacity=_dist(ctx, c.get("capacity", 0.02), f"{k2}.capacity", 0.0),
-            efficiency=_dist(ctx, c.get("efficiency", 1.0), f"{k2}.efficiency", 0.0, 1.0),
-            discount=_dist(ctx, c.get("discount", 0.0), f"{k2}.discount", 0.0, 1.0),
-            lag_days=_integer(ctx, c.get("lag_days", 0), f"{k2}.lag_days"),
-            ramp_days=_number(ctx, c.get("ramp_days", 90.0), f"{k2}.ramp_days", 1e-9),
-            friendly=friendly,
-        )  # fmt: skip
-    weight, speedup = pol.cooperation_weight, pol.cooperation_speedup
+        counter = CounterTrade(friendly, values(c, k2, "counter_trade"))
+    coop = pol.cooperation
     if "cooperation" in raw:
-        co = _table(ctx, raw["cooperation"], f"{key}.cooperation", _COOP)
-        weight = _number(ctx, co.get("weight", 1.0), f"{key}.cooperation.weight", 1.0)
-        speedup = _number(ctx, co.get("speedup", 1.0), f"{key}.cooperation.speedup", 1.0)
-    return Policy(name, counter, tuple(dict.fromkeys(pol.projects + tuple(names))), weight, speedup)
+        k3 = f"{key}.cooperation"
+        coop = values(_table(ctx, raw["cooperation"], k3, _keys("cooperation")), k3, "cooperation")
+    return Policy(name, counter, tuple(dict.fromkeys(pol.projects + tuple(names))), coop)

@@ -1,4 +1,4 @@
-"""The baseline economy: labels, flows and region tags; loaders and the checks that it can be simulated."""
+"""The baseline economy: labels, flows and region tags, and the checks that it can be simulated."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from cluster.core import Baseline
 from cluster.errors import EconomyError
 
-__all__ = ["DEFAULT_ECONOMY", "EMBEDDED", "Economy", "Summary", "embedded_path", "load", "summarize", "synthetic"]
+__all__ = ["Economy", "Summary", "summarize", "synthetic"]
 
 F64 = NDArray[np.float64]
 
@@ -42,6 +42,9 @@ class Economy:
     coalition: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     friendly: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: Long names for people ("Central Federal District", "Machinery and equipment"); empty means the labels.
+    region_names: tuple[str, ...] = ()
+    sector_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         r = len(self.regions)
@@ -52,6 +55,9 @@ class Economy:
             object.__setattr__(self, name, value)
         if not self.country:
             object.__setattr__(self, "country", tuple(self.regions))
+        for name, labels in (("region_names", self.regions), ("sector_names", self.sectors)):
+            if not getattr(self, name):
+                object.__setattr__(self, name, tuple(labels))
         object.__setattr__(self, "z", np.asarray(self.z, dtype=np.float64))
         object.__setattr__(self, "y", np.asarray(self.y, dtype=np.float64))
         self.check()
@@ -93,6 +99,9 @@ class Economy:
                                    f"expected one per region ({r})")  # fmt: skip
         if len(self.country) != r:
             raise EconomyError(f"economy {self.id!r}: {len(self.country)} country tags for {r} regions")
+        for name, labels in (("region_names", self.regions), ("sector_names", self.sectors)):
+            if len(getattr(self, name)) != len(labels):
+                raise EconomyError(f"economy {self.id!r}: {len(getattr(self, name))} {name} for {len(labels)} labels")
         for name, labels in (("region", self.regions), ("sector", self.sectors)):
             seen = {lab for lab in labels if labels.count(lab) > 1}
             if seen:
@@ -157,6 +166,8 @@ class Economy:
             "domestic": self.domestic.tolist(),
             "coalition": self.coalition.tolist(),
             "friendly": self.friendly.tolist(),
+            "region_names": list(self.region_names),
+            "sector_names": list(self.sector_names),
             "unit": self.unit,
             "source": self.source,
             "provenance": self.provenance,
@@ -196,6 +207,8 @@ class Economy:
                 source=str(info["source"]), country=tuple(info["country"]),
                 coalition=np.array(info["coalition"], dtype=bool), friendly=np.array(info["friendly"], dtype=bool),
                 provenance=dict(info.get("provenance", {})),
+                region_names=tuple(info.get("region_names") or _named(regions, info, "region_names")),
+                sector_names=tuple(info.get("sector_names") or _named(sectors, info, "sector_names")),
             )  # fmt: skip
         except KeyError as err:
             raise EconomyError(f"economy file {str(path)!r}: metadata lacks {err}") from err
@@ -214,12 +227,12 @@ class Economy:
         io.calc_all()
         return io
 
-    @classmethod
-    def from_pymrio(cls, io: Any, *, id: str = "pymrio", domestic: tuple[str, ...] = ()) -> Economy:
-        """From a ``pymrio.IOSystem`` (Z and Y must be set; labels are kept in the system's order)."""
-        from cluster.loaders import from_iosystem  # loaders builds on this module
 
-        return from_iosystem(io, id=id, domestic=domestic or None)
+
+def _named(labels: list[str], info: dict[str, Any], key: str) -> list[str]:
+    """Long names of a file written before they were a field: from its provenance, else the labels."""
+    names = info.get("provenance", {}).get(key, {})
+    return [str(names.get(lab, lab)) if isinstance(names, dict) else lab for lab in labels]
 
 
 def synthetic(n_regions: int = 22, n_sectors: int = 10, *, seed: int = 0, n_domestic: int = 0) -> Economy:
@@ -249,48 +262,6 @@ def synthetic(n_regions: int = 22, n_sectors: int = 10, *, seed: int = 0, n_dome
     dom = np.arange(r) < n_domestic
     return Economy(id=f"synthetic-{r}x{s}-{seed}", regions=regions, sectors=sectors, z=z, y=y,
                    domestic=dom, source="synthetic")  # fmt: skip
-
-
-#: Economies that need no file: id -> one-line description.
-EMBEDDED: dict[str, str] = {
-    "ru-by": "Russia's 8 federal districts, Belarus's 7 regions and 7 partners x 10 sectors; an illustrative "
-    "calibration from public aggregates (docs/data.md), not an official table",
-    "synthetic": "deterministic random economy, 22 regions (8 domestic) x 10 sectors, for smoke runs and benchmarks",
-    "pymrio-test": "pymrio's bundled test system, 6 regions x 8 sectors (needs the optional pymrio package)",
-}
-
-#: The embedded default economy.
-DEFAULT_ECONOMY = "ru-by"
-
-
-def embedded_path(economy_id: str) -> Path:
-    """Where an embedded economy file is shipped inside the package."""
-    return Path(__file__).parent / "data" / f"{economy_id}.parquet"
-
-
-def load(economy_id: str) -> Economy:
-    """An embedded economy by id; ``EconomyError`` listing the ids if unknown."""
-    if economy_id == "ru-by":
-        path = embedded_path(economy_id)
-        if not path.exists():
-            raise EconomyError(
-                f"the embedded economy file {path.name} is missing from the installed package; "
-                "reinstall it (pip install .) or rebuild it: python scripts/build_default_economy.py"
-            )
-        return Economy.read_parquet(path)
-    if economy_id == "synthetic":
-        return synthetic(22, 10, seed=0, n_domestic=8)
-    if economy_id == "pymrio-test":
-        try:
-            import pymrio
-        except ImportError as err:
-            raise EconomyError(
-                "economy 'pymrio-test' needs pymrio: pip install pymrio (or the project's 'test' extra)"
-            ) from err
-        io = pymrio.load_test()
-        io.calc_all()
-        return Economy.from_pymrio(io, id="pymrio-test", domestic=("reg1", "reg2"))
-    raise EconomyError(f"unknown economy {economy_id!r}; embedded economies are {sorted(EMBEDDED)}")
 
 
 @dataclass(frozen=True)

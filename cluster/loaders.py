@@ -75,7 +75,7 @@ __all__ = [
     "load_pymrio",
     "load_table",
     "parse_database",
-    "resolve",
+    "region_flags",
     "write_matrices",
 ]
 
@@ -138,7 +138,7 @@ def load_table(
     if id is not None:
         economy = replace(economy, id=id)
     if domestic is not None:
-        economy = replace(economy, domestic=_region_flags(economy.regions, domestic, repr(str(path))))
+        economy = replace(economy, domestic=region_flags(economy.regions, domestic, repr(str(path))))
     return economy
 
 
@@ -493,7 +493,7 @@ def _build(
     categories, y_cols = _fd_columns(y, regions)
     z_full = _reorder(z.values, z_rows, z_cols, n, n)
     y_full = _reorder(y.values, y_rows, y_cols, n, len(regions) * len(categories))
-    flags = _region_flags(regions, domestic or (), where)
+    flags = region_flags(regions, domestic or (), where)
     try:
         return Economy(id=id, regions=regions, sectors=sectors, z=z_full, y=y_full, fd_categories=categories,
                        domestic=flags, unit=unit, source=source, provenance=provenance)  # fmt: skip
@@ -579,7 +579,8 @@ def _reorder(values: F64, rows: list[int], cols: list[int], n_rows: int, n_cols:
     return np.ascontiguousarray(values[np.ix_(inv_r, inv_c)])
 
 
-def _region_flags(regions: Sequence[str], names: Collection[str], where: str) -> NDArray[np.bool_]:
+def region_flags(regions: Sequence[str], names: Collection[str], where: str) -> NDArray[np.bool_]:
+    """One flag per region: whether it is among ``names``; ``EconomyError`` naming unknown regions."""
     names = (names,) if isinstance(names, str) else tuple(names)
     unknown = sorted(set(names) - set(regions))
     if unknown:
@@ -613,35 +614,3 @@ def _is_economy_file(path: Path) -> bool:
         return isinstance(json.loads(raw), dict)
     except ValueError:
         return False
-
-
-def resolve(
-    spec: str,
-    *,
-    kind: str = "auto",
-    concordance: str | Path | None = None,
-    domestic: Collection[str] | None = None,
-) -> Economy:
-    """An economy from an embedded id or a path, optionally aggregated by a concordance file.
-
-    ``spec`` is an id of ``cluster.economy.EMBEDDED`` or a path that ``load_table`` reads (``kind``);
-    ``domestic`` replaces the region tags; ``concordance`` names a CSV or TOML concordance (``aggregate``).
-    """
-    from cluster.aggregate import aggregate, read_concordance
-    from cluster.economy import EMBEDDED, load
-
-    if spec in EMBEDDED:
-        economy = load(spec)
-        if domestic is not None:
-            flags = _region_flags(economy.regions, domestic, f"economy {spec!r}")
-            economy = replace(economy, domestic=flags)
-    elif Path(spec).exists():
-        economy = load_table(spec, kind, domestic=domestic)
-    else:
-        raise EconomyError(
-            f"economy {spec!r} is neither an embedded economy ({', '.join(sorted(EMBEDDED))}) nor an existing "
-            "path; give one of those ids or the path of a table (shock economies lists the ids)"
-        )
-    if concordance is not None:
-        economy = aggregate(economy, read_concordance(concordance))
-    return economy

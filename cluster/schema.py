@@ -7,9 +7,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from cluster.core import METRICS, Metric
+
 __all__ = [
     "ECONOMY_FORMAT",
     "ECONOMY_SCHEMA",
+    "RESULT_KEYS",
     "RESULT_SCHEMA",
     "RUN_FORMAT",
     "SUMMARY_FORMAT",
@@ -53,24 +56,24 @@ def read_metadata(schema: pa.Schema) -> dict[str, Any] | None:
 #: Format tag of a run folder (manifest and shards).
 RUN_FORMAT = "shock-run/1"
 
-#: One row per (scenario, policy, region): the headline metrics of ``cluster.core.METRICS``. Money is in the
-#: economy's unit; ``recovery_day`` is null when the region never recovers within the horizon.
+#: The key columns of a result row.
+RESULT_KEYS = ("scenario_id", "policy", "region")
+
+
+def _metric_field(metric: Metric) -> pa.Field:
+    if metric.kind == "day":  # null when the day never comes within the horizon
+        return pa.field(metric.name, pa.int32(), nullable=True)
+    return pa.field(metric.name, pa.float64(), nullable=False)
+
+
+#: One row per (scenario, policy, region): the key columns, then every metric of ``cluster.core.METRICS`` in
+#: its declared order. Money is in the economy's unit; a day metric is null when the day never comes.
 RESULT_SCHEMA = pa.schema(
     [
         pa.field("scenario_id", pa.int64(), nullable=False),
         pa.field("policy", pa.string(), nullable=False),
         pa.field("region", pa.string(), nullable=False),
-        pa.field("va_loss", pa.float64(), nullable=False),
-        pa.field("va_loss_pct", pa.float64(), nullable=False),
-        pa.field("worst_day_loss_pct", pa.float64(), nullable=False),
-        pa.field("recovery_day", pa.int32(), nullable=True),
-        pa.field("unmet_final_demand", pa.float64(), nullable=False),
-        pa.field("exports_lost", pa.float64(), nullable=False),
-        pa.field("ct_exports", pa.float64(), nullable=False),
-        pa.field("ct_imports", pa.float64(), nullable=False),
-        pa.field("leakage_premium", pa.float64(), nullable=False),
-        pa.field("project_capex", pa.float64(), nullable=False),
-        pa.field("capacity_online", pa.float64(), nullable=False),
+        *(_metric_field(m) for m in METRICS.values()),
     ]
 )
 

@@ -15,6 +15,9 @@ Rules:
 * The manifest is written first, with ``"status": "running"``, so every folder this module creates is
   recognisable as a run folder even after a crash. ``complete()`` rewrites it with ``"complete"``, the end
   time, the shard list (in part-number order) and the row totals.
+* The store stamps provenance: ``create`` completes the run's provenance (config hash, seed, draws, economy
+  id, ...) with the package version and the code revision, records it in the manifest and puts it in the
+  schema metadata of every shard (``schema.with_provenance``).
 * Every file is written under a hidden temporary name in its final folder, then moved onto its name
   (``fs.move``; a rename on local disks). A part file that has its name is whole.
 * A failure before the first shard, or a user error (``InputError``) at any time: ``abort()`` removes
@@ -44,8 +47,9 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from cluster import __version__
 from cluster.errors import InputError
-from cluster.schema import RESULT_SCHEMA, RUN_FORMAT, params_schema, read_metadata
+from cluster.schema import RESULT_SCHEMA, RUN_FORMAT, params_schema, read_metadata, with_provenance
 
 __all__ = ["Run", "RunFolder", "ShardInfo", "open_run"]
 
@@ -79,6 +83,19 @@ class ShardInfo:
                        int(data["results_rows"]), int(data["params_rows"]))  # fmt: skip
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: malformed shard entry {data!r} ({err}); the manifest is damaged") from err
+
+
+def code_revision() -> str:
+    """The git commit of this package's checkout, or 'unknown' (an installed package has none)."""
+    import subprocess
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
 
 
 def _part_name(index: int) -> str:
@@ -137,8 +154,11 @@ def _as_table(data: pa.RecordBatch | pa.Table) -> pa.Table:
 class RunFolder:
     """A run folder being written; build it with ``RunFolder.create``."""
 
-    def __init__(self, path: str, fs: pafs.FileSystem, base: str, *, created: bool, info: dict[str, Any]) -> None:
+    def __init__(self, path: str, fs: pafs.FileSystem, base: str, *, created: bool, info: dict[str, Any],
+                 provenance: dict[str, Any]) -> None:  # fmt: skip
         self.path = path
+        self.provenance = provenance
+        self._metadata = with_provenance(RESULT_SCHEMA, provenance).metadata
         self._fs = fs
         self._base = base
         self._created = created  # create() made the folder itself: abort() removes it
@@ -149,15 +169,19 @@ class RunFolder:
         self.status = "running"
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], *, overwrite: bool = False,
-               info: dict[str, Any] | None = None) -> RunFolder:  # fmt: skip
-        """Make the folder and write a ``running`` manifest carrying ``info`` (config, seed, provenance, ...).
+    def create(cls, path: str | os.PathLike[str], *, overwrite: bool = False, info: dict[str, Any] | None = None,
+               provenance: dict[str, Any] | None = None) -> RunFolder:  # fmt: skip
+        """Make the folder and write a ``running`` manifest carrying ``info`` and the run's provenance.
+
+        ``provenance`` (config hash, seed, draws, economy id, ...) is completed with ``package_version`` and
+        ``code_revision``, recorded in the manifest beside ``info`` and stamped on every shard.
 
         Refuses (``InputError``) a file, a non-empty folder without ``overwrite``, and, even with it, a
         non-empty folder that holds no ``manifest.json``.
         """
         text = os.fspath(path)
-        info = dict(info or {})
+        stamped = {**(provenance or {}), "package_version": __version__, "code_revision": code_revision()}
+        info = {**(info or {}), **stamped}
         if clash := sorted(_RESERVED & info.keys()):
             raise ValueError(f"manifest keys {clash} belong to the store")
         fs, base = _filesystem(text)
@@ -174,7 +198,7 @@ class RunFolder:
                                  "--overwrite only replaces run folders: choose another --out")  # fmt: skip
             fs.delete_dir_contents(base)
         fs.create_dir(base, recursive=True)
-        folder = cls(text, fs, base, created=created, info=info)
+        folder = cls(text, fs, base, created=created, info=info, provenance=stamped)
         try:
             folder._write_manifest()  # first, so that a crash leaves a recognisable run folder
             fs.create_dir(_join(base, RESULTS))
@@ -194,12 +218,14 @@ class RunFolder:
         """Write batch ``index`` as ``results/part-NNNNNN.parquet`` and ``params/part-NNNNNN.parquet``.
 
         ``results`` must have the fields of ``RESULT_SCHEMA``; every shard of a run must have the same
-        schemas, metadata included (the first shard sets them). Nothing is kept in memory but the counts.
+        schemas (the first shard sets them). Both carry the run's provenance in their metadata. Nothing is kept
+        in memory but the counts.
         """
         self._check_running()
         if index < 0 or index in self._shards:
             raise ValueError(f"shard index {index} is negative or already written")
-        res, par = _as_table(results), _as_table(params)
+        res = _as_table(results).replace_schema_metadata(self._metadata)
+        par = _as_table(params).replace_schema_metadata(self._metadata)
         if not res.schema.equals(RESULT_SCHEMA, check_metadata=False):
             raise ValueError(f"results do not have RESULT_SCHEMA's fields:\n{res.schema}")
         if self._schemas is None:

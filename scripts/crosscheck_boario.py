@@ -67,7 +67,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 if (_ROOT / "cluster").is_dir() and str(_ROOT) not in sys.path:  # this checkout's package, installed or not
     sys.path.insert(0, str(_ROOT))
 
-from cluster.core import Baseline, Extensions, ShockBatch, simulate  # noqa: E402
+from cluster.core import Baseline, CapacityEvents, Extensions, ShockBatch, simulate  # noqa: E402
 from cluster.errors import InputError  # noqa: E402
 
 __all__ = ["DEFAULTS", "crosscheck", "main", "max_rel_err", "rel_err"]
@@ -255,14 +255,14 @@ def _ours(mrio: Any, region: str, sector: str, share: float, occurrence: int, du
     n_r, n_s = len(regions), len(sectors)
     baseline = Baseline.from_annual(mrio.Z.to_numpy(dtype=float), mrio.Y.to_numpy(dtype=float), n_r, n_s)
     industry = regions.index(region) * n_s + sectors.index(sector)
-    shocks = replace(
-        ShockBatch.quiet(baseline, 1),
-        cap_industry=np.array([[industry]], dtype=np.int64),
-        cap_share=np.array([[share]], dtype=float),
-        cap_onset=np.array([[occurrence]], dtype=np.int64),
-        cap_duration=np.array([[duration]], dtype=np.int64),
-        cap_recovery=np.array([[recovery]], dtype=np.int64),
+    event = CapacityEvents(
+        industry=np.array([[industry]], dtype=np.int64),
+        share=np.array([[share]], dtype=float),
+        onset=np.array([[occurrence]], dtype=np.int64),
+        duration=np.array([[duration]], dtype=np.int64),
+        recovery=np.array([[recovery]], dtype=np.int64),
     )
+    shocks = replace(ShockBatch.quiet(baseline, 1), events=event)
     outcome = simulate(baseline, shocks, steps, extensions=Extensions.none(), trajectories="daily")
     assert outcome.production_path is not None
     return np.asarray(outcome.production_path[0], dtype=float)

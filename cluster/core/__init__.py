@@ -4,17 +4,35 @@ No I/O, no Ray, no clocks, no global state: arrays in, arrays out.
 """
 
 from .baseline import DAYS_PER_YEAR, Baseline
-from .shocks import NEVER, Ario, Extensions, ShockBatch, embargo_links
-from .simulate import METRICS, Outcome, simulate
+from .shocks import (
+    NEVER,
+    Ario,
+    CapacityEvents,
+    Cooperation,
+    CounterTrade,
+    Extensions,
+    Projects,
+    Sanctions,
+    ShockBatch,
+    embargo_links,
+)
+from .metrics import METRICS, Metric
+from .simulate import Outcome, simulate
 
 __all__ = [
     "DAYS_PER_YEAR",
     "METRICS",
+    "Metric",
     "NEVER",
     "Ario",
     "Baseline",
+    "CapacityEvents",
+    "Cooperation",
+    "CounterTrade",
     "Extensions",
     "Outcome",
+    "Projects",
+    "Sanctions",
     "ShockBatch",
     "embargo_links",
     "simulate",

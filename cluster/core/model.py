@@ -164,8 +164,8 @@ class Stepper:
         self.gamma_rd = np.ones((r, b))
         self.speed_rd = np.ones((r, b))
         if ext.cooperation:
-            self.gamma_rd[dom] = sh.coop_weight
-            self.speed_rd[dom] = sh.coop_speedup
+            self.gamma_rd[dom] = sh.cooperation.weight
+            self.speed_rd[dom] = sh.cooperation.speedup
         self.blocks: list[_Block] = self._make_blocks() if ext.sanctions else []
         self._patterns: dict[bytes, _Pattern] = {}
         self.ct_phi = np.zeros((r, s, b))  # split of channel imports over friendly suppliers
@@ -184,7 +184,7 @@ class Stepper:
         self.ct_x = np.zeros((r, s, b))  # counter-trade export orders to target suppliers
         self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))  # channel import orders, by target buyer
         self.credit = np.zeros(b)
-        self.credit_ring = np.zeros((int(sh.ct_lag.max(initial=0)) + 1, b))
+        self.credit_ring = np.zeros((int(sh.counter_trade.lag.max(initial=0)) + 1, b))
 
     # ------------------------------------------------------------------------------------ set-up --
     def _inverse_requirement(self, needed: B8, psi: F64) -> F64:
@@ -197,9 +197,9 @@ class Stepper:
     def _make_blocks(self) -> list[_Block]:
         """Group the region pairs that any scenario closes into blocks (origins x destinations)."""
         bl, sh, ext = self.bl, self.sh, self.ext
-        emb = sh.embargo  # (B, R_o, S, R_d)
+        emb = sh.sanctions.embargo  # (B, R_o, S, R_d)
         touched = emb.max(axis=(0, 2)) > 0  # (R_o, R_d)
-        lam = sh.leakage.T[:, None, None, :] if ext.leakage else 0.0  # (S, 1, 1, B)
+        lam = sh.sanctions.leakage.T[:, None, None, :] if ext.leakage else 0.0  # (S, 1, 1, B)
         blocks: list[_Block] = []
         groups: dict[bytes, list[int]] = {}
         for rd in np.flatnonzero(touched.any(axis=0)):
@@ -271,11 +271,11 @@ class Stepper:
     def _init_counter_trade(self) -> None:
         bl, sh = self.bl, self.sh
         tgt = sh.target
-        fr = sh.friendly & ~tgt[None, :]  # (B, R)
+        fr = sh.counter_trade.friendly & ~tgt[None, :]  # (B, R)
         z_rr = bl.z_links.sum(axis=(0, 3)).T + bl.y.sum(axis=1)  # (R_o, R_d) daily trade
         t2f = np.einsum("od,bd->b", z_rr[tgt], fr.astype(float))
         f2t = np.einsum("bo,od->b", fr.astype(float), z_rr[:, tgt])
-        self.ct_cap = sh.ct_capacity * (t2f + f2t)  # daily value each way
+        self.ct_cap = sh.counter_trade.capacity * (t2f + f2t)  # daily value each way
         x0 = bl.x0.reshape(self.r, self.s)
         w = x0[:, :, None] * fr.T[:, None, :]  # (R, S, B)
         self.ct_phi = _safe_div(w, w.sum(axis=0, keepdims=True))
@@ -285,7 +285,7 @@ class Stepper:
 
     def _init_projects(self) -> None:
         sh = self.sh
-        self.proj_on = self.ext.projects and bool((sh.proj_success & (sh.proj_capacity > 0)).any())
+        self.proj_on = self.ext.projects and bool((sh.projects.success & (sh.projects.capacity > 0)).any())
 
     # ------------------------------------------------------------------------------ schedules --
     def capacity_loss(self, t: int) -> F64:
@@ -297,14 +297,14 @@ class Stepper:
         """
         sh = self.sh
         delta = np.zeros((self.b, self.n))
-        if not (sh.cap_share > 0).any():
+        if not (sh.events.share > 0).any():
             return delta.T
-        end = sh.cap_onset + sh.cap_duration
-        rec = np.maximum(sh.cap_recovery, 1)
+        end = sh.events.onset + sh.events.duration
+        rec = np.maximum(sh.events.recovery, 1)
         frac = np.where(t <= end, 1.0, 1.0 - (t - 1 - end) / rec)
-        frac = np.where((t >= sh.cap_onset) & (frac > 0), frac, 0.0)
+        frac = np.where((t >= sh.events.onset) & (frac > 0), frac, 0.0)
         rows = np.broadcast_to(np.arange(self.b)[:, None], frac.shape)
-        np.add.at(delta, (rows, sh.cap_industry), sh.cap_share * frac)
+        np.add.at(delta, (rows, sh.events.industry), sh.events.share * frac)
         np.minimum(delta, 1.0, out=delta)
         return delta.T
 
@@ -313,21 +313,21 @@ class Stepper:
         if not self.proj_on:
             return None
         sh = self.sh
-        frac = np.clip((t - sh.proj_online + 1) / np.maximum(sh.proj_ramp, 1), 0.0, 1.0)
-        add = sh.proj_capacity * np.where(t >= sh.proj_online, frac, 0.0) * sh.proj_success
+        frac = np.clip((t - sh.projects.online + 1) / np.maximum(sh.projects.ramp, 1), 0.0, 1.0)
+        add = sh.projects.capacity * np.where(t >= sh.projects.online, frac, 0.0) * sh.projects.success
         out = np.zeros((self.b, self.n))
         rows = np.broadcast_to(np.arange(self.b)[:, None], add.shape)
-        np.add.at(out, (rows, sh.proj_industry), add)
+        np.add.at(out, (rows, sh.projects.industry), add)
         return out.T
 
     def sanction_active(self, t: int) -> B8:
         """Whether sanctions are in force on day t, shape (B,)."""
         sh = self.sh
-        return (sh.sanction_onset <= t) & (t < sh.sanction_end)  # type: ignore[no-any-return]
+        return (sh.sanctions.onset <= t) & (t < sh.sanctions.end)  # type: ignore[no-any-return]
 
     def ramp(self, t: int, tau: F64, speed: F64 | float = 1.0) -> F64:
         """1 - exp(-(days since onset) * speed / tau), 0 before onset (broadcasts over the last axis B)."""
-        since = np.maximum(t - self.sh.sanction_onset, 0).astype(float)
+        since = np.maximum(t - self.sh.sanctions.onset, 0).astype(float)
         return 1.0 - np.exp(-since * speed / tau)  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------------------------- the step --
@@ -469,13 +469,13 @@ class Stepper:
         if pat is None or not self.ext.substitution:
             return None
         sh = self.sh
-        sub = sh.substitutability.T  # (S, B)
+        sub = sh.sanctions.substitutability.T  # (S, B)
         out = []
         for rows in self.classes:
             if len(self.classes) > 1 and self.bl.domestic[rows[0]]:
-                sig = sub[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd) * self.gamma_rd
+                sig = sub[:, None] * self.ramp(t, sh.sanctions.substitution_tau.T[:, None], self.speed_rd) * self.gamma_rd
             else:
-                sig = (sub * self.ramp(t, sh.substitution_tau.T))[:, None]
+                sig = (sub * self.ramp(t, sh.sanctions.substitution_tau.T))[:, None]
             out.append(_safe_div(pat.blocked_fd * sig * active, pat.fd_tot))
         return out
 
@@ -542,7 +542,7 @@ class Stepper:
                 yl = pat.y_leak[i]
                 if yl is not None:
                     leaked = np.einsum("kdob,kdob->kdb", yl, np.broadcast_to(rat_o, yl.shape))
-                    premium[blk.d] += (leaked * self.sh.leakage_premium.T[:, None, :]).sum(axis=0)
+                    premium[blk.d] += (leaked * self.sh.sanctions.leakage_premium.T[:, None, :]).sum(axis=0)
         from_ = (rat3 * y_sup).sum(axis=1)  # (R, B) all final demand delivered by each origin
         exports = from_ - (rat3 * within).sum(axis=1)
         return to.sum(axis=0), exports, premium
@@ -578,7 +578,7 @@ class Stepper:
                     continue
                 rc = (rat3 * self.c_o)[blk.o].transpose(1, 0, 2)[:, None]  # (S, 1, O, B)
                 leaked = np.einsum("kdob,kdob->kdb", p_blk[i] * lk, np.broadcast_to(rc, lk.shape))
-                premium[blk.d] += (leaked * sh.leakage_premium.T[:, None, :]).sum(axis=0)
+                premium[blk.d] += (leaked * sh.sanctions.leakage_premium.T[:, None, :]).sum(axis=0)
         ct_exp = np.zeros((r, b))
         ct_imp = np.zeros((r, b))
         if ct_in is not None:
@@ -586,7 +586,7 @@ class Stepper:
             exports += ct_exp
             ct_imp[self.tgt_idx] = ct_in.reshape(s, -1, s, b).sum(axis=(0, 2))
             self._settle_counter_trade(t, ct_exp, ct_in)
-        va = va - premium - sh.ct_discount * ct_exp
+        va = va - premium - sh.counter_trade.discount * ct_exp
         zero = np.zeros(b)
         balance, min_stock = diag if diag is not None else (zero, zero)
         return StepRecord(x, va, fd, exports, ct_exp, ct_imp, premium, balance, min_stock)
@@ -679,8 +679,8 @@ class Stepper:
 
         unfilled = on_targets(blocked).copy() if ct else None  # (S, R_t, S_b, B) for the barter channel
         if w_red is not None:
-            sub = sh.substitutability.T
-            sig = (sub * self.ramp(t, sh.substitution_tau.T) * active)[:, None, :]  # (S, 1, B)
+            sub = sh.sanctions.substitutability.T
+            sig = (sub * self.ramp(t, sh.sanctions.substitution_tau.T) * active)[:, None, :]  # (S, 1, B)
             if w_dom is not None:  # domestic buyers weight domestic suppliers by gamma
                 w_red.reshape(s, r, s, b)[:, self.dom_idx] += (self.gamma_rd[self.dom_idx] - 1.0)[
                     None, :, None
@@ -698,7 +698,7 @@ class Stepper:
             else:
                 # u_dom = blocked sig_d gamma / W_g, u_for = blocked sig / W_g, W_g = W_red + (gamma - 1) W_dom,
                 # and domestic buyers ramp faster (sig_d).
-                sig_d = sub[:, None] * self.ramp(t, sh.substitution_tau.T[:, None], self.speed_rd)
+                sig_d = sub[:, None] * self.ramp(t, sh.sanctions.substitution_tau.T[:, None], self.speed_rd)
                 sig_d *= active
                 sig_d *= self.gamma_rd  # (S, R_d, B)
                 self.u = [(q.reshape(s, r, s, b) * sig_d[:, :, None]).reshape(s, n, b), q * sig]
@@ -725,7 +725,7 @@ class Stepper:
         if pat is None or unfilled is None or self.tgt_idx.size == 0:
             self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))
             return
-        eps = sh.ct_efficiency * self.ramp(t, sh.ct_tau) * active  # (B,)
+        eps = sh.counter_trade.efficiency * self.ramp(t, sh.counter_trade.tau) * active  # (B,)
         # Exports the coalition no longer buys: orders blocked at target origins (intermediate + final).
         blk_exp = np.zeros((r, s, b))
         v4 = self.v.reshape(s, r, s, b)
@@ -752,7 +752,7 @@ class Stepper:
     def _settle_counter_trade(self, t: int, ct_exp: F64, ct_in: F64) -> None:
         """Book export proceeds (after the lag) and refund what the channel failed to deliver."""
         sh = self.sh
-        earned = (1.0 - sh.ct_discount) * ct_exp.sum(axis=0)
-        slot = (t + sh.ct_lag) % self.credit_ring.shape[0]
+        earned = (1.0 - sh.counter_trade.discount) * ct_exp.sum(axis=0)
+        slot = (t + sh.counter_trade.lag) % self.credit_ring.shape[0]
         np.add.at(self.credit_ring, (slot, np.arange(self.b)), earned)
         self.credit += self.ct_q.sum(axis=(0, 1)) - ct_in.sum(axis=(0, 1))

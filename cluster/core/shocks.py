@@ -1,9 +1,15 @@
-"""Per-scenario inputs of the core: arrays with a leading batch axis B, drawn elsewhere."""
+"""Per-scenario inputs of the core: arrays with a leading batch axis B, drawn elsewhere, grouped by lever.
+
+Each group (``CapacityEvents``, ``Sanctions``, ``Cooperation``, ``CounterTrade``, ``Projects``, ``Ario``)
+declares its fields once, with their shape, dtype, allowed range and the value of a quiet (unshocked)
+scenario; shape checks, range checks, sub-batches and the quiet batch are derived from those declarations.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,7 +18,18 @@ from cluster.errors import ShapeError
 
 from .baseline import Baseline
 
-__all__ = ["NEVER", "Ario", "Extensions", "ShockBatch", "embargo_links"]
+__all__ = [
+    "NEVER",
+    "Ario",
+    "CapacityEvents",
+    "Cooperation",
+    "CounterTrade",
+    "Extensions",
+    "Projects",
+    "Sanctions",
+    "ShockBatch",
+    "embargo_links",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -50,207 +67,227 @@ class Extensions:
             raise ShapeError(f"extensions {on} act on closed links and need sanctions=True")
 
 
-@dataclass(frozen=True)
-class Ario:
-    """ARIO parameters, per scenario (shape (B,) unless noted). Defaults are BoARIO's."""
+# ---------------------------------------------------------------------------------------- declarations --
+def _arr(
+    shape: tuple[str, ...],
+    quiet: float | bool = 0.0,
+    *,
+    dtype: type = np.float64,
+    low: float = -math.inf,
+    high: float = math.inf,
+    low_open: bool = False,
+) -> Any:
+    """Declare an array field: its shape over the named axes (B, R, S, E, P), dtype, range and quiet value."""
+    return field(metadata={"shape": shape, "dtype": dtype, "quiet": quiet, "low": low, "high": high,
+                           "low_open": low_open})  # fmt: skip
 
-    alpha_max: F64
-    alpha_tau: F64
-    psi: F64
-    inventory_tau: F64
-    inventory_days: F64  # (B, S)
+
+def _int(shape: tuple[str, ...], quiet: int = 0, *, low: float = 0) -> Any:
+    return _arr(shape, quiet, dtype=np.int64, low=low)
+
+
+def _flag(shape: tuple[str, ...]) -> Any:
+    return _arr(shape, False, dtype=np.bool_)
+
+
+class _Group:
+    """Shared behaviour of a group of per-scenario arrays (leading axis B), derived from the declarations."""
+
+    #: The group's name in messages (``ShockBatch.<name>.<field>``).
+    NAME: ClassVar[str] = ""
+
+    @classmethod
+    def quiet(cls, sizes: dict[str, int]) -> Self:
+        """The group of a scenario with no shock, for axis sizes ``sizes`` (B, R, S, E, P)."""
+        values = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            m = f.metadata
+            values[f.name] = np.full(tuple(sizes[a] for a in m["shape"]), m["quiet"], dtype=m["dtype"])
+        return cls(**values)
+
+    def take(self, index: Any) -> Self:
+        """The scenarios ``index`` (an index array or a slice along B)."""
+        return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})  # type: ignore[arg-type, misc]
+
+    def check(self, sizes: dict[str, int]) -> None:
+        """Shapes and ranges against the declarations; ``ShapeError`` naming the first bad field."""
+        for f in fields(self):  # type: ignore[arg-type]
+            m = f.metadata
+            value = np.asarray(getattr(self, f.name))
+            name = f"ShockBatch.{self.NAME}.{f.name}"
+            expected = tuple(sizes[a] for a in m["shape"])
+            if value.shape != expected:
+                raise ShapeError(f"{name} has shape {value.shape}, expected {expected} {m['shape']}")
+            if value.size == 0 or m["dtype"] is np.bool_:
+                continue
+            low, high = m["low"], m["high"]
+            too_low = np.any(value <= low) if m["low_open"] else np.any(value < low)
+            if too_low or np.any(value > high) or np.any(np.isnan(value)):
+                bracket = "(" if m["low_open"] else "["
+                raise ShapeError(f"{name} must lie in {bracket}{low:g}, {high:g}]")
+
+
+@dataclass(frozen=True)
+class CapacityEvents(_Group):
+    """Capacity events (BoARIO's ``EventKapitalRecover`` with linear recovery), shapes (B, E).
+
+    Industry ``industry`` loses the share ``share`` of its capacity from day ``onset``; after ``duration`` days
+    it recovers linearly over ``recovery`` days. Unused slots have share 0.
+    """
+
+    NAME: ClassVar[str] = "events"
+    industry: I64 = _int(("B", "E"))
+    share: F64 = _arr(("B", "E"), low=0.0, high=1.0)
+    onset: I64 = _int(("B", "E"))
+    duration: I64 = _int(("B", "E"))
+    recovery: I64 = _int(("B", "E"))
+
+
+@dataclass(frozen=True)
+class Sanctions(_Group):
+    """A sanction package per scenario.
+
+    From ``onset`` (B,) until ``end`` (B,) (exclusive; ``NEVER`` for good) the share ``embargo[b, ro, k, rd]``
+    (B, R, S, R) of the link from origin region ro to destination region rd for product k is closed;
+    ``leakage[b, k]`` of a closed link stays open through third countries at a price premium
+    ``leakage_premium[b, k]`` (a share of the value). Substitution: of the orders a buyer can no longer place,
+    the share ``substitutability[b, k]`` x (1 - exp(-days since onset / ``substitution_tau[b, k]``)) is
+    redirected to open suppliers.
+    """
+
+    NAME: ClassVar[str] = "sanctions"
+    onset: I64 = _int(("B",))
+    end: I64 = _int(("B",), NEVER)
+    embargo: F64 = _arr(("B", "R", "S", "R"), low=0.0, high=1.0)
+    leakage: F64 = _arr(("B", "S"), low=0.0, high=1.0)
+    leakage_premium: F64 = _arr(("B", "S"), low=0.0)
+    substitutability: F64 = _arr(("B", "S"), low=0.0, high=1.0)
+    substitution_tau: F64 = _arr(("B", "S"), 180.0, low=0.0, low_open=True)
+
+
+@dataclass(frozen=True)
+class Cooperation(_Group):
+    """Redirected orders of a domestic buyer weight domestic suppliers by ``weight`` (B,) >= 1 and ramp
+    ``speedup`` (B,) >= 1 times faster."""
+
+    NAME: ClassVar[str] = "cooperation"
+    weight: F64 = _arr(("B",), 1.0, low=1.0)
+    speedup: F64 = _arr(("B",), 1.0, low=1.0)
+
+
+@dataclass(frozen=True)
+class CounterTrade(_Group):
+    """Counter-trade (barter) with ``friendly`` (B, R) partners.
+
+    They buy the target regions' blocked exports with efficiency ``efficiency`` (ramping with ``tau`` days) at
+    a discount ``discount``; the proceeds, available after ``lag`` days, buy the target regions' blocked imports
+    from friendly suppliers. The channel moves at most ``capacity`` x (baseline daily trade between targets and
+    friendly partners) each way a day. Shapes (B,) but ``friendly``.
+    """
+
+    NAME: ClassVar[str] = "counter_trade"
+    friendly: B8 = _flag(("B", "R"))
+    capacity: F64 = _arr(("B",), low=0.0)
+    efficiency: F64 = _arr(("B",), low=0.0, high=1.0)
+    discount: F64 = _arr(("B",), low=0.0, high=1.0)
+    tau: F64 = _arr(("B",), 90.0, low=0.0, low_open=True)
+    lag: I64 = _int(("B",))
+
+
+@dataclass(frozen=True)
+class Projects(_Group):
+    """Import-substitution projects, shapes (B, P): ``capacity`` of daily output added to industry
+    ``industry`` from day ``online``, ramping linearly over ``ramp`` days, if ``success``; ``capex`` is spent
+    in any case."""
+
+    NAME: ClassVar[str] = "projects"
+    industry: I64 = _int(("B", "P"))
+    capacity: F64 = _arr(("B", "P"), low=0.0)
+    online: I64 = _int(("B", "P"))
+    ramp: I64 = _int(("B", "P"))
+    success: B8 = _flag(("B", "P"))
+    capex: F64 = _arr(("B", "P"), low=0.0)
+
+
+@dataclass(frozen=True)
+class Ario(_Group):
+    """ARIO parameters per scenario (shape (B,), ``inventory_days`` (B, S)); the quiet values are BoARIO's
+    defaults: alpha_max 1.25, tau_alpha 365 days, psi 0.8, tau_inv 60 days, 90 days of stock."""
+
+    NAME: ClassVar[str] = "ario"
+    alpha_max: F64 = _arr(("B",), 1.25, low=1.0)
+    alpha_tau: F64 = _arr(("B",), 365.0, low=0.0, low_open=True)
+    psi: F64 = _arr(("B",), 0.8, low=0.0, high=1.0, low_open=True)
+    inventory_tau: F64 = _arr(("B",), 60.0, low=0.0, low_open=True)
+    inventory_days: F64 = _arr(("B", "S"), 90.0, low=1.0, low_open=True)
 
     @classmethod
     def default(cls, batch: int, n_sectors: int) -> Ario:
-        """BoARIO's defaults: alpha_max 1.25, tau_alpha 365 days, psi 0.8, tau_inv 60 days, 90 days of stock."""
-        return cls(
-            alpha_max=np.full(batch, 1.25),
-            alpha_tau=np.full(batch, 365.0),
-            psi=np.full(batch, 0.8),
-            inventory_tau=np.full(batch, 60.0),
-            inventory_days=np.full((batch, n_sectors), 90.0),
-        )
+        """BoARIO's defaults for ``batch`` scenarios."""
+        return cls.quiet({"B": batch, "S": n_sectors})
 
 
-def _zeros(*shape: int) -> F64:
-    return np.zeros(shape, dtype=np.float64)
+#: The groups of a ``ShockBatch``, attribute name -> type, in the order of ``Extensions`` (ARIO last).
+GROUPS: dict[str, type[_Group]] = {
+    "events": CapacityEvents,
+    "sanctions": Sanctions,
+    "cooperation": Cooperation,
+    "counter_trade": CounterTrade,
+    "projects": Projects,
+    "ario": Ario,
+}
 
 
 @dataclass(frozen=True)
 class ShockBatch:
-    r"""Everything that differs between the B scenarios of a batch.
+    """Everything that differs between the B scenarios of a batch, one group per lever.
 
-    Shapes use B (batch), R (regions), S (sectors/products), E (capacity events), P (projects).
-    Days count from 0; a quantity "from day d" applies to the step with index d.
-
-    Capacity events (BoARIO's ``EventKapitalRecover`` with linear recovery): industry ``cap_industry``
-    loses the share ``cap_share`` of its capacity from ``cap_onset``; after ``cap_duration`` days it
-    recovers linearly over ``cap_recovery`` days. Unused slots have share 0.
-
-    Sanctions: from ``sanction_onset`` (B,) until ``sanction_end`` (B,) (exclusive; ``NEVER`` for good),
-    the share ``embargo[b, ro, k, rd]`` of the link from origin region ro to destination region rd for
-    product k is closed; ``leakage[b, k]`` of a closed link stays open through third countries at a price
-    premium ``leakage_premium[b, k]`` (a share of the value).
-
-    Substitution: of the orders a buyer can no longer place, the share ``substitutability[b, k]`` x
-    (1 - exp(-days since onset / ``substitution_tau[b, k]``)) is redirected to open suppliers.
-
-    Cooperation: redirected orders of a domestic buyer weight domestic suppliers by ``coop_weight``
-    (B,) >= 1 and ramp ``coop_speedup`` (B,) >= 1 times faster.
-
-    Counter-trade: ``friendly`` (B, R) partners buy the target regions' blocked exports with efficiency
-    ``ct_efficiency`` (ramping with ``ct_tau`` days) at a discount ``ct_discount``; the proceeds, available
-    after ``ct_lag`` days, buy the target regions' blocked imports from friendly suppliers. The channel moves
-    at most ``ct_capacity`` x (baseline daily trade between targets and friendly partners) each way a day.
-
-    Projects: ``proj_capacity`` (B, P) of daily output added to industry ``proj_industry`` from day
-    ``proj_online``, ramping linearly over ``proj_ramp`` days, if ``proj_success``; ``proj_capex`` is spent
-    in any case.
+    ``target`` (R,) are the regions under sanctions (shared by the batch). Shapes use B (batch), R (regions),
+    S (sectors/products), E (capacity events), P (projects). Days count from 0; a quantity "from day d"
+    applies to the step with index d. Each group's docstring says what its fields mean.
     """
 
-    target: B8  # (R,) regions under sanctions
-    cap_industry: I64
-    cap_share: F64
-    cap_onset: I64
-    cap_duration: I64
-    cap_recovery: I64
-    sanction_onset: I64
-    sanction_end: I64
-    embargo: F64  # (B, R, S, R)
-    leakage: F64
-    leakage_premium: F64
-    substitutability: F64
-    substitution_tau: F64
-    coop_weight: F64
-    coop_speedup: F64
-    friendly: B8
-    ct_capacity: F64
-    ct_efficiency: F64
-    ct_discount: F64
-    ct_tau: F64
-    ct_lag: I64
-    proj_industry: I64
-    proj_capacity: F64
-    proj_online: I64
-    proj_ramp: I64
-    proj_success: B8
-    proj_capex: F64
+    target: B8
+    events: CapacityEvents
+    sanctions: Sanctions
+    cooperation: Cooperation
+    counter_trade: CounterTrade
+    projects: Projects
     ario: Ario = field(repr=False)
 
     @property
     def batch(self) -> int:
         """Number of scenarios B."""
-        return int(self.sanction_onset.shape[0])
+        return int(self.sanctions.onset.shape[0])
 
     @classmethod
     def quiet(cls, baseline: Baseline, batch: int, *, events: int = 1, projects: int = 1) -> ShockBatch:
         """A batch with no shock at all (the steady state), to be edited with ``dataclasses.replace``."""
-        b, r, s = batch, baseline.n_regions, baseline.n_sectors
-        ie, ip = np.zeros((b, events), dtype=np.int64), np.zeros((b, projects), dtype=np.int64)
-        return cls(
-            target=np.zeros(r, dtype=bool),
-            cap_industry=ie.copy(),
-            cap_share=_zeros(b, events),
-            cap_onset=ie.copy(),
-            cap_duration=ie.copy(),
-            cap_recovery=ie.copy(),
-            sanction_onset=np.zeros(b, dtype=np.int64),
-            sanction_end=np.full(b, NEVER, dtype=np.int64),
-            embargo=_zeros(b, r, s, r),
-            leakage=_zeros(b, s),
-            leakage_premium=_zeros(b, s),
-            substitutability=_zeros(b, s),
-            substitution_tau=np.full((b, s), 180.0),
-            coop_weight=np.ones(b),
-            coop_speedup=np.ones(b),
-            friendly=np.zeros((b, r), dtype=bool),
-            ct_capacity=_zeros(b),
-            ct_efficiency=_zeros(b),
-            ct_discount=_zeros(b),
-            ct_tau=np.full(b, 90.0),
-            ct_lag=np.zeros(b, dtype=np.int64),
-            proj_industry=ip.copy(),
-            proj_capacity=_zeros(b, projects),
-            proj_online=ip.copy(),
-            proj_ramp=ip.copy(),
-            proj_success=np.zeros((b, projects), dtype=bool),
-            proj_capex=_zeros(b, projects),
-            ario=Ario.default(b, s),
-        )
+        sizes = {"B": batch, "R": baseline.n_regions, "S": baseline.n_sectors, "E": events, "P": projects}
+        groups = {name: group.quiet(sizes) for name, group in GROUPS.items()}
+        return cls(target=np.zeros(baseline.n_regions, dtype=bool), **groups)  # type: ignore[arg-type]
 
     def take(self, index: Any) -> ShockBatch:
         """The sub-batch of scenarios ``index`` (an index array or slice along B)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "target":
-                out[f.name] = value
-            elif f.name == "ario":
-                out[f.name] = Ario(**{g.name: getattr(value, g.name)[index] for g in fields(Ario)})
-            else:
-                out[f.name] = value[index]
-        return replace(self, **out)
+        return replace(self, **{name: getattr(self, name).take(index) for name in GROUPS})
 
     def validate(self, baseline: Baseline) -> None:
         """Check shapes and ranges; raise ``ShapeError`` naming the first bad field."""
-        b, r, s, n = self.batch, baseline.n_regions, baseline.n_sectors, baseline.n
-        e, p = self.cap_share.shape[1], self.proj_capacity.shape[1]
-        expected = {
-            "target": (r,),
-            "cap_industry": (b, e), "cap_share": (b, e), "cap_onset": (b, e),
-            "cap_duration": (b, e), "cap_recovery": (b, e),
-            "sanction_onset": (b,), "sanction_end": (b,), "embargo": (b, r, s, r),
-            "leakage": (b, s), "leakage_premium": (b, s),
-            "substitutability": (b, s), "substitution_tau": (b, s),
-            "coop_weight": (b,), "coop_speedup": (b,), "friendly": (b, r),
-            "ct_capacity": (b,), "ct_efficiency": (b,), "ct_discount": (b,), "ct_tau": (b,), "ct_lag": (b,),
-            "proj_industry": (b, p), "proj_capacity": (b, p), "proj_online": (b, p),
-            "proj_ramp": (b, p), "proj_success": (b, p), "proj_capex": (b, p),
-        }  # fmt: skip
-        for name, shape in expected.items():
-            got = np.shape(getattr(self, name))
-            if got != shape:
-                raise ShapeError(f"ShockBatch.{name} has shape {got}, expected {shape}")
-        ario_shapes = {"alpha_max": (b,), "alpha_tau": (b,), "psi": (b,), "inventory_tau": (b,),
-                       "inventory_days": (b, s)}  # fmt: skip
-        for name, shape in ario_shapes.items():
-            got = np.shape(getattr(self.ario, name))
-            if got != shape:
-                raise ShapeError(f"Ario.{name} has shape {got}, expected {shape}")
-        unit = ("cap_share", "embargo", "leakage", "substitutability", "ct_efficiency", "ct_discount")
-        for name in unit:
-            v = np.asarray(getattr(self, name))
-            if v.size and not (np.all(v >= 0) and np.all(v <= 1)):
-                raise ShapeError(f"ShockBatch.{name} must lie in [0, 1]")
-        positive = ("substitution_tau", "ct_tau")
-        for name in positive:
-            if np.any(np.asarray(getattr(self, name)) <= 0):
-                raise ShapeError(f"ShockBatch.{name} must be > 0")
-        non_negative = ("leakage_premium", "ct_capacity", "proj_capacity", "proj_capex")
-        for name in non_negative:
-            if np.any(np.asarray(getattr(self, name)) < 0):
-                raise ShapeError(f"ShockBatch.{name} must be >= 0")
-        if np.any(self.coop_weight < 1) or np.any(self.coop_speedup < 1):
-            raise ShapeError("ShockBatch.coop_weight and coop_speedup must be >= 1")
-        ints = ("cap_onset", "cap_duration", "cap_recovery", "sanction_onset", "ct_lag", "proj_online", "proj_ramp")
-        for name in ints:
-            if np.any(np.asarray(getattr(self, name)) < 0):
-                raise ShapeError(f"ShockBatch.{name} must be >= 0")
-        for name in ("cap_industry", "proj_industry"):
-            v = np.asarray(getattr(self, name))
-            if v.size and (v.min() < 0 or v.max() >= n):
+        r, n = baseline.n_regions, baseline.n
+        if np.shape(self.target) != (r,):
+            raise ShapeError(f"ShockBatch.target has shape {np.shape(self.target)}, expected ({r},)")
+        sizes = {"B": self.batch, "R": r, "S": baseline.n_sectors, "E": np.shape(self.events.share)[-1],
+                 "P": np.shape(self.projects.capacity)[-1]}  # fmt: skip
+        for name in GROUPS:
+            getattr(self, name).check(sizes)
+        for name, value in (("events.industry", self.events.industry), ("projects.industry", self.projects.industry)):
+            if value.size and (value.min() < 0 or value.max() >= n):
                 raise ShapeError(f"ShockBatch.{name} must index industries 0..{n - 1}")
-        if np.any(self.sanction_end < self.sanction_onset):
-            raise ShapeError("ShockBatch.sanction_end must be >= sanction_onset")
-        if np.any(self.ario.alpha_max < 1) or np.any(self.ario.alpha_tau <= 0):
-            raise ShapeError("Ario.alpha_max must be >= 1 and alpha_tau > 0")
-        if np.any(self.ario.psi <= 0) or np.any(self.ario.psi > 1):
-            raise ShapeError("Ario.psi must lie in (0, 1]")
-        if np.any(self.ario.inventory_tau <= 0) or np.any(self.ario.inventory_days <= 1):
-            raise ShapeError("Ario.inventory_tau must be > 0 and inventory_days > 1")
+        if np.any(self.sanctions.end < self.sanctions.onset):
+            raise ShapeError("ShockBatch.sanctions.end must be >= sanctions.onset")
         if np.any(self.ario.psi[:, None] * self.ario.inventory_days < 1 - 1e-12):
             raise ShapeError(
-                "Ario.psi x inventory_days must be >= 1: the inventory constraint lets an industry use "
+                "ShockBatch.ario: psi x inventory_days must be >= 1: the inventory constraint lets an industry use "
                 "stock / (psi x days) a day, more than the stock itself below one day"
             )
 

@@ -11,10 +11,11 @@ from numpy.typing import NDArray
 from cluster.errors import ShapeError
 
 from .baseline import DAYS_PER_YEAR, Baseline
+from .metrics import METRICS
 from .model import Stepper
 from .shocks import Extensions, ShockBatch
 
-__all__ = ["METRICS", "RECOVERY_BAND", "RECOVERY_DAYS", "Outcome", "simulate"]
+__all__ = ["RECOVERY_BAND", "RECOVERY_DAYS", "Outcome", "simulate"]
 
 F64 = NDArray[np.float64]
 
@@ -22,22 +23,6 @@ F64 = NDArray[np.float64]
 RECOVERY_BAND = 0.01
 #: ... for this many consecutive days.
 RECOVERY_DAYS = 30
-
-#: Per (scenario, region) metrics, name -> meaning (money in the table's unit, per the whole horizon).
-METRICS: dict[str, str] = {
-    "va_loss": "cumulative value-added loss over the horizon (money)",
-    "va_loss_pct": "cumulative value-added loss, % of baseline annual value added",
-    "worst_day_loss_pct": "largest one-day value-added loss, % of baseline daily value added",
-    "recovery_day": "first day after onset from which value added stays within 1% of baseline for 30 days",
-    "unmet_final_demand": "cumulative final demand of the region not delivered (money)",
-    "exports_lost": "cumulative exports below baseline, counter-trade included (money)",
-    "ct_exports": "cumulative exports sold through counter-trade channels (money)",
-    "ct_imports": "cumulative imports bought through counter-trade channels (money)",
-    "leakage_premium": "cumulative premium paid for goods routed through third countries (money)",
-    "project_capex": "capital spent on import-substitution projects in the region (money)",
-    "capacity_online": "project capacity producing at the end of the horizon (money per year)",
-}
-
 
 @dataclass(frozen=True)
 class Outcome:
@@ -67,12 +52,12 @@ def shock_onset(shocks: ShockBatch, ext: Extensions) -> NDArray[np.int64]:
     """First day on which anything happens in each scenario (0 when nothing does)."""
     big = np.iinfo(np.int64).max
     onset = np.full(shocks.batch, big, dtype=np.int64)
-    ev = np.where(shocks.cap_share > 0, shocks.cap_onset, big)
+    ev = np.where(shocks.events.share > 0, shocks.events.onset, big)
     if ev.size:
         onset = np.minimum(onset, ev.min(axis=1))
     if ext.sanctions:
-        any_embargo = shocks.embargo.reshape(shocks.batch, -1).max(axis=1) > 0
-        onset = np.where(any_embargo, np.minimum(onset, shocks.sanction_onset), onset)
+        any_embargo = shocks.sanctions.embargo.reshape(shocks.batch, -1).max(axis=1) > 0
+        onset = np.where(any_embargo, np.minimum(onset, shocks.sanctions.onset), onset)
     return np.where(onset == big, 0, onset)
 
 
@@ -247,9 +232,9 @@ def _project_totals(baseline: Baseline, shocks: ShockBatch, st: Stepper, steps: 
     online = np.zeros((r, b))
     if not ext.projects:
         return capex.T, online
-    region = shocks.proj_industry // s
+    region = shocks.projects.industry // s
     rows = np.broadcast_to(np.arange(b)[:, None], region.shape)
-    np.add.at(capex, (rows, region), shocks.proj_capex)
+    np.add.at(capex, (rows, region), shocks.projects.capex)
     extra = st.new_capacity(steps - 1)
     if extra is not None:
         online = extra.reshape(r, s, b).sum(axis=1) * DAYS_PER_YEAR

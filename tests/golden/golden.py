@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import platform
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -44,21 +43,11 @@ def _cpu_model() -> str:
 
 def run_case(name: str) -> tuple[pa.Table, pa.Table]:
     """(results, params) of a case, sorted by (scenario_id, policy[, region]), without schema metadata."""
-    from cluster.config import load
-    from cluster.runner import execute
-    from cluster.scenarios import Plan
+    from cluster.runs import run_in_memory
 
     path, draws = CASES[name]
-    plan = Plan.from_config(load(ROOT / path, draws=draws))
-    results: list[Any] = []
-    params: list[Any] = []
-
-    def on_batch(index: int, ids: Any, res: pa.RecordBatch, par: pa.RecordBatch) -> None:
-        results.append(res)
-        params.append(par)
-
-    execute(plan, executor="serial", batch_size=BATCH, on_batch=on_batch)
-    return _sorted(pa.Table.from_batches(results)), _sorted(pa.Table.from_batches(params))
+    run = run_in_memory(ROOT / path, draws=draws, executor="serial", batch_size=BATCH)
+    return _sorted(run.results), _sorted(run.params)
 
 
 def _sorted(table: pa.Table) -> pa.Table:

@@ -1,0 +1,181 @@
+"""Every scenario parameter, declared once.
+
+A ``Param`` says where a number lives in a config (its table and key), its unit, default and bounds, what it
+varies over (one value per scenario, per sector, per partner; per project or per policy by its table), and, for
+the parameters that go straight into the core, which ``ShockBatch`` field it sets. From this one table come:
+
+* the config keys each table accepts and their validation (``cluster.config``);
+* the columns of the parameters table of a run, their order and names (``column``);
+* the listing of ``shock validate`` and the config reference in ``docs/config.md`` (``reference_markdown``).
+
+Adding a lever is one declaration here, its use in the core, and its test (``docs/architecture.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["PARAMETERS", "SECTIONS", "Param", "column", "declared", "reference_markdown"]
+
+#: What a parameter varies over inside its table: one value per scenario, or one per sector / partner.
+Over = Literal["scenario", "sector", "partner"]
+#: ``dist``: any distribution (drawn per scenario, recorded in the parameters table); ``probability``: a
+#: probability in [0, 1] of a 0/1 event drawn per scenario (recorded as 0 or 1); ``number`` / ``integer``: a
+#: plain value fixed for the run (a policy choice or a unit size; not drawn, not recorded).
+Kind = Literal["dist", "probability", "number", "integer"]
+
+#: The config tables that hold parameters, and how their recorded columns are named.
+SECTIONS: dict[str, str] = {
+    "sanctions": "[sanctions]",
+    "ario": "[ario]",
+    "project": "[projects.NAME]",
+    "counter_trade": "[policies.NAME] counter_trade = {...}",
+    "cooperation": "[policies.NAME] cooperation = {...}",
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One scenario parameter: where it lives, its unit, default, bounds and meaning."""
+
+    section: str  # a key of SECTIONS
+    key: str
+    unit: str
+    default: float | None  # None: see ``doc`` (no default value: "forever", or taken from the economy's tags)
+    doc: str
+    low: float = -math.inf
+    high: float = math.inf
+    over: Over = "scenario"
+    kind: Kind = "dist"
+    #: The ``ShockBatch`` field (``group.field``) the drawn value sets as it is; None where the plan derives
+    #: the core's input from it (onset and duration -> the sanction window, bans and coalition -> the embargo,
+    #: project parameters -> the project slots).
+    target: str | None = None
+    #: True when the upper bound is the last day of the horizon (``days - 1``), not ``high``.
+    within_horizon: bool = False
+    #: True when the config may say "forever" (no end): the default then, recorded as -1.
+    forever: bool = False
+    #: The economy's region tag (``coalition``) that gives the values when the config omits the key; a table
+    #: that lists some labels gives ``default`` to the others.
+    tag_default: str | None = None
+
+    @property
+    def recorded(self) -> bool:
+        """Drawn per scenario and recorded in the parameters table."""
+        return self.kind in ("dist", "probability")
+
+
+_UNIT = {"low": 0.0, "high": 1.0}
+
+#: Every parameter, in the order of the parameters table's columns.
+PARAMETERS: tuple[Param, ...] = (
+    # --- the sanction package -------------------------------------------------------------------------
+    Param("sanctions", "onset", "day", 0.0, "first day of the sanctions (day 0 is the first simulated day)",
+          low=0.0, within_horizon=True),
+    Param("sanctions", "duration", "days", None, "how long the sanctions last: \"forever\" (the default) or days",
+          low=0.0, forever=True),
+    Param("sanctions", "coalition", "probability", 0.0,
+          "probability that a partner joins the sanctioning coalition (key omitted: the economy's coalition tags)",
+          over="partner", kind="probability", tag_default="coalition", **_UNIT),
+    Param("sanctions", "import_ban", "share", 0.0,
+          "share of the coalition's exports of the product to the targets that is banned", over="sector", **_UNIT),
+    Param("sanctions", "export_ban", "share", 0.0,
+          "share of the targets' exports of the product to the coalition that is banned", over="sector", **_UNIT),
+    Param("sanctions", "leakage", "share", 0.0,
+          "share of a closed link that stays open through third countries", over="sector",
+          target="sanctions.leakage", **_UNIT),
+    Param("sanctions", "leakage_premium", "share of value", 0.0,
+          "extra cost of goods routed through third countries", over="sector", low=0.0,
+          target="sanctions.leakage_premium"),
+    Param("sanctions", "substitutability", "share", 0.0,
+          "share of blocked orders that buyers can redirect to open suppliers, in the long run", over="sector",
+          target="sanctions.substitutability", **_UNIT),
+    Param("sanctions", "substitution_tau", "days", 180.0, "time constant of the ramp-up of substitution",
+          over="sector", low=1.0, target="sanctions.substitution_tau"),
+    # --- ARIO's behaviour -------------------------------------------------------------------------------
+    Param("ario", "alpha_max", "x baseline output", 1.25, "largest overproduction an industry can reach",
+          low=1.0, high=10.0, target="ario.alpha_max"),
+    Param("ario", "alpha_tau", "days", 365.0, "time constant of overproduction's rise and fall",
+          low=1.0, target="ario.alpha_tau"),
+    Param("ario", "psi", "share", 0.8, "share of the inventory target below which production is constrained",
+          low=1e-6, high=1.0, target="ario.psi"),
+    Param("ario", "inventory_tau", "days", 60.0, "time constant of restocking", low=1.0,
+          target="ario.inventory_tau"),
+    Param("ario", "inventory_days", "days of use", 90.0, "inventory target of every input (psi x it must be >= 1)",
+          low=1.0, target="ario.inventory_days"),
+    # --- import-substitution projects (one set per [projects.NAME]) --------------------------------------
+    Param("project", "capacity_share", "share of baseline output", 0.0,
+          "capacity added, as a share of the industry's baseline output (give this or capacity)", low=0.0,
+          kind="number"),
+    Param("project", "capacity", "money per year", 0.0, "capacity added, in the economy's unit per year",
+          low=0.0, kind="number"),
+    Param("project", "capex", "money", 0.0, "capital spent on the project in its region", low=0.0, kind="number"),
+    Param("project", "lead_time_years", "years", 0.0, "years from the sanctions' onset until it produces",
+          low=0.0),
+    Param("project", "success", "probability", 1.0, "probability that the project comes online", kind="probability",
+          **_UNIT),
+    Param("project", "ramp_days", "days", 0.0, "days from first output to full capacity", low=0.0, kind="integer"),
+    # --- counter-trade (barter) channels of a policy ---------------------------------------------------------
+    Param("counter_trade", "capacity", "share of baseline trade", 0.02,
+          "most the channel moves each way a day, as a share of the targets' baseline trade with friendly partners",
+          low=0.0, target="counter_trade.capacity"),
+    Param("counter_trade", "efficiency", "share", 1.0,
+          "share of the blocked exports that friendly partners take at full ramp", target="counter_trade.efficiency",
+          **_UNIT),
+    Param("counter_trade", "discount", "share of value", 0.0, "price cut on bartered exports",
+          target="counter_trade.discount", **_UNIT),
+    Param("counter_trade", "lag_days", "days", 0.0, "days before export proceeds can buy imports", low=0.0,
+          kind="integer"),
+    Param("counter_trade", "ramp_days", "days", 90.0, "time constant of the channel's ramp-up", low=1e-9,
+          kind="number"),
+    # --- cooperation between the domestic regions ------------------------------------------------------------
+    Param("cooperation", "weight", "x", 1.0, "weight of domestic suppliers in a domestic buyer's redirected orders",
+          low=1.0, kind="number"),
+    Param("cooperation", "speedup", "x", 1.0, "how many times faster domestic buyers' substitution ramps up",
+          low=1.0, kind="number"),
+)  # fmt: skip
+
+
+def declared(section: str) -> tuple[Param, ...]:
+    """The parameters of one config table, in declaration order."""
+    return tuple(p for p in PARAMETERS if p.section == section)
+
+
+def column(param: Param, *, owner: str | None = None, label: str | None = None) -> str:
+    """The parameters-table column of one drawn value.
+
+    ``owner`` is the project or policy the value belongs to, ``label`` the sector or partner. Sanctions columns
+    are bare (``onset``, ``leakage.machinery``), the others carry their table (``ario.psi``,
+    ``project.NAME.success``, ``policy.NAME.counter_trade.capacity``).
+    """
+    prefix = {"sanctions": "", "ario": "ario.", "project": f"project.{owner}.",
+              "counter_trade": f"policy.{owner}.counter_trade.", "cooperation": f"policy.{owner}.cooperation."}  # fmt: skip
+    name = prefix[param.section] + param.key
+    return f"{name}.{label}" if label is not None else name
+
+
+def _bounds(p: Param) -> str:
+    high = "last day" if p.within_horizon else ("∞" if p.high == math.inf else f"{p.high:g}")
+    low = "−∞" if p.low == -math.inf else f"{p.low:g}"
+    return f"[{low}, {high}]"
+
+
+def reference_markdown() -> str:
+    """The config reference of ``docs/config.md``, one table per config table."""
+    kinds = {"dist": "distribution", "probability": "probability", "number": "number", "integer": "whole number"}
+    lines: list[str] = []
+    for section, where in SECTIONS.items():
+        lines += [f"### `{where}`", "", "| key | takes | unit | default | bounds | one value per | meaning |",
+                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        for p in declared(section):
+            default = "forever" if p.forever else ("economy's tags" if p.tag_default else f"{p.default:g}")
+            owner = {"project": "project", "counter_trade": "policy", "cooperation": "policy"}.get(section)
+            if p.recorded:
+                per = ", ".join(x for x in (p.over, owner) if x)
+            else:
+                per = f"{owner or 'run'} (fixed)"
+            lines.append(f"| `{p.key}` | {kinds[p.kind]} | {p.unit} | {default} | {_bounds(p)} | {per} | {p.doc} |")
+        lines.append("")
+    return "\n".join(lines)
