@@ -91,12 +91,15 @@ class Concordance:
                 if not isinstance(source, str) or not source.strip():
                     raise EconomyError(f"concordance {self.path!r}: an empty source label in [{dim}]")
                 if not isinstance(target, str) or not target.strip():
-                    raise EconomyError(f"concordance {self.path!r}: {_SINGULAR[dim]} {source!r} maps to an empty "
-                                       f"target {target!r}")  # fmt: skip
+                    raise EconomyError(
+                        f"concordance {self.path!r}: {_SINGULAR[dim]} {source!r} maps to an empty target {target!r}"
+                    )
                 key = source.strip()
                 if clean.get(key, target.strip()) != target.strip():
-                    raise EconomyError(f"concordance {self.path!r}: {_SINGULAR[dim]} {key!r} is mapped to "
-                                       f"{clean[key]!r} and to {target.strip()!r}")  # fmt: skip
+                    raise EconomyError(
+                        f"concordance {self.path!r}: {_SINGULAR[dim]} {key!r} is mapped to "
+                        f"{clean[key]!r} and to {target.strip()!r}"
+                    )
                 clean[key] = target.strip()
             object.__setattr__(self, dim, clean)
 
@@ -136,10 +139,17 @@ def aggregate(economy: Economy, concordance: Concordance, *, id: str | None = No
     if economy.provenance:
         provenance["source_provenance"] = economy.provenance
     return Economy(
-        id=id or f"{economy.id}:{Path(conc.path).stem}", regions=regions, sectors=sectors,
-        z=z, y=y.reshape(n1, r1 * c1), fd_categories=cats, unit=economy.unit,
-        source=economy.source, provenance=provenance, **tags,
-    )  # fmt: skip
+        id=id or f"{economy.id}:{Path(conc.path).stem}",
+        regions=regions,
+        sectors=sectors,
+        z=z,
+        y=y.reshape(n1, r1 * c1),
+        fd_categories=cats,
+        unit=economy.unit,
+        source=economy.source,
+        provenance=provenance,
+        **tags,
+    )
 
 
 def _sum_into(index: NDArray[np.intp], values: NDArray[np.float64], size: int) -> NDArray[np.float64]:
@@ -155,12 +165,16 @@ def _targets(
         return tuple(labels), np.arange(len(labels), dtype=np.intp)
     unknown = [src for src in mapping if src not in labels]
     if unknown:
-        raise EconomyError(f"concordance {conc.path!r}: {what} labels {_few(unknown)} are not in economy "
-                           f"{economy_id!r}, whose {_PLURAL[what]} are {_few(list(labels))}")  # fmt: skip
+        raise EconomyError(
+            f"concordance {conc.path!r}: {what} labels {_few(unknown)} are not in economy "
+            f"{economy_id!r}, whose {_PLURAL[what]} are {_few(list(labels))}"
+        )
     unlisted = [lab for lab in labels if lab not in mapping]
     if unlisted and not conc.keep_unlisted:
-        raise EconomyError(f"concordance {conc.path!r} does not map the {_PLURAL[what]} {_few(unlisted)} of "
-                           f"economy {economy_id!r}; list them, or set keep_unlisted to keep them")  # fmt: skip
+        raise EconomyError(
+            f"concordance {conc.path!r} does not map the {_PLURAL[what]} {_few(unlisted)} of "
+            f"economy {economy_id!r}; list them, or set keep_unlisted to keep them"
+        )
     full = {lab: mapping.get(lab, lab) for lab in labels}
     order = tuple(dict.fromkeys([*mapping.values(), *(lab for lab in labels if lab not in mapping)]))
     at = {target: i for i, target in enumerate(order)}
@@ -177,8 +191,10 @@ def _tags(economy: Economy, regions: tuple[str, ...], r_of: NDArray[np.intp], co
         if dom.any() and not dom.all():
             inside = [economy.regions[i] for i in src[dom]]
             outside = [economy.regions[i] for i in src[~dom]]
-            raise EconomyError(f"concordance {conc.path!r}: region {target!r} merges domestic {inside} with "
-                               f"foreign {outside}; keep domestic and foreign regions apart")  # fmt: skip
+            raise EconomyError(
+                f"concordance {conc.path!r}: region {target!r} merges domestic {inside} with "
+                f"foreign {outside}; keep domestic and foreign regions apart"
+            )
         domestic[t] = dom.all()
         coalition[t] = economy.coalition[src].all()
         friendly[t] = economy.friendly[src].all()
@@ -238,8 +254,7 @@ def _read_toml(path: Path) -> tuple[dict[str, dict[str, str]], bool]:
         raise EconomyError(f"concordance {name!r} is not valid TOML: {err}{hint}") from err
     unknown = sorted(set(raw) - {*_DIMENSIONS, "keep_unlisted"})
     if unknown:
-        raise EconomyError(f"concordance {name!r}: unknown keys {unknown}; "
-                           f"allowed: {[*_DIMENSIONS, 'keep_unlisted']}")  # fmt: skip
+        raise EconomyError(f"concordance {name!r}: unknown keys {unknown}; allowed: {[*_DIMENSIONS, 'keep_unlisted']}")
     keep = raw.get("keep_unlisted", False)
     if not isinstance(keep, bool):
         raise EconomyError(f"concordance {name!r}: keep_unlisted must be true or false, not {keep!r}")
@@ -253,11 +268,15 @@ def _read_toml(path: Path) -> tuple[dict[str, dict[str, str]], bool]:
         for source, target in table.items():
             if isinstance(target, dict):  # a bare key with a dot, C10.1 = "x", makes a nested table
                 inner = next(iter(target), "")
-                raise EconomyError(f"concordance {name!r}: [{dim}] {source!r} maps to {target!r}, not a label; "
-                                   f'quote labels that hold dots: "{source}.{inner}" = ...')  # fmt: skip
+                raise EconomyError(
+                    f"concordance {name!r}: [{dim}] {source!r} maps to {target!r}, not a label; "
+                    f'quote labels that hold dots: "{source}.{inner}" = ...'
+                )
             if not isinstance(target, str):
-                raise EconomyError(f"concordance {name!r}: [{dim}] {source!r} maps to {target!r}, not a label; "
-                                   f'write {source} = "target"')  # fmt: skip
+                raise EconomyError(
+                    f"concordance {name!r}: [{dim}] {source!r} maps to {target!r}, not a label; "
+                    f'write {source} = "target"'
+                )
         tables[dim] = dict(table)
     return tables, keep
 

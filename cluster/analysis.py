@@ -46,8 +46,15 @@ from cluster.errors import InputError
 from cluster.schema import RESULT_SCHEMA, SUMMARY_FORMAT, SUMMARY_SCHEMA
 from cluster.store import Run, open_run
 
-__all__ = ["METRICS", "STATUS_QUO", "SUMMARY_FORMAT", "SUMMARY_SCHEMA", "format_summary", "summarize",
-           "summarize_table"]  # fmt: skip
+__all__ = [
+    "METRICS",
+    "STATUS_QUO",
+    "SUMMARY_FORMAT",
+    "SUMMARY_SCHEMA",
+    "format_summary",
+    "summarize",
+    "summarize_table",
+]
 
 _KEYS = ("scenario_id", "policy", "region")
 
@@ -63,8 +70,9 @@ _STATS = tuple(f.name for f in SUMMARY_SCHEMA if f.type == pa.float64() and not 
 _QUANTILES = (0.05, 0.5, 0.95)
 
 
-def summarize(run: Run | str | os.PathLike[str], *, metric: str = "va_loss_pct",
-              baseline_policy: str | None = None) -> pa.Table:  # fmt: skip
+def summarize(
+    run: Run | str | os.PathLike[str], *, metric: str = "va_loss_pct", baseline_policy: str | None = None
+) -> pa.Table:
     """Per policy and region: count, mean, spread, quantiles, CVaR 95% and paired differences of ``metric``.
 
     ``run`` is an opened run or the path of a run folder. See the module docstring for the columns.
@@ -75,8 +83,9 @@ def summarize(run: Run | str | os.PathLike[str], *, metric: str = "va_loss_pct",
     return summarize_table(table, metric=metric, baseline_policy=baseline_policy, source=opened.path)
 
 
-def summarize_table(table: pa.Table, *, metric: str = "va_loss_pct", baseline_policy: str | None = None,
-                    source: str = "<results>") -> pa.Table:  # fmt: skip
+def summarize_table(
+    table: pa.Table, *, metric: str = "va_loss_pct", baseline_policy: str | None = None, source: str = "<results>"
+) -> pa.Table:
     """``summarize`` on a results table in memory (``scenario_id``, ``policy``, ``region`` and ``metric``).
 
     ``source`` names the results in error messages and metadata.
@@ -91,10 +100,13 @@ def summarize_table(table: pa.Table, *, metric: str = "va_loss_pct", baseline_po
 
     # One sort by (policy, region, scenario id) makes every group a contiguous, id-ordered slice.
     n_regions = len(regions)
-    key = pc.add(pc.multiply(pc.index_in(table["policy"], value_set=pa.array(policies)).cast(pa.int64()), n_regions),
-                 pc.index_in(table["region"], value_set=pa.array(regions)).cast(pa.int64()))  # fmt: skip
-    order = pc.sort_indices(pa.table({"key": key, "id": table["scenario_id"]}),
-                            sort_keys=[("key", "ascending"), ("id", "ascending")])  # fmt: skip
+    key = pc.add(
+        pc.multiply(pc.index_in(table["policy"], value_set=pa.array(policies)).cast(pa.int64()), n_regions),
+        pc.index_in(table["region"], value_set=pa.array(regions)).cast(pa.int64()),
+    )
+    order = pc.sort_indices(
+        pa.table({"key": key, "id": table["scenario_id"]}), sort_keys=[("key", "ascending"), ("id", "ascending")]
+    )
     ids = table["scenario_id"].take(order)
     values = table[metric].take(order).cast(pa.float64())
     counts = np.bincount(key.to_numpy(), minlength=len(policies) * n_regions)
@@ -117,8 +129,10 @@ def summarize_table(table: pa.Table, *, metric: str = "va_loss_pct", baseline_po
             g_ids_np = g_ids.to_numpy()
             if np.any(np.diff(g_ids_np) == 0):
                 dup = int(g_ids_np[np.flatnonzero(np.diff(g_ids_np) == 0)[0]])
-                raise InputError(f"{source}: scenario {dup} occurs twice under policy {policy!r} in region "
-                                 f"{region!r}; the results are corrupt (shards written twice?): re-run")  # fmt: skip
+                raise InputError(
+                    f"{source}: scenario {dup} occurs twice under policy {policy!r} in region "
+                    f"{region!r}; the results are corrupt (shards written twice?): re-run"
+                )
             rows["policy"].append(policy)
             rows["region"].append(region)
             rows["n_null"].append(g_values.null_count)
@@ -130,10 +144,12 @@ def summarize_table(table: pa.Table, *, metric: str = "va_loss_pct", baseline_po
                 base_ids = base[0].to_numpy() if base is not None else np.empty(0, dtype=np.int64)
                 if not np.array_equal(g_ids_np, base_ids):
                     only = np.setxor1d(g_ids_np, base_ids)
-                    raise InputError(f"{source}: policy {policy!r} and baseline {baseline!r} cover different "
-                                     f"scenarios in region {region!r} ({len(only)} unpaired, e.g. scenario "
-                                     f"{int(only[0]) if len(only) else '?'}); pairing needs the same scenario "
-                                     "ids: summarize a complete run")  # fmt: skip
+                    raise InputError(
+                        f"{source}: policy {policy!r} and baseline {baseline!r} cover different "
+                        f"scenarios in region {region!r} ({len(only)} unpaired, e.g. scenario "
+                        f"{int(only[0]) if len(only) else '?'}); pairing needs the same scenario "
+                        "ids: summarize a complete run"
+                    )
                 assert base is not None
                 diff = _paired(g_values, base[1])
             for name, value in diff.items():
@@ -152,8 +168,10 @@ def _baseline(policies: list[str], requested: str | None, source: str) -> str | 
     if requested is None:
         return STATUS_QUO if STATUS_QUO in policies else None
     if requested not in policies:
-        raise InputError(f"{source}: no policy {requested!r} to use as the baseline; the run has "
-                         f"{', '.join(policies) or 'no policies'}")  # fmt: skip
+        raise InputError(
+            f"{source}: no policy {requested!r} to use as the baseline; the run has "
+            f"{', '.join(policies) or 'no policies'}"
+        )
     return requested
 
 
@@ -167,8 +185,15 @@ def _stats(values: pa.ChunkedArray) -> dict[str, Any]:
     p5, p50, p95 = pc.quantile(valid, q=list(_QUANTILES), interpolation="linear").to_pylist()
     std = pc.stddev(valid, ddof=1).as_py()
     tail = pc.filter(valid, pc.greater_equal(valid, p95))
-    out.update(mean=pc.mean(valid).as_py(), std=std, se=None if std is None else std / math.sqrt(n),
-               p5=p5, p50=p50, p95=p95, cvar95=pc.mean(tail).as_py())  # fmt: skip
+    out.update(
+        mean=pc.mean(valid).as_py(),
+        std=std,
+        se=None if std is None else std / math.sqrt(n),
+        p5=p5,
+        p50=p50,
+        p95=p95,
+        cvar95=pc.mean(tail).as_py(),
+    )
     return out
 
 
@@ -197,8 +222,15 @@ def format_summary(table: pa.Table) -> list[str]:
     spec: list[tuple[str, str]] = [("n", "n")]
     if any(cols["n_null"]):
         spec.append(("n_null", "never recovered" if metric == "recovery_day" else "null"))
-    spec += [("mean", "mean"), ("se", "se"), ("std", "std"), ("p5", "p5"), ("p50", "p50"), ("p95", "p95"),
-             ("cvar95", "cvar95")]  # fmt: skip
+    spec += [
+        ("mean", "mean"),
+        ("se", "se"),
+        ("std", "std"),
+        ("p5", "p5"),
+        ("p50", "p50"),
+        ("p95", "p95"),
+        ("cvar95", "cvar95"),
+    ]
     if baseline:
         spec += [("diff_mean", f"vs {baseline}"), ("diff_se", "se")]
     values_decimals = _decimals(cols, ("mean", "std", "p5", "p50", "p95", "cvar95", "diff_mean"))
@@ -211,8 +243,10 @@ def format_summary(table: pa.Table) -> list[str]:
             return f"{value:,d}"
         return f"{value:,.{se_decimals if name in ('se', 'diff_se') else values_decimals}f}"
 
-    text = [[str(p), str(r), *(cell(name, cols[name][i]) for name, _ in spec)]
-            for i, (p, r) in enumerate(zip(cols["policy"], cols["region"], strict=True))]  # fmt: skip
+    text = [
+        [str(p), str(r), *(cell(name, cols[name][i]) for name, _ in spec)]
+        for i, (p, r) in enumerate(zip(cols["policy"], cols["region"], strict=True))
+    ]
     header = ["policy", "region", *(label for _, label in spec)]
     widths = [max(len(line[j]) for line in [header, *text]) for j in range(len(header))]
 
@@ -226,8 +260,9 @@ def format_summary(table: pa.Table) -> list[str]:
 
 def _decimals(cols: dict[str, list[Any]], names: tuple[str, ...]) -> int:
     """Decimals that give the largest value of these columns about four significant digits (0 to 6)."""
-    biggest = max((abs(v) for name in names for v in cols.get(name, []) if v is not None and math.isfinite(v)),
-                  default=0.0)  # fmt: skip
+    biggest = max(
+        (abs(v) for name in names for v in cols.get(name, []) if v is not None and math.isfinite(v)), default=0.0
+    )
     if biggest == 0:
         return 3
     return min(6, max(0, 3 - math.floor(math.log10(biggest))))

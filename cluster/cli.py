@@ -23,12 +23,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _table_options(func: F) -> F:
     """Options that say how to read an economy given as a path, shared by every command that takes one."""
-    func = click.option("--domestic", multiple=True, metavar="REGION",
-                        help="A region of the scenario's own side (repeatable).")(func)  # fmt: skip
-    func = click.option("--concordance", type=click.Path(dir_okay=False), default=None,
-                        help="CSV or TOML concordance aggregating the table's regions and sectors.")(func)  # fmt: skip
-    func = click.option("--kind", type=click.Choice(sorted(KINDS)), default="auto", show_default=True,
-                        help="How to read a table given as a path.")(func)  # fmt: skip
+    func = click.option(
+        "--domestic", multiple=True, metavar="REGION", help="A region of the scenario's own side (repeatable)."
+    )(func)
+    func = click.option(
+        "--concordance",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="CSV or TOML concordance aggregating the table's regions and sectors.",
+    )(func)
+    func = click.option(
+        "--kind",
+        type=click.Choice(sorted(KINDS)),
+        default="auto",
+        show_default=True,
+        help="How to read a table given as a path.",
+    )(func)
     return func
 
 
@@ -75,8 +85,9 @@ def economies() -> None:
             click.echo(f"{economy_id:<13}{'-':>8}{'-':>8}{'-':>11}  unavailable: {err}")
             continue
         mark = " (default)" if economy_id == DEFAULT_ECONOMY else ""
-        click.echo(f"{economy_id:<13}{len(economy.regions):>8}{len(economy.sectors):>8}{economy.n:>11}  "
-                   f"{description}{mark}")  # fmt: skip
+        click.echo(
+            f"{economy_id:<13}{len(economy.regions):>8}{len(economy.sectors):>8}{economy.n:>11}  {description}{mark}"
+        )
 
 
 #: Long names are cut to this many characters in tables.
@@ -109,17 +120,32 @@ def economy_show(spec: str, kind: str, concordance: str | None, domestic: tuple[
         click.echo(str(eco.provenance["note"]))
     total = summ.output_by_region.sum()
     width = min(_NAME_WIDTH, max(len(name) for name in (*eco.region_names, *eco.sector_names, "name")))
-    click.echo(f"\n{'region':<12}{'name':<{width + 2}}{'country':<10}{'tags':<22}{'output':>12}{'share':>8}"
-               f"{'value added':>13}")  # fmt: skip
+    click.echo(
+        f"\n{'region':<12}{'name':<{width + 2}}{'country':<10}{'tags':<22}{'output':>12}{'share':>8}{'value added':>13}"
+    )
     for j, region in enumerate(eco.regions):
-        tags = ",".join(name for name, on in (("domestic", eco.domestic[j]), ("coalition", eco.coalition[j]),
-                                               ("friendly", eco.friendly[j])) if on) or "-"  # fmt: skip
-        click.echo(f"{region:<12}{_fit(eco.region_names[j], width):<{width + 2}}{eco.country[j]:<10}{tags:<22}{summ.output_by_region[j]:>12,.1f}"
-                   f"{summ.output_by_region[j] / total:>8.1%}{summ.va_by_region[j]:>13,.1f}")  # fmt: skip
+        tags = (
+            ",".join(
+                name
+                for name, on in (
+                    ("domestic", eco.domestic[j]),
+                    ("coalition", eco.coalition[j]),
+                    ("friendly", eco.friendly[j]),
+                )
+                if on
+            )
+            or "-"
+        )
+        click.echo(
+            f"{region:<12}{_fit(eco.region_names[j], width):<{width + 2}}{eco.country[j]:<10}{tags:<22}"
+            f"{summ.output_by_region[j]:>12,.1f}{summ.output_by_region[j] / total:>8.1%}{summ.va_by_region[j]:>13,.1f}"
+        )
     click.echo(f"\n{'sector':<16}{'name':<{width + 2}}{'output':>12}{'share':>8}")
     for k, sector in enumerate(eco.sectors):
-        click.echo(f"{sector:<16}{_fit(eco.sector_names[k], width):<{width + 2}}{summ.output_by_sector[k]:>12,.1f}"
-                   f"{summ.output_by_sector[k] / total:>8.1%}")  # fmt: skip
+        click.echo(
+            f"{sector:<16}{_fit(eco.sector_names[k], width):<{width + 2}}{summ.output_by_sector[k]:>12,.1f}"
+            f"{summ.output_by_sector[k] / total:>8.1%}"
+        )
     if eco.domestic.any():
         turnover = summ.exports_by_partner + summ.imports_by_partner
         click.echo(
@@ -127,21 +153,39 @@ def economy_show(spec: str, kind: str, concordance: str | None, domestic: tuple[
             f"{'imports':>12}{'share':>8}"
         )
         for p in np.flatnonzero(~eco.domestic).tolist():
-            click.echo(f"{eco.regions[p]:<12}{_fit(eco.region_names[p], width):<{width + 2}}{summ.exports_by_partner[p]:>12,.1f}{summ.imports_by_partner[p]:>12,.1f}"
-                       f"{turnover[p] / turnover.sum():>8.1%}")  # fmt: skip
+            click.echo(
+                f"{eco.regions[p]:<12}{_fit(eco.region_names[p], width):<{width + 2}}"
+                f"{summ.exports_by_partner[p]:>12,.1f}{summ.imports_by_partner[p]:>12,.1f}"
+                f"{turnover[p] / turnover.sum():>8.1%}"
+            )
 
 
 @cli.command()
-@click.option("--economy", "economy_spec", default=DEFAULT_ECONOMY, show_default=True, metavar="ID_OR_PATH",
-              help="Embedded economy id, or the path of a table.")  # fmt: skip
+@click.option(
+    "--economy",
+    "economy_spec",
+    default=DEFAULT_ECONOMY,
+    show_default=True,
+    metavar="ID_OR_PATH",
+    help="Embedded economy id, or the path of a table.",
+)
 @_table_options
 @click.option("--draws", type=click.IntRange(min=1), default=64, show_default=True, help="Monte Carlo draws.")
 @click.option("--days", type=click.IntRange(min=1), default=DAYS_PER_YEAR, show_default=True, help="Horizon in days.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Run seed.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Scenarios simulated together.")  # fmt: skip
-def simulate(economy_spec: str, kind: str, concordance: str | None, domestic: tuple[str, ...], draws: int,
-             days: int, seed: int, batch_size: int) -> None:  # fmt: skip
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Scenarios simulated together."
+)
+def simulate(
+    economy_spec: str,
+    kind: str,
+    concordance: str | None,
+    domestic: tuple[str, ...],
+    draws: int,
+    days: int,
+    seed: int,
+    batch_size: int,
+) -> None:
     """Smoke run: a stylised sanctions package on an economy, in memory, summarised per region.
 
     The package is a built-in config (see `cluster.runs.builtin_config`) run through the same plan and executor
@@ -150,12 +194,15 @@ def simulate(economy_spec: str, kind: str, concordance: str | None, domestic: tu
     from cluster.analysis import format_summary, summarize_table
     from cluster.runs import builtin_config, run_in_memory
 
-    cfg = builtin_config(economy_spec, kind=kind, concordance=concordance, domestic=domestic, draws=draws,
-                         days=days, seed=seed)  # fmt: skip
+    cfg = builtin_config(
+        economy_spec, kind=kind, concordance=concordance, domestic=domestic, draws=draws, days=days, seed=seed
+    )
     run = run_in_memory(cfg, batch_size=batch_size)
     eco, elapsed = cfg.economy, run.stats.elapsed
-    click.echo(f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors; {draws} draws x "
-               f"{days} days in {elapsed:.2f} s ({draws * days / elapsed:,.0f} scenario-days/s)")  # fmt: skip
+    click.echo(
+        f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors; {draws} draws x "
+        f"{days} days in {elapsed:.2f} s ({draws * days / elapsed:,.0f} scenario-days/s)"
+    )
     for line in format_summary(summarize_table(run.results, metric="va_loss_pct", source="shock simulate")):
         click.echo(line)
 
@@ -166,15 +213,19 @@ def validate(config_path: str) -> None:
     """Check a scenario config and print the expanded design (nothing is run or written)."""
     from cluster.config import load as load_config
     from cluster.plan import Plan
+
     cfg = load_config(config_path)
     plan = Plan.from_config(cfg)
     eco = cfg.economy
     click.echo(f"config {cfg.path}: valid")
-    click.echo(f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors; "
-               f"targets {', '.join(cfg.targets)}")  # fmt: skip
-    click.echo(f"design {cfg.design}, seed {cfg.seed}: {cfg.draws} draws x {len(cfg.policies)} policies x "
-               f"{cfg.days} days -> {cfg.draws * len(cfg.policies) * len(eco.regions):,} result rows; "
-               f"output {cfg.out}")  # fmt: skip
+    click.echo(
+        f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors; targets {', '.join(cfg.targets)}"
+    )
+    click.echo(
+        f"design {cfg.design}, seed {cfg.seed}: {cfg.draws} draws x {len(cfg.policies)} policies x "
+        f"{cfg.days} days -> {cfg.draws * len(cfg.policies) * len(eco.regions):,} result rows; "
+        f"output {cfg.out}"
+    )
     click.echo(f"parameters: {len(plan.columns)} recorded, {len(plan.uncertain)} uncertain:")
     for j in plan.uncertain:
         c = plan.columns[j]
@@ -219,24 +270,50 @@ class _Progress:
 @click.option("--address", default=None, help="Ray cluster to join (default: RAY_ADDRESS, else a private local Ray).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Scenarios per task (default: automatic).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="CPUs of the local Ray, or tasks in flight.")
-def run(config_path: str, draws: int | None, seed: int | None, days: int | None, out: str | None, overwrite: bool,
-        executor: str, address: str | None, batch_size: int | None, workers: int | None) -> None:  # fmt: skip
+def run(
+    config_path: str,
+    draws: int | None,
+    seed: int | None,
+    days: int | None,
+    out: str | None,
+    overwrite: bool,
+    executor: str,
+    address: str | None,
+    batch_size: int | None,
+    workers: int | None,
+) -> None:
     """Run a scenario config: every draw under every policy, results to Parquet shards in the run folder."""
     from cluster.runs import run_config
 
-    result = run_config(config_path, draws=draws, seed=seed, days=days, out=out, overwrite=overwrite,
-                        executor=executor, address=address, batch_size=batch_size, workers=workers,
-                        on_progress=_Progress())  # fmt: skip
+    result = run_config(
+        config_path,
+        draws=draws,
+        seed=seed,
+        days=days,
+        out=out,
+        overwrite=overwrite,
+        executor=executor,
+        address=address,
+        batch_size=batch_size,
+        workers=workers,
+        on_progress=_Progress(),
+    )
     cfg, elapsed = result.config, result.stats.elapsed
-    click.echo(f"run {cfg.name}: {cfg.draws} draws x {len(cfg.policies)} policies in {elapsed:.1f} s "
-               f"({cfg.draws / elapsed:,.1f} scenarios/s); {result.rows:,} result rows in {result.out}")  # fmt: skip
+    click.echo(
+        f"run {cfg.name}: {cfg.draws} draws x {len(cfg.policies)} policies in {elapsed:.1f} s "
+        f"({cfg.draws / elapsed:,.1f} scenarios/s); {result.rows:,} result rows in {result.out}"
+    )
 
 
 @cli.command("summarize")
 @click.argument("run_dir", metavar="RUN_DIR")
 @click.option("--metric", default="va_loss_pct", show_default=True, help="Result column to summarise.")
-@click.option("--baseline", "baseline_policy", default=None,
-              help="Policy to pair the others against (default: status_quo when there is one).")  # fmt: skip
+@click.option(
+    "--baseline",
+    "baseline_policy",
+    default=None,
+    help="Policy to pair the others against (default: status_quo when there is one).",
+)
 def summarize_cmd(run_dir: str, metric: str, baseline_policy: str | None) -> None:
     """Per policy and region: mean, p5/p50/p95, CVaR 95%, Monte Carlo standard error, paired differences."""
     from cluster.analysis import format_summary

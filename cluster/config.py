@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -173,8 +174,11 @@ def _table(ctx: _Ctx, raw: Any, key: str, allowed: tuple[str, ...] | None = None
     if allowed is not None:
         unknown = sorted(set(raw) - set(allowed))
         if unknown:
-            raise ctx.fail(f"{key}.{unknown[0]}" if key else unknown[0], raw[unknown[0]],
-                           f"unknown key; allowed keys are {', '.join(allowed)}")  # fmt: skip
+            raise ctx.fail(
+                f"{key}.{unknown[0]}" if key else unknown[0],
+                raw[unknown[0]],
+                f"unknown key; allowed keys are {', '.join(allowed)}",
+            )
     return raw
 
 
@@ -272,12 +276,14 @@ def _dist_table(ctx: _Ctx, raw: dict[str, Any], key: str, kind: str) -> Dist:
         if sum(w) <= 0:
             raise ctx.fail(f"{k}.weights", weights, "weights must not all be 0")
         return Dist("categorical", tuple(w), tuple(vals))
-    raise ctx.fail(key, raw, f"unknown distribution {kind!r}; use uniform, triangular, beta, lognormal, "
-                   "bernoulli or categorical")  # fmt: skip
+    raise ctx.fail(
+        key, raw, f"unknown distribution {kind!r}; use uniform, triangular, beta, lognormal, bernoulli or categorical"
+    )
 
 
-def _per_label(ctx: _Ctx, raw: Any, key: str, labels: tuple[str, ...], what: str, default: float,
-               low: float, high: float) -> dict[str, Dist]:  # fmt: skip
+def _per_label(
+    ctx: _Ctx, raw: Any, key: str, labels: tuple[str, ...], what: str, default: float, low: float, high: float
+) -> dict[str, Dist]:
     """A per-sector (per-region) table -> {label: Dist}, with ``default`` for unlisted labels."""
     if raw is None:
         raw = {}
@@ -288,8 +294,11 @@ def _per_label(ctx: _Ctx, raw: Any, key: str, labels: tuple[str, ...], what: str
     if unknown:
         hint = "a distribution is one of uniform, triangular, beta, lognormal, bernoulli, categorical"
         known = ", ".join(labels)
-        raise ctx.fail(f"{key}.{unknown[0]}", raw[unknown[0]],
-                       f"unknown {what}; the economy's {what}s are {known} (or 'default'); {hint}")  # fmt: skip
+        raise ctx.fail(
+            f"{key}.{unknown[0]}",
+            raw[unknown[0]],
+            f"unknown {what}; the economy's {what}s are {known} (or 'default'); {hint}",
+        )
     base = _dist(ctx, raw.get("default", default), f"{key}.default", low, high)
     return {lab: _dist(ctx, raw[lab], f"{key}.{lab}", low, high) if lab in raw else base for lab in labels}
 
@@ -308,8 +317,16 @@ def _regions(ctx: _Ctx, raw: Any, key: str, economy: Economy) -> tuple[str, ...]
     return tuple(raw)
 
 
-def _values(ctx: _Ctx, raw: Mapping[str, Any], where: str, section: str, *, labels: Mapping[str, tuple[str, ...]],
-            days: int, tags: Mapping[str, Mapping[str, float]]) -> Values:  # fmt: skip
+def _values(
+    ctx: _Ctx,
+    raw: Mapping[str, Any],
+    where: str,
+    section: str,
+    *,
+    labels: Mapping[str, tuple[str, ...]],
+    days: int,
+    tags: Mapping[str, Mapping[str, float]],
+) -> Values:
     """Every declared parameter of ``section`` read from the table ``raw`` at ``where``."""
     out: dict[str, Any] = {}
     for p in declared(section):
@@ -317,8 +334,15 @@ def _values(ctx: _Ctx, raw: Mapping[str, Any], where: str, section: str, *, labe
     return Values(out)
 
 
-def _value(ctx: _Ctx, p: Param, raw: Mapping[str, Any], key: str, labels: Mapping[str, tuple[str, ...]], days: int,
-           tags: Mapping[str, Mapping[str, float]]) -> Any:  # fmt: skip
+def _value(
+    ctx: _Ctx,
+    p: Param,
+    raw: Mapping[str, Any],
+    key: str,
+    labels: Mapping[str, tuple[str, ...]],
+    days: int,
+    tags: Mapping[str, Mapping[str, float]],
+) -> Any:
     high = days - 1 if p.within_horizon else p.high
     default = 0.0 if p.default is None else p.default
     if p.kind == "integer":
@@ -350,7 +374,7 @@ _ECONOMY = ("id", "path", "kind", "concordance", "domestic", "targets")
 _POLICY = ("counter_trade", "projects", "cooperation", "include")
 
 
-def load(path: str | Path, **overrides: Any) -> Config:
+def load(path: str | os.PathLike[str], **overrides: Any) -> Config:
     """Read and validate a config file; ``overrides`` (draws, seed, days, out, batch_size) win over the file."""
     path = Path(path)
     try:
@@ -422,10 +446,14 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     ario_raw = _table(ctx, raw.get("ario", {}), "ario", _keys("ario"))
     ario = _values(ctx, ario_raw, "ario", "ario", labels=labels, days=days, tags=tags)
     psi, inv = ario.dist("psi"), ario.dist("inventory_days")
-    assert psi is not None and inv is not None
+    assert psi is not None
+    assert inv is not None
     if psi.bounds()[0] * inv.bounds()[0] < 1:
-        raise ctx.fail("ario.inventory_days", ario_raw.get("inventory_days", 90),
-                       "psi x inventory_days must stay >= 1 (at least a day of use in stock)")  # fmt: skip
+        raise ctx.fail(
+            "ario.inventory_days",
+            ario_raw.get("inventory_days", 90),
+            "psi x inventory_days must stay >= 1 (at least a day of use in stock)",
+        )
 
     def values(table: Mapping[str, Any], where: str, section: str) -> Values:
         return _values(ctx, table, where, section, labels=labels, days=days, tags=tags)
@@ -453,17 +481,41 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         raise ctx.fail("policies", pol_raw, "name at least one policy, e.g. [policies.status_quo]")
     policies = tuple(_policy(ctx, n, pol_raw, projects, economy, targets, values, set()) for n in pol_raw)
     resolved = {
-        "run": {"name": name, "seed": seed, "draws": draws, "days": days, "design": design,
-                "batch_size": batch_size, "out": out},
+        "run": {
+            "name": name,
+            "seed": seed,
+            "draws": draws,
+            "days": days,
+            "design": design,
+            "batch_size": batch_size,
+            "out": out,
+        },
         "economy": {"spec": str(spec), "id": economy.id, "targets": list(targets)},
         "sanctions": {k: sec.get(k) for k in _keys("sanctions") if k in sec},
-        "ario": ario_raw, "projects": raw.get("projects", {}), "policies": pol_raw,
-    }  # fmt: skip
+        "ario": ario_raw,
+        "projects": raw.get("projects", {}),
+        "policies": pol_raw,
+    }
     return Config(
-        path=source, name=name, seed=seed, draws=draws, days=days, design=design, batch_size=batch_size, out=out,
-        economy_spec=str(spec), economy=economy, targets=targets, sanctions=sanctions, ario=ario,
-        projects=projects, policies=policies, resolved=resolved, document=raw, base=str(base),
-    )  # fmt: skip
+        path=source,
+        name=name,
+        seed=seed,
+        draws=draws,
+        days=days,
+        design=design,
+        batch_size=batch_size,
+        out=out,
+        economy_spec=str(spec),
+        economy=economy,
+        targets=targets,
+        sanctions=sanctions,
+        ario=ario,
+        projects=projects,
+        policies=policies,
+        resolved=resolved,
+        document=raw,
+        base=str(base),
+    )
 
 
 def _probability(ctx: _Ctx, d: Dist, key: str) -> Dist:
@@ -476,8 +528,16 @@ def _probability(ctx: _Ctx, d: Dist, key: str) -> Dist:
     return Dist("fixed", (p,)) if p in (0.0, 1.0) else Dist("bernoulli", (p,))
 
 
-def _policy(ctx: _Ctx, name: str, table: Mapping[str, Any], projects: dict[str, Project], economy: Economy,
-            targets: tuple[str, ...], values: Any, seen: set[str]) -> Policy:  # fmt: skip
+def _policy(
+    ctx: _Ctx,
+    name: str,
+    table: Mapping[str, Any],
+    projects: dict[str, Project],
+    economy: Economy,
+    targets: tuple[str, ...],
+    values: Any,
+    seen: set[str],
+) -> Policy:
     key = f"policies.{name}"
     if name in seen:
         raise ctx.fail(f"{key}.include", name, "policies include each other in a circle")
@@ -487,10 +547,15 @@ def _policy(ctx: _Ctx, name: str, table: Mapping[str, Any], projects: dict[str, 
         if other not in table:
             raise ctx.fail(f"{key}.include", other, f"unknown policy; the policies are {', '.join(table)}")
         sub = _policy(ctx, other, table, projects, economy, targets, values, seen | {name})
-        coop = {p.key: max(pol.cooperation.number(p.key), sub.cooperation.number(p.key))
-                for p in declared("cooperation")}  # fmt: skip
-        pol = Policy(name, sub.counter_trade or pol.counter_trade, tuple(dict.fromkeys(pol.projects + sub.projects)),
-                     Values(coop))  # fmt: skip
+        merged = {
+            p.key: max(pol.cooperation.number(p.key), sub.cooperation.number(p.key)) for p in declared("cooperation")
+        }
+        pol = Policy(
+            name,
+            sub.counter_trade or pol.counter_trade,
+            tuple(dict.fromkeys(pol.projects + sub.projects)),
+            Values(merged),
+        )
     names = raw.get("projects", [])
     if not isinstance(names, list):
         raise ctx.fail(f"{key}.projects", names, "expected a list of project names")

@@ -95,8 +95,10 @@ class Economy:
             raise EconomyError(f"economy {self.id!r}: Y has shape {self.y.shape}, expected ({n}, {r * c})")
         for name in ("domestic", "coalition", "friendly"):
             if getattr(self, name).shape != (r,):
-                raise EconomyError(f"economy {self.id!r}: {name} tags have {getattr(self, name).size} entries, "
-                                   f"expected one per region ({r})")  # fmt: skip
+                raise EconomyError(
+                    f"economy {self.id!r}: {name} tags have {getattr(self, name).size} entries, "
+                    f"expected one per region ({r})"
+                )
         if len(self.country) != r:
             raise EconomyError(f"economy {self.id!r}: {len(self.country)} country tags for {r} regions")
         for name, labels in (("region_names", self.regions), ("sector_names", self.sectors)):
@@ -202,14 +204,22 @@ class Economy:
                 raise EconomyError(f"economy file {str(path)!r}: a flow index lies outside the labelled table")
             full[rows, cols] = table.column("value").to_numpy()
             return cls(
-                id=str(info["id"]), regions=tuple(regions), sectors=tuple(sectors), z=full[:, :n], y=full[:, n:],
-                fd_categories=tuple(cats), domestic=np.array(info["domestic"], dtype=bool), unit=str(info["unit"]),
-                source=str(info["source"]), country=tuple(info["country"]),
-                coalition=np.array(info["coalition"], dtype=bool), friendly=np.array(info["friendly"], dtype=bool),
+                id=str(info["id"]),
+                regions=tuple(regions),
+                sectors=tuple(sectors),
+                z=full[:, :n],
+                y=full[:, n:],
+                fd_categories=tuple(cats),
+                domestic=np.array(info["domestic"], dtype=bool),
+                unit=str(info["unit"]),
+                source=str(info["source"]),
+                country=tuple(info["country"]),
+                coalition=np.array(info["coalition"], dtype=bool),
+                friendly=np.array(info["friendly"], dtype=bool),
                 provenance=dict(info.get("provenance", {})),
                 region_names=tuple(info.get("region_names") or _named(regions, info, "region_names")),
                 sector_names=tuple(info.get("sector_names") or _named(sectors, info, "sector_names")),
-            )  # fmt: skip
+            )
         except KeyError as err:
             raise EconomyError(f"economy file {str(path)!r}: metadata lacks {err}") from err
 
@@ -222,11 +232,13 @@ class Economy:
             raise EconomyError("converting to pymrio needs pymrio and pandas: pip install pymrio") from err
         rows = pd.MultiIndex.from_product([list(self.regions), list(self.sectors)], names=["region", "sector"])
         cols = pd.MultiIndex.from_product([list(self.regions), list(self.fd_categories)], names=["region", "category"])
-        io = pymrio.IOSystem(Z=pd.DataFrame(self.z, index=rows, columns=rows),
-                             Y=pd.DataFrame(self.y, index=rows, columns=cols), name=self.id)  # fmt: skip
+        io = pymrio.IOSystem(
+            Z=pd.DataFrame(self.z, index=rows, columns=rows),
+            Y=pd.DataFrame(self.y, index=rows, columns=cols),
+            name=self.id,
+        )
         io.calc_all()
         return io
-
 
 
 def _named(labels: list[str], info: dict[str, Any], key: str) -> list[str]:
@@ -260,8 +272,9 @@ def synthetic(n_regions: int = 22, n_sectors: int = 10, *, seed: int = 0, n_dome
     regions = tuple(f"R{i:02d}" for i in range(r))
     sectors = tuple(f"S{i:02d}" for i in range(s))
     dom = np.arange(r) < n_domestic
-    return Economy(id=f"synthetic-{r}x{s}-{seed}", regions=regions, sectors=sectors, z=z, y=y,
-                   domestic=dom, source="synthetic")  # fmt: skip
+    return Economy(
+        id=f"synthetic-{r}x{s}-{seed}", regions=regions, sectors=sectors, z=z, y=y, domestic=dom, source="synthetic"
+    )
 
 
 @dataclass(frozen=True)

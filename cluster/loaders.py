@@ -185,8 +185,14 @@ def load_pymrio(path: str | Path, *, id: str | None = None, domestic: Collection
     except Exception as err:
         # pymrio reports a bad folder with its own ReadError or whatever pandas, json or zipfile raised.
         raise EconomyError(f"cannot read pymrio folder {str(path)!r}: {type(err).__name__}: {err}") from err
-    return from_iosystem(io, id=id or path.stem, domestic=domestic, where=f"pymrio folder {str(path)!r}",
-                         source="pymrio", provenance={"loader": "pymrio", "path": str(path)})  # fmt: skip
+    return from_iosystem(
+        io,
+        id=id or path.stem,
+        domestic=domestic,
+        where=f"pymrio folder {str(path)!r}",
+        source="pymrio",
+        provenance={"loader": "pymrio", "path": str(path)},
+    )
 
 
 def parse_database(
@@ -223,8 +229,9 @@ def parse_database(
         # every one of them is a bad or unexpected file, reported with the path and the original error.
         raise EconomyError(f"cannot parse {where} with pymrio.{name}: {type(err).__name__}: {err}") from err
     provenance = {"loader": kind, "path": str(path), "options": {k: str(v) for k, v in options.items()}}
-    return from_iosystem(io, id=id or f"{kind}-{path.stem}", domestic=domestic, where=where, source=kind,
-                         provenance=provenance)  # fmt: skip
+    return from_iosystem(
+        io, id=id or f"{kind}-{path.stem}", domestic=domestic, where=where, source=kind, provenance=provenance
+    )
 
 
 def from_iosystem(
@@ -244,8 +251,16 @@ def from_iosystem(
     unit = ""
     if getattr(io, "unit", None) is not None and io.unit.size:
         unit = str(io.unit.iloc[0, 0])
-    return _build(z, y, id=id, domestic=domestic, where=where, unit=unit, source=source,
-                  provenance=provenance or {"loader": "pymrio"})  # fmt: skip
+    return _build(
+        z,
+        y,
+        id=id,
+        domestic=domestic,
+        where=where,
+        unit=unit,
+        source=source,
+        provenance=provenance or {"loader": "pymrio"},
+    )
 
 
 def _pymrio(what: str) -> Any:
@@ -322,9 +337,16 @@ def load_matrices(
     z = _read_block(z_path)
     yb = _read_block(y_path)
     where = repr(str(folder)) if path.is_dir() else f"{str(z_path)!r} with {str(y_path)!r}"
-    return _build(z, yb, id=id or folder.name or "matrices", domestic=domestic, where=f"table {where}",
-                  unit=unit, source="matrices",
-                  provenance={"loader": "matrices", "z": str(z_path), "y": str(y_path)})  # fmt: skip
+    return _build(
+        z,
+        yb,
+        id=id or folder.name or "matrices",
+        domestic=domestic,
+        where=f"table {where}",
+        unit=unit,
+        source="matrices",
+        provenance={"loader": "matrices", "z": str(z_path), "y": str(y_path)},
+    )
 
 
 def write_matrices(economy: Economy, folder: str | Path, *, fmt: Literal["csv", "parquet"] = "parquet") -> None:
@@ -337,13 +359,17 @@ def write_matrices(economy: Economy, folder: str | Path, *, fmt: Literal["csv", 
         raise EconomyError(f"plain matrices are written as 'csv' or 'parquet', not {fmt!r}")
     slashed = [reg for reg in economy.regions if "/" in reg]
     if slashed:
-        raise EconomyError(f"economy {economy.id!r}: region labels {slashed} contain '/', which the plain "
-                           "format uses between region and sector; rename them")  # fmt: skip
+        raise EconomyError(
+            f"economy {economy.id!r}: region labels {slashed} contain '/', which the plain "
+            "format uses between region and sector; rename them"
+        )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     s = len(economy.sectors)
-    labels = [pa.array([economy.regions[i // s] for i in range(economy.n)], pa.string()),
-              pa.array([economy.sectors[i % s] for i in range(economy.n)], pa.string())]  # fmt: skip
+    labels = [
+        pa.array([economy.regions[i // s] for i in range(economy.n)], pa.string()),
+        pa.array([economy.sectors[i % s] for i in range(economy.n)], pa.string()),
+    ]
     z_heads = [f"{reg}/{sec}" for reg in economy.regions for sec in economy.sectors]
     if economy.fd_categories == (_ONE_CATEGORY,):
         y_heads = list(economy.regions)
@@ -404,8 +430,10 @@ def _read_block(path: Path) -> _Block:
         clean_reg, clean_sec = _clean_label(reg), _clean_label(sec)
         if clean_reg is None or clean_sec is None:
             which = "region" if clean_reg is None else "sector"
-            raise EconomyError(f"{where}: data row {k + 1} has an empty {which} label ({reg!r}, {sec!r}); "
-                               "every row needs a region and a sector")  # fmt: skip
+            raise EconomyError(
+                f"{where}: data row {k + 1} has an empty {which} label ({reg!r}, {sec!r}); "
+                "every row needs a region and a sector"
+            )
         rows.append((clean_reg, clean_sec))
     # Every other column holds values, but for an unnamed pandas index that to_parquet may have kept.
     value_at = [
@@ -429,8 +457,14 @@ def _numeric_column(column: Any, where: str, head: str, rows: Sequence[Label]) -
     import pyarrow.compute as pc
 
     kind = column.type
-    if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-            or pa.types.is_null(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind)):  # fmt: skip
+    if not (
+        pa.types.is_integer(kind)
+        or pa.types.is_floating(kind)
+        or pa.types.is_decimal(kind)
+        or pa.types.is_null(kind)
+        or pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+    ):
         raise EconomyError(f"{where}: column {head!r} holds {kind} values, not numbers")
     try:
         numbers = pc.cast(column, pa.float64())
@@ -486,17 +520,34 @@ def _build(
     z_rows = _positions(
         z.rows, industry, z.where, "row", against="", fix="every region needs every sector; write zeros"
     )
-    z_cols = _positions(z.cols, industry, z.where, "column", against="the industries of Z's rows",
-                        fix="Z needs a column for each of its rows")  # fmt: skip
-    y_rows = _positions(y.rows, industry, y.where, "row", against="the rows of Z",
-                        fix="Y needs a row for each row of Z")  # fmt: skip
+    z_cols = _positions(
+        z.cols,
+        industry,
+        z.where,
+        "column",
+        against="the industries of Z's rows",
+        fix="Z needs a column for each of its rows",
+    )
+    y_rows = _positions(
+        y.rows, industry, y.where, "row", against="the rows of Z", fix="Y needs a row for each row of Z"
+    )
     categories, y_cols = _fd_columns(y, regions)
     z_full = _reorder(z.values, z_rows, z_cols, n, n)
     y_full = _reorder(y.values, y_rows, y_cols, n, len(regions) * len(categories))
     flags = region_flags(regions, domestic or (), where)
     try:
-        return Economy(id=id, regions=regions, sectors=sectors, z=z_full, y=y_full, fd_categories=categories,
-                       domestic=flags, unit=unit, source=source, provenance=provenance)  # fmt: skip
+        return Economy(
+            id=id,
+            regions=regions,
+            sectors=sectors,
+            z=z_full,
+            y=y_full,
+            fd_categories=categories,
+            domestic=flags,
+            unit=unit,
+            source=source,
+            provenance=provenance,
+        )
     except EconomyError as err:
         raise EconomyError(f"{where}: {err}") from err
 
@@ -507,8 +558,10 @@ def _check_cells(block: _Block, *, nonnegative: bool) -> None:
         if bad.any():
             i, j = (int(v) for v in np.argwhere(bad)[0])
             fix = "write 0 for no flow" if what != "negative" else "intermediate flows cannot be negative"
-            raise EconomyError(f"{block.where}: cell (row {_show(block.rows[i])}, column {_show(block.cols[j])}) "
-                               f"is {what} ({block.values[i, j]}); {fix}")  # fmt: skip
+            raise EconomyError(
+                f"{block.where}: cell (row {_show(block.rows[i])}, column {_show(block.cols[j])}) "
+                f"is {what} ({block.values[i, j]}); {fix}"
+            )
         if not nonnegative:
             break
 
@@ -519,8 +572,10 @@ def _industries(z: _Block) -> tuple[tuple[str, ...], tuple[str, ...], dict[Label
     sectors = tuple(dict.fromkeys(sec for _, sec in z.rows))
     slashed = [reg for reg in regions if "/" in reg]
     if slashed:
-        raise EconomyError(f"{z.where}: region labels {slashed} contain '/', which separates region from sector "
-                           "in headers; rename them")  # fmt: skip
+        raise EconomyError(
+            f"{z.where}: region labels {slashed} contain '/', which separates region from sector "
+            "in headers; rename them"
+        )
     at_region = {reg: i for i, reg in enumerate(regions)}
     at_sector = {sec: i for i, sec in enumerate(sectors)}
     industry = {(reg, sec): at_region[reg] * len(sectors) + at_sector[sec] for reg in regions for sec in sectors}
@@ -554,18 +609,22 @@ def _fd_columns(y: _Block, regions: tuple[str, ...]) -> tuple[tuple[str, ...], l
     bare = [not cat for _, cat in y.cols]
     if any(bare) and not all(bare):
         k = bare.index(not bare[0])
-        raise EconomyError(f"{y.where}: column headers mix <region> and <region>/<category> "
-                           f"(column {_show(y.cols[0])} and column {_show(y.cols[k])}); use one form")  # fmt: skip
+        raise EconomyError(
+            f"{y.where}: column headers mix <region> and <region>/<category> "
+            f"(column {_show(y.cols[0])} and column {_show(y.cols[k])}); use one form"
+        )
     cols = [(reg, _ONE_CATEGORY) for reg, _ in y.cols] if all(bare) else y.cols
     for reg, _ in cols:
         if reg not in regions:
-            raise EconomyError(f"{y.where}: final-demand column region {reg!r} is not a region of Z; "
-                               f"Z's regions are {list(regions)}")  # fmt: skip
+            raise EconomyError(
+                f"{y.where}: final-demand column region {reg!r} is not a region of Z; Z's regions are {list(regions)}"
+            )
     categories = tuple(dict.fromkeys(cat for _, cat in cols))
     at_category = {cat: i for i, cat in enumerate(categories)}
     index = {(reg, cat): i * len(categories) + at_category[cat] for i, reg in enumerate(regions) for cat in categories}
-    positions = _positions(cols, index, y.where, "column", against="",
-                           fix="every region needs every category; write zeros")  # fmt: skip
+    positions = _positions(
+        cols, index, y.where, "column", against="", fix="every region needs every category; write zeros"
+    )
     return categories, positions
 
 
@@ -584,8 +643,7 @@ def region_flags(regions: Sequence[str], names: Collection[str], where: str) -> 
     names = (names,) if isinstance(names, str) else tuple(names)
     unknown = sorted(set(names) - set(regions))
     if unknown:
-        raise EconomyError(f"{where}: domestic regions {unknown} are not in the table; its regions are "
-                           f"{list(regions)}")  # fmt: skip
+        raise EconomyError(f"{where}: domestic regions {unknown} are not in the table; its regions are {list(regions)}")
     return np.array([reg in names for reg in regions], dtype=bool)
 
 

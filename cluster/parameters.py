@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["PARAMETERS", "SECTIONS", "Param", "column", "declared", "reference_markdown"]
+__all__ = ["PARAMETERS", "SECTIONS", "Param", "column", "config_reference", "declared", "reference_markdown"]
 
 #: What a parameter varies over inside its table: one value per scenario, or one per sector / partner.
 Over = Literal["scenario", "sector", "partner"]
@@ -67,75 +67,229 @@ class Param:
         return self.kind in ("dist", "probability")
 
 
-_UNIT = {"low": 0.0, "high": 1.0}
-
 #: Every parameter, in the order of the parameters table's columns.
 PARAMETERS: tuple[Param, ...] = (
     # --- the sanction package -------------------------------------------------------------------------
-    Param("sanctions", "onset", "day", 0.0, "first day of the sanctions (day 0 is the first simulated day)",
-          low=0.0, within_horizon=True),
-    Param("sanctions", "duration", "days", None, "how long the sanctions last: \"forever\" (the default) or days",
-          low=0.0, forever=True),
-    Param("sanctions", "coalition", "probability", 0.0,
-          "probability that a partner joins the sanctioning coalition (key omitted: the economy's coalition tags)",
-          over="partner", kind="probability", tag_default="coalition", **_UNIT),
-    Param("sanctions", "import_ban", "share", 0.0,
-          "share of the coalition's exports of the product to the targets that is banned", over="sector", **_UNIT),
-    Param("sanctions", "export_ban", "share", 0.0,
-          "share of the targets' exports of the product to the coalition that is banned", over="sector", **_UNIT),
-    Param("sanctions", "leakage", "share", 0.0,
-          "share of a closed link that stays open through third countries", over="sector",
-          target="sanctions.leakage", **_UNIT),
-    Param("sanctions", "leakage_premium", "share of value", 0.0,
-          "extra cost of goods routed through third countries", over="sector", low=0.0,
-          target="sanctions.leakage_premium"),
-    Param("sanctions", "substitutability", "share", 0.0,
-          "share of blocked orders that buyers can redirect to open suppliers, in the long run", over="sector",
-          target="sanctions.substitutability", **_UNIT),
-    Param("sanctions", "substitution_tau", "days", 180.0, "time constant of the ramp-up of substitution",
-          over="sector", low=1.0, target="sanctions.substitution_tau"),
+    Param(
+        "sanctions",
+        "onset",
+        "day",
+        0.0,
+        "first day of the sanctions (day 0 is the first simulated day)",
+        low=0.0,
+        within_horizon=True,
+    ),
+    Param(
+        "sanctions",
+        "duration",
+        "days",
+        None,
+        'how long the sanctions last: "forever" (the default) or days',
+        low=0.0,
+        forever=True,
+    ),
+    Param(
+        "sanctions",
+        "coalition",
+        "probability",
+        0.0,
+        "probability that a partner joins the sanctioning coalition (key omitted: the economy's coalition tags)",
+        over="partner",
+        kind="probability",
+        tag_default="coalition",
+        low=0.0,
+        high=1.0,
+    ),
+    Param(
+        "sanctions",
+        "import_ban",
+        "share",
+        0.0,
+        "share of the coalition's exports of the product to the targets that is banned",
+        over="sector",
+        low=0.0,
+        high=1.0,
+    ),
+    Param(
+        "sanctions",
+        "export_ban",
+        "share",
+        0.0,
+        "share of the targets' exports of the product to the coalition that is banned",
+        over="sector",
+        low=0.0,
+        high=1.0,
+    ),
+    Param(
+        "sanctions",
+        "leakage",
+        "share",
+        0.0,
+        "share of a closed link that stays open through third countries",
+        over="sector",
+        target="sanctions.leakage",
+        low=0.0,
+        high=1.0,
+    ),
+    Param(
+        "sanctions",
+        "leakage_premium",
+        "share of value",
+        0.0,
+        "extra cost of goods routed through third countries",
+        over="sector",
+        low=0.0,
+        target="sanctions.leakage_premium",
+    ),
+    Param(
+        "sanctions",
+        "substitutability",
+        "share",
+        0.0,
+        "share of blocked orders that buyers can redirect to open suppliers, in the long run",
+        over="sector",
+        target="sanctions.substitutability",
+        low=0.0,
+        high=1.0,
+    ),
+    Param(
+        "sanctions",
+        "substitution_tau",
+        "days",
+        180.0,
+        "time constant of the ramp-up of substitution",
+        over="sector",
+        low=1.0,
+        target="sanctions.substitution_tau",
+    ),
     # --- ARIO's behaviour -------------------------------------------------------------------------------
-    Param("ario", "alpha_max", "x baseline output", 1.25, "largest overproduction an industry can reach",
-          low=1.0, high=10.0, target="ario.alpha_max"),
-    Param("ario", "alpha_tau", "days", 365.0, "time constant of overproduction's rise and fall",
-          low=1.0, target="ario.alpha_tau"),
-    Param("ario", "psi", "share", 0.8, "share of the inventory target below which production is constrained",
-          low=1e-6, high=1.0, target="ario.psi"),
-    Param("ario", "inventory_tau", "days", 60.0, "time constant of restocking", low=1.0,
-          target="ario.inventory_tau"),
-    Param("ario", "inventory_days", "days of use", 90.0, "inventory target of every input (psi x it must be >= 1)",
-          low=1.0, target="ario.inventory_days"),
+    Param(
+        "ario",
+        "alpha_max",
+        "x baseline output",
+        1.25,
+        "largest overproduction an industry can reach",
+        low=1.0,
+        high=10.0,
+        target="ario.alpha_max",
+    ),
+    Param(
+        "ario",
+        "alpha_tau",
+        "days",
+        365.0,
+        "time constant of overproduction's rise and fall",
+        low=1.0,
+        target="ario.alpha_tau",
+    ),
+    Param(
+        "ario",
+        "psi",
+        "share",
+        0.8,
+        "share of the inventory target below which production is constrained",
+        low=1e-6,
+        high=1.0,
+        target="ario.psi",
+    ),
+    Param("ario", "inventory_tau", "days", 60.0, "time constant of restocking", low=1.0, target="ario.inventory_tau"),
+    Param(
+        "ario",
+        "inventory_days",
+        "days of use",
+        90.0,
+        "inventory target of every input (psi x it must be >= 1)",
+        low=1.0,
+        target="ario.inventory_days",
+    ),
     # --- import-substitution projects (one set per [projects.NAME]) --------------------------------------
-    Param("project", "capacity_share", "share of baseline output", 0.0,
-          "capacity added, as a share of the industry's baseline output (give this or capacity)", low=0.0,
-          kind="number"),
-    Param("project", "capacity", "money per year", 0.0, "capacity added, in the economy's unit per year",
-          low=0.0, kind="number"),
+    Param(
+        "project",
+        "capacity_share",
+        "share of baseline output",
+        0.0,
+        "capacity added, as a share of the industry's baseline output (give this or capacity)",
+        low=0.0,
+        kind="number",
+    ),
+    Param(
+        "project",
+        "capacity",
+        "money per year",
+        0.0,
+        "capacity added, in the economy's unit per year",
+        low=0.0,
+        kind="number",
+    ),
     Param("project", "capex", "money", 0.0, "capital spent on the project in its region", low=0.0, kind="number"),
-    Param("project", "lead_time_years", "years", 0.0, "years from the sanctions' onset until it produces",
-          low=0.0),
-    Param("project", "success", "probability", 1.0, "probability that the project comes online", kind="probability",
-          **_UNIT),
+    Param("project", "lead_time_years", "years", 0.0, "years from the sanctions' onset until it produces", low=0.0),
+    Param(
+        "project",
+        "success",
+        "probability",
+        1.0,
+        "probability that the project comes online",
+        kind="probability",
+        low=0.0,
+        high=1.0,
+    ),
     Param("project", "ramp_days", "days", 0.0, "days from first output to full capacity", low=0.0, kind="integer"),
     # --- counter-trade (barter) channels of a policy ---------------------------------------------------------
-    Param("counter_trade", "capacity", "share of baseline trade", 0.02,
-          "most the channel moves each way a day, as a share of the targets' baseline trade with friendly partners",
-          low=0.0, target="counter_trade.capacity"),
-    Param("counter_trade", "efficiency", "share", 1.0,
-          "share of the blocked exports that friendly partners take at full ramp", target="counter_trade.efficiency",
-          **_UNIT),
-    Param("counter_trade", "discount", "share of value", 0.0, "price cut on bartered exports",
-          target="counter_trade.discount", **_UNIT),
-    Param("counter_trade", "lag_days", "days", 0.0, "days before export proceeds can buy imports", low=0.0,
-          kind="integer"),
-    Param("counter_trade", "ramp_days", "days", 90.0, "time constant of the channel's ramp-up", low=1e-9,
-          kind="number"),
+    Param(
+        "counter_trade",
+        "capacity",
+        "share of baseline trade",
+        0.02,
+        "most the channel moves each way a day, as a share of the targets' baseline trade with friendly partners",
+        low=0.0,
+        target="counter_trade.capacity",
+    ),
+    Param(
+        "counter_trade",
+        "efficiency",
+        "share",
+        1.0,
+        "share of the blocked exports that friendly partners take at full ramp",
+        target="counter_trade.efficiency",
+        low=0.0,
+        high=1.0,
+    ),
+    Param(
+        "counter_trade",
+        "discount",
+        "share of value",
+        0.0,
+        "price cut on bartered exports",
+        target="counter_trade.discount",
+        low=0.0,
+        high=1.0,
+    ),
+    Param(
+        "counter_trade", "lag_days", "days", 0.0, "days before export proceeds can buy imports", low=0.0, kind="integer"
+    ),
+    Param(
+        "counter_trade", "ramp_days", "days", 90.0, "time constant of the channel's ramp-up", low=1e-9, kind="number"
+    ),
     # --- cooperation between the domestic regions ------------------------------------------------------------
-    Param("cooperation", "weight", "x", 1.0, "weight of domestic suppliers in a domestic buyer's redirected orders",
-          low=1.0, kind="number"),
-    Param("cooperation", "speedup", "x", 1.0, "how many times faster domestic buyers' substitution ramps up",
-          low=1.0, kind="number"),
-)  # fmt: skip
+    Param(
+        "cooperation",
+        "weight",
+        "x",
+        1.0,
+        "weight of domestic suppliers in a domestic buyer's redirected orders",
+        low=1.0,
+        kind="number",
+    ),
+    Param(
+        "cooperation",
+        "speedup",
+        "x",
+        1.0,
+        "how many times faster domestic buyers' substitution ramps up",
+        low=1.0,
+        kind="number",
+    ),
+)
 
 
 def declared(section: str) -> tuple[Param, ...]:
@@ -150,15 +304,20 @@ def column(param: Param, *, owner: str | None = None, label: str | None = None) 
     are bare (``onset``, ``leakage.machinery``), the others carry their table (``ario.psi``,
     ``project.NAME.success``, ``policy.NAME.counter_trade.capacity``).
     """
-    prefix = {"sanctions": "", "ario": "ario.", "project": f"project.{owner}.",
-              "counter_trade": f"policy.{owner}.counter_trade.", "cooperation": f"policy.{owner}.cooperation."}  # fmt: skip
+    prefix = {
+        "sanctions": "",
+        "ario": "ario.",
+        "project": f"project.{owner}.",
+        "counter_trade": f"policy.{owner}.counter_trade.",
+        "cooperation": f"policy.{owner}.cooperation.",
+    }
     name = prefix[param.section] + param.key
     return f"{name}.{label}" if label is not None else name
 
 
 def _bounds(p: Param) -> str:
     high = "last day" if p.within_horizon else ("∞" if p.high == math.inf else f"{p.high:g}")
-    low = "−∞" if p.low == -math.inf else f"{p.low:g}"
+    low = "-∞" if p.low == -math.inf else f"{p.low:g}"
     return f"[{low}, {high}]"
 
 
@@ -167,15 +326,49 @@ def reference_markdown() -> str:
     kinds = {"dist": "distribution", "probability": "probability", "number": "number", "integer": "whole number"}
     lines: list[str] = []
     for section, where in SECTIONS.items():
-        lines += [f"### `{where}`", "", "| key | takes | unit | default | bounds | one value per | meaning |",
-                  "|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"### `{where}`",
+            "",
+            "| key | takes | unit | default | bounds | one value per | meaning |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for p in declared(section):
             default = "forever" if p.forever else ("economy's tags" if p.tag_default else f"{p.default:g}")
             owner = {"project": "project", "counter_trade": "policy", "cooperation": "policy"}.get(section)
-            if p.recorded:
-                per = ", ".join(x for x in (p.over, owner) if x)
-            else:
-                per = f"{owner or 'run'} (fixed)"
+            per = ", ".join(x for x in (p.over, owner) if x) if p.recorded else f"{owner or 'run'} (fixed)"
             lines.append(f"| `{p.key}` | {kinds[p.kind]} | {p.unit} | {default} | {_bounds(p)} | {per} | {p.doc} |")
         lines.append("")
     return "\n".join(lines)
+
+
+_REFERENCE_HEAD = """# Config reference
+
+Generated by `python scripts/config_reference.py` from the parameter declarations in `cluster/parameters.py`
+(one table; config validation, the parameters table of a run and `shock validate` read the same declarations).
+Do not edit the tables by hand: edit the declarations and run the script; a test fails when this file is stale.
+
+A config is a TOML file with the tables `[run]`, `[economy]`, `[sanctions]`, `[ario]` (optional),
+`[projects.NAME]` (optional) and `[policies.NAME]`; `configs/smoke.toml`, `configs/eu_embargo.toml` and
+`configs/replay_2022.toml` are worked examples.
+
+- `[run]`: `name`, `seed`, `draws`, `days`, `design` (`monte_carlo`, `latin_hypercube`, `sobol`), `batch_size`, `out`.
+- `[economy]`: `id` (an embedded economy) or `path` (a table), `kind`, `concordance`, `domestic = [...]`,
+  `targets = [...]` (default: the domestic regions).
+- `[projects.NAME]`: `region`, `sector` and the parameters below.
+- `[policies.NAME]`: `counter_trade = {...}` (plus `friendly = [...]`, default: the economy's friendly partners),
+  `projects = [...]`, `cooperation = {...}`, `include = [other policies]`.
+
+**Takes**: a *distribution* is a number or one of `{uniform = [a, b]}`, `{triangular = [a, mode, b]}`,
+`{beta = [a, b]}` (optionally `low`, `high`), `{lognormal = {median = m, sigma = s}}`, `{bernoulli = p}`,
+`{categorical = {values = [...], weights = [...]}}`; it is drawn per scenario and recorded in the run's
+`params/` table. A *probability* governs a 0/1 event drawn per scenario. A *number* is fixed for the run.
+**One value per**: a parameter that varies over sectors (partners) takes a table keyed by sector (partner)
+labels with `default` for the others, e.g. `leakage = {default = 0.1, machinery = {uniform = [0.2, 0.5]}}`.
+
+## Parameters
+"""
+
+
+def config_reference() -> str:
+    """The whole of ``docs/config.md``: what a config holds, then ``reference_markdown``."""
+    return _REFERENCE_HEAD + "\n" + reference_markdown()

@@ -47,7 +47,7 @@ def _columns(config: Config) -> tuple[Column, ...]:
     """Every recorded parameter of a config, in the declaration order of ``cluster.parameters``."""
     cols: list[Column] = []
 
-    def add(p: Param, dist: Dist | None | Any, owner: str | None = None) -> None:
+    def add(p: Param, dist: Dist | Any | None, owner: str | None = None) -> None:
         if isinstance(dist, dict):
             cols.extend(Column(column(p, owner=owner, label=lab), p, owner, lab, d) for lab, d in dist.items())
         else:  # "forever" is recorded as -1
@@ -97,17 +97,28 @@ class Plan:
         eco = config.economy
         projects = tuple(config.projects.values())
         ext = extensions or Extensions(
-            sanctions=True, leakage=True, substitution=True,
+            sanctions=True,
+            leakage=True,
+            substitution=True,
             counter_trade=any(p.counter_trade is not None for p in config.policies),
             projects=any(p.projects for p in config.policies),
             cooperation=any(p.cooperates for p in config.policies),
-        )  # fmt: skip
+        )
         return cls(
-            baseline=eco.baseline(), regions=eco.regions, sectors=eco.sectors, policies=config.policies,
-            columns=_columns(config), design=config.design, seed=config.seed, n_scenarios=config.draws,
-            steps=config.days, target=np.isin(eco.regions, config.targets), projects=projects,
-            project_industry=tuple(eco.industry(p.region, p.sector) for p in projects), extensions=ext,
-        )  # fmt: skip
+            baseline=eco.baseline(),
+            regions=eco.regions,
+            sectors=eco.sectors,
+            policies=config.policies,
+            columns=_columns(config),
+            design=config.design,
+            seed=config.seed,
+            n_scenarios=config.draws,
+            steps=config.days,
+            target=np.isin(eco.regions, config.targets),
+            projects=projects,
+            project_industry=tuple(eco.industry(p.region, p.sector) for p in projects),
+            extensions=ext,
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -226,15 +237,16 @@ class _Compiler:
         """The sanction window from onset and duration; the embargo from the coalition draw and the bans."""
         plan = self.plan
         p = {q.key: q for q in declared("sanctions")}
-        partners = [c.label for c in plan.columns if c.param is p["coalition"] and c.label is not None]
+        partners = [c.label for c in plan.columns if c.param == p["coalition"] and c.label is not None]
         coalition = np.zeros((self.n, len(plan.regions)), dtype=bool)
         for reg in partners:
             coalition[:, plan.regions.index(reg)] = self.values[:, self.index[column(p["coalition"], label=reg)]] > 0.5
         onset = np.rint(self.scalar(p["onset"])).astype(np.int64)
         dur = self.scalar(p["duration"])
         end = np.where(dur < 0, NEVER, onset + np.rint(np.maximum(dur, 0.0)).astype(np.int64))
-        embargo = embargo_links(plan.target, coalition, self.per(p["import_ban"], plan.sectors),
-                                self.per(p["export_ban"], plan.sectors))  # fmt: skip
+        embargo = embargo_links(
+            plan.target, coalition, self.per(p["import_ban"], plan.sectors), self.per(p["export_ban"], plan.sectors)
+        )
         return {"onset": self.rep(onset), "end": self.rep(end), "embargo": self.rep(embargo)}
 
     def _policies(self, base: ShockBatch) -> dict[str, Any]:
@@ -245,8 +257,9 @@ class _Compiler:
         direct = [q for q in declared("counter_trade") if q.target is not None]
         drawn = {q.key: getattr(ct, _field(q)).copy() for q in direct}
         lag, tau = ct.lag.copy(), ct.tau.copy()
-        pj = {name: getattr(proj, name).copy() for name in ("industry", "capacity", "online", "ramp", "success",
-                                                             "capex")}  # fmt: skip
+        pj = {
+            name: getattr(proj, name).copy() for name in ("industry", "capacity", "online", "ramp", "success", "capex")
+        }
         p = {q.key: q for q in declared("project")}
         onset = np.rint(self.scalar(_param("sanctions", "onset"))).astype(np.int64)
         for k, pol in enumerate(plan.policies):

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from cluster.core import Baseline, Extensions, ShockBatch, simulate
 from cluster.errors import InputError
 
 if TYPE_CHECKING:
@@ -43,7 +42,6 @@ __all__ = [
     "batches",
     "execute",
     "run_batch",
-    "run_serial",
 ]
 
 F64 = NDArray[np.float64]
@@ -226,8 +224,9 @@ def execute(
     return _execute_ray(job, n, batch_size, workers, address, on_batch, on_progress)
 
 
-def _execute_serial(job: Job, n: int, size: int, on_batch: OnBatch,
-                    on_progress: Callable[[Progress], None] | None) -> RunStats:  # fmt: skip
+def _execute_serial(
+    job: Job, n: int, size: int, on_batch: OnBatch, on_progress: Callable[[Progress], None] | None
+) -> RunStats:
     n_batches = -(-n // size)
     done, compute = 0, 0.0
     start = time.perf_counter()
@@ -247,8 +246,15 @@ def _execute_serial(job: Job, n: int, size: int, on_batch: OnBatch,
     return RunStats("serial", None, n, n_batches, size, 1, 0.0, time.perf_counter() - start, compute)
 
 
-def _execute_ray(job: Job, n: int, batch_size: int | None, workers: int | None, address: str | None,
-                 on_batch: OnBatch, on_progress: Callable[[Progress], None] | None) -> RunStats:  # fmt: skip
+def _execute_ray(
+    job: Job,
+    n: int,
+    batch_size: int | None,
+    workers: int | None,
+    address: str | None,
+    on_batch: OnBatch,
+    on_progress: Callable[[Progress], None] | None,
+) -> RunStats:
     import ray
 
     begin = time.perf_counter()
@@ -456,20 +462,3 @@ def _cannot_connect(address: str, source: str, reason: str, *, head_answers: boo
         f"{text} A Ray head answers there: check that the token (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH or "
         f"~/.ray/auth_token) is the cluster's, and that Ray and Python here are the versions the cluster runs."
     )
-
-
-def run_serial(
-    baseline: Baseline,
-    make_batch: Callable[[Ids], ShockBatch],
-    n_scenarios: int,
-    steps: int,
-    *,
-    batch_size: int = 64,
-    extensions: Extensions | None = None,
-) -> dict[str, F64]:
-    """Run every batch in this process; metrics (scenarios, regions) in scenario-id order (``shock simulate``)."""
-    parts = []
-    for ids in batches(n_scenarios, batch_size):
-        out = simulate(baseline, make_batch(ids), steps, extensions=extensions)
-        parts.append(out.metrics)
-    return {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}

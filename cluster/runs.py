@@ -91,13 +91,28 @@ def run_config(
         )
     plan = Plan.from_config(cfg)
     provenance = {"config_hash": cfg.config_hash, "seed": cfg.seed, "draws": cfg.draws, "economy_id": cfg.economy.id}
-    info = {"name": cfg.name, "config": cfg.resolved, "policies": [p.name for p in cfg.policies],
-            "regions": list(cfg.economy.regions), "region_names": list(cfg.economy.region_names),
-            "executor": executor}  # fmt: skip
+    info = {
+        "name": cfg.name,
+        "config": cfg.resolved,
+        "policies": [p.name for p in cfg.policies],
+        "regions": list(cfg.economy.regions),
+        "region_names": list(cfg.economy.region_names),
+        "executor": executor,
+    }
     with RunFolder.create(cfg.out, overwrite=overwrite, info=info, provenance=provenance) as folder:
-        stats = execute(plan, executor=executor, batch_size=batch_size or cfg.batch_size, workers=workers,
-                        address=address, on_progress=on_progress,
-                        on_batch=lambda index, ids, results, params: folder.write_batch(index, results, params))  # fmt: skip
+
+        def write(index: int, ids: Any, results: pa.RecordBatch, params: pa.RecordBatch) -> None:
+            folder.write_batch(index, results, params)
+
+        stats = execute(
+            plan,
+            executor=executor,
+            batch_size=batch_size or cfg.batch_size,
+            workers=workers,
+            address=address,
+            on_batch=write,
+            on_progress=on_progress,
+        )
         folder.complete({"batch_size": stats.batch_size, "wall_seconds": round(stats.elapsed, 3)})
     return RunResult(cfg, cfg.out, stats)
 
@@ -145,7 +160,8 @@ def builtin_config(
     Targets are the economy's domestic regions (the first region when none is tagged). The coalition is the
     economy's coalition tags, or each other region with probability 0.6 when it has none. Each sector's imports
     and exports are banned with probability 0.5 each; leakage ~ U(0, 0.3) at a premium ~ U(0.1, 0.4);
-    substitutability ~ Beta(2, 2) ramping over ~ U(60, 360) days; onset on day 30, for good. One policy,
+    substitutability ~ Beta(2, 2) ramping over ~ U(60, 360) days; onset on day 30 (or the last day of a shorter
+    horizon), for good. One policy,
     ``levers``: counter-trade up to 2% of the baseline trade with the friendly partners (the economy's tags,
     else every partner), efficiency ~ U(0.2, 0.8), discount 0.15, 30 days' lag; cooperation weight and speed-up 2.
     """
@@ -161,7 +177,7 @@ def builtin_config(
         "run": {"name": "simulate", "seed": seed, "draws": draws, "days": days},
         "economy": eco,
         "sanctions": {
-            "onset": 30,
+            "onset": min(30, days - 1),
             "import_ban": {"default": {"bernoulli": 0.5}},
             "export_ban": {"default": {"bernoulli": 0.5}},
             "leakage": {"default": {"uniform": [0.0, 0.3]}},
@@ -171,12 +187,16 @@ def builtin_config(
         },
         "policies": {
             "levers": {
-                "counter_trade": {"capacity": 0.02, "efficiency": {"uniform": [0.2, 0.8]}, "discount": 0.15,
-                                  "lag_days": 30},
+                "counter_trade": {
+                    "capacity": 0.02,
+                    "efficiency": {"uniform": [0.2, 0.8]},
+                    "discount": 0.15,
+                    "lag_days": 30,
+                },
                 "cooperation": {"weight": 2.0, "speedup": 2.0},
             }
         },
-    }  # fmt: skip
+    }
     where = "the built-in config of `shock simulate`"
     first = from_dict(raw, source=where, base=Path.cwd(), name="simulate")
     untagged = not first.economy.domestic.any()
@@ -186,7 +206,5 @@ def builtin_config(
         raw["sanctions"]["coalition"] = {"default": 0.6}
     if not first.economy.friendly.any():
         targets = set(eco.get("targets", first.targets))
-        raw["policies"]["levers"]["counter_trade"]["friendly"] = [
-            r for r in first.economy.regions if r not in targets
-        ]
+        raw["policies"]["levers"]["counter_trade"]["friendly"] = [r for r in first.economy.regions if r not in targets]
     return from_dict(raw, source=where, base=Path.cwd(), name="simulate")

@@ -73,14 +73,24 @@ class ShardInfo:
     params_rows: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"index": self.index, "results": self.results, "params": self.params,
-                "results_rows": self.results_rows, "params_rows": self.params_rows}  # fmt: skip
+        return {
+            "index": self.index,
+            "results": self.results,
+            "params": self.params,
+            "results_rows": self.results_rows,
+            "params_rows": self.params_rows,
+        }
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> ShardInfo:
         try:
-            return cls(int(data["index"]), str(data["results"]), str(data["params"]),
-                       int(data["results_rows"]), int(data["params_rows"]))  # fmt: skip
+            return cls(
+                int(data["index"]),
+                str(data["results"]),
+                str(data["params"]),
+                int(data["results_rows"]),
+                int(data["params_rows"]),
+            )
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: malformed shard entry {data!r} ({err}); the manifest is damaged") from err
 
@@ -91,8 +101,9 @@ def code_revision() -> str:
 
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             check=False)  # fmt: skip
+        out = subprocess.run(
+            ["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "unknown"
@@ -154,8 +165,16 @@ def _as_table(data: pa.RecordBatch | pa.Table) -> pa.Table:
 class RunFolder:
     """A run folder being written; build it with ``RunFolder.create``."""
 
-    def __init__(self, path: str, fs: pafs.FileSystem, base: str, *, created: bool, info: dict[str, Any],
-                 provenance: dict[str, Any]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str,
+        fs: pafs.FileSystem,
+        base: str,
+        *,
+        created: bool,
+        info: dict[str, Any],
+        provenance: dict[str, Any],
+    ) -> None:
         self.path = path
         self.provenance = provenance
         self._metadata = with_provenance(RESULT_SCHEMA, provenance).metadata
@@ -169,8 +188,14 @@ class RunFolder:
         self.status = "running"
 
     @classmethod
-    def create(cls, path: str | os.PathLike[str], *, overwrite: bool = False, info: dict[str, Any] | None = None,
-               provenance: dict[str, Any] | None = None) -> RunFolder:  # fmt: skip
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        info: dict[str, Any] | None = None,
+        provenance: dict[str, Any] | None = None,
+    ) -> RunFolder:
         """Make the folder and write a ``running`` manifest carrying ``info`` and the run's provenance.
 
         ``provenance`` (config hash, seed, draws, economy id, ...) is completed with ``package_version`` and
@@ -191,11 +216,15 @@ class RunFolder:
         created = found.type == pafs.FileType.NotFound
         if not created and fs.get_file_info(pafs.FileSelector(base)):
             if not overwrite:
-                raise InputError(f"run folder {text} already exists and is not empty: "
-                                 "pass --overwrite to replace it, or choose another --out")  # fmt: skip
+                raise InputError(
+                    f"run folder {text} already exists and is not empty: "
+                    "pass --overwrite to replace it, or choose another --out"
+                )
             if fs.get_file_info(_join(base, MANIFEST)).type != pafs.FileType.File:
-                raise InputError(f"{text} is not empty and holds no {MANIFEST}, so it is not a run folder; "
-                                 "--overwrite only replaces run folders: choose another --out")  # fmt: skip
+                raise InputError(
+                    f"{text} is not empty and holds no {MANIFEST}, so it is not a run folder; "
+                    "--overwrite only replaces run folders: choose another --out"
+                )
             fs.delete_dir_contents(base)
         fs.create_dir(base, recursive=True)
         folder = cls(text, fs, base, created=created, info=info, provenance=stamped)
@@ -213,8 +242,9 @@ class RunFolder:
         """The shards written so far, in part-number order."""
         return [self._shards[i] for i in sorted(self._shards)]
 
-    def write_batch(self, index: int, results: pa.RecordBatch | pa.Table,
-                    params: pa.RecordBatch | pa.Table) -> ShardInfo:  # fmt: skip
+    def write_batch(
+        self, index: int, results: pa.RecordBatch | pa.Table, params: pa.RecordBatch | pa.Table
+    ) -> ShardInfo:
         """Write batch ``index`` as ``results/part-NNNNNN.parquet`` and ``params/part-NNNNNN.parquet``.
 
         ``results`` must have the fields of ``RESULT_SCHEMA``; every shard of a run must have the same
@@ -230,8 +260,10 @@ class RunFolder:
             raise ValueError(f"results do not have RESULT_SCHEMA's fields:\n{res.schema}")
         if self._schemas is None:
             self._schemas = (res.schema, par.schema)
-        elif not (res.schema.equals(self._schemas[0], check_metadata=True)
-                  and par.schema.equals(self._schemas[1], check_metadata=True)):  # fmt: skip
+        elif not (
+            res.schema.equals(self._schemas[0], check_metadata=True)
+            and par.schema.equals(self._schemas[1], check_metadata=True)
+        ):
             raise ValueError(f"shard {index} has other schemas (or metadata) than the run's first shard")
         name = _part_name(index)
         for sub, table in ((RESULTS, res), (PARAMS, par)):
@@ -268,8 +300,9 @@ class RunFolder:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:  # fmt: skip
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         """Complete on a normal exit; on an exception, abort or fail by the module's rule, then re-raise."""
         if self.status != "running":
             return
@@ -364,13 +397,17 @@ def open_run(path: str | os.PathLike[str], *, partial: bool = False) -> Run:
         raise InputError(f"{where} is not valid JSON ({err}); the run folder is damaged: re-run it") from err
     if not isinstance(manifest, dict) or manifest.get("format") != RUN_FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
-        raise InputError(f"{where} has format {found!r}, expected {RUN_FORMAT!r}: not a run folder of this "
-                         "version of shock; re-run it with this version")  # fmt: skip
+        raise InputError(
+            f"{where} has format {found!r}, expected {RUN_FORMAT!r}: not a run folder of this "
+            "version of shock; re-run it with this version"
+        )
     status = manifest.get("status")
     if status != "complete" and not partial:
         hint = f" ({manifest['error']})" if manifest.get("error") else ""
-        raise InputError(f"run {text} is {status!r}{hint}, not complete: wait for it to finish or re-run it "
-                         "(a partial run's finished shards can be read with partial=True)")  # fmt: skip
+        raise InputError(
+            f"run {text} is {status!r}{hint}, not complete: wait for it to finish or re-run it "
+            "(a partial run's finished shards can be read with partial=True)"
+        )
     if status == "running":
         shards = _shards_on_disk(fs, base)
     else:

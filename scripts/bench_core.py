@@ -71,9 +71,18 @@ def boario_once(economy: Economy, steps: int) -> float:
 def shocks(economy: Economy, bl: Baseline, batch: int, sanctions: bool) -> ShockBatch:
     """B copies of the capacity shock; with ``sanctions``, plus a varied sanctions package."""
     f = economy.industry(REGION, SECTOR)
-    sh = replace(ShockBatch.quiet(bl, batch), cap_industry=np.full((batch, 1), f), cap_share=np.full((batch, 1), SHARE),
-                 cap_onset=np.full((batch, 1), OCCURRENCE), cap_duration=np.full((batch, 1), DURATION),
-                 cap_recovery=np.full((batch, 1), RECOVERY))  # fmt: skip
+    quiet = ShockBatch.quiet(bl, batch)
+    sh = replace(
+        quiet,
+        events=replace(
+            quiet.events,
+            industry=np.full((batch, 1), f),
+            share=np.full((batch, 1), SHARE),
+            onset=np.full((batch, 1), OCCURRENCE),
+            duration=np.full((batch, 1), DURATION),
+            recovery=np.full((batch, 1), RECOVERY),
+        ),
+    )
     if not sanctions:
         return sh
     rng = np.random.default_rng(0)
@@ -81,18 +90,38 @@ def shocks(economy: Economy, bl: Baseline, batch: int, sanctions: bool) -> Shock
     target = economy.domestic.copy()
     coalition = (np.arange(r) >= 8) & (np.arange(r) < 14)
     bans = rng.uniform(size=(batch, s)) < 0.5
+    project = economy.industry("R04", "S04")
     return replace(
-        sh, target=target, embargo=embargo_links(target, np.broadcast_to(coalition, (batch, r)), bans, bans),
-        sanction_onset=np.full(batch, 10), leakage=rng.uniform(0, 0.3, (batch, s)),
-        leakage_premium=np.full((batch, s), 0.3), substitutability=rng.uniform(0, 1, (batch, s)),
-        substitution_tau=np.full((batch, s), 90.0), coop_weight=np.full(batch, 2.0), coop_speedup=np.full(batch, 2.0),
-        friendly=np.broadcast_to(np.arange(r) >= 14, (batch, r)).copy(), ct_capacity=np.full(batch, 0.02),
-        ct_efficiency=np.full(batch, 0.5), ct_discount=np.full(batch, 0.1), ct_lag=np.full(batch, 30),
-        proj_industry=np.full((batch, 1), economy.industry("R04", "S04")),
-        proj_capacity=np.full((batch, 1), 0.2 * bl.x0[economy.industry("R04", "S04")]),
-        proj_online=np.full((batch, 1), 100), proj_ramp=np.full((batch, 1), 60),
-        proj_success=np.ones((batch, 1), dtype=bool), proj_capex=np.full((batch, 1), 1000.0),
-    )  # fmt: skip
+        sh,
+        target=target,
+        sanctions=replace(
+            sh.sanctions,
+            embargo=embargo_links(target, np.broadcast_to(coalition, (batch, r)), bans, bans),
+            onset=np.full(batch, 10),
+            leakage=rng.uniform(0, 0.3, (batch, s)),
+            leakage_premium=np.full((batch, s), 0.3),
+            substitutability=rng.uniform(0, 1, (batch, s)),
+            substitution_tau=np.full((batch, s), 90.0),
+        ),
+        cooperation=replace(sh.cooperation, weight=np.full(batch, 2.0), speedup=np.full(batch, 2.0)),
+        counter_trade=replace(
+            sh.counter_trade,
+            friendly=np.broadcast_to(np.arange(r) >= 14, (batch, r)).copy(),
+            capacity=np.full(batch, 0.02),
+            efficiency=np.full(batch, 0.5),
+            discount=np.full(batch, 0.1),
+            lag=np.full(batch, 30),
+        ),
+        projects=replace(
+            sh.projects,
+            industry=np.full((batch, 1), project),
+            capacity=np.full((batch, 1), 0.2 * bl.x0[project]),
+            online=np.full((batch, 1), 100),
+            ramp=np.full((batch, 1), 60),
+            success=np.ones((batch, 1), dtype=bool),
+            capex=np.full((batch, 1), 1000.0),
+        ),
+    )
 
 
 def core_once(bl: Baseline, sh: ShockBatch, steps: int, ext: Extensions) -> float:
@@ -125,15 +154,22 @@ def main() -> None:
         t_plain.append(core_once(bl, plain, args.steps, Extensions.none()))
         t_full.append(core_once(bl, full, args.steps, Extensions()))
     med = {name: statistics.median(v) for name, v in (("boario", t_boario), ("plain", t_plain), ("full", t_full))}
-    rate = {"boario": args.steps / med["boario"], "plain": args.batch * args.steps / med["plain"],
-            "full": args.batch * args.steps / med["full"]}  # fmt: skip
+    rate = {
+        "boario": args.steps / med["boario"],
+        "plain": args.batch * args.steps / med["plain"],
+        "full": args.batch * args.steps / med["full"],
+    }
     peak_alloc = core_peak_mb(bl, full, 30, Extensions())
     print(f"economy: {economy.id}, n = {bl.n} industries; {args.steps} steps; medians of {args.repeats} runs")
     print(f"BoARIO 0.7.2, 1 scenario:           {med['boario']:8.2f} s  {rate['boario']:10.0f} scenario-days/s")
-    print(f"core, B={args.batch}, extensions off:    {med['plain']:8.2f} s  {rate['plain']:10.0f} scenario-days/s"
-          f"  ({rate['plain'] / rate['boario']:.1f}x BoARIO)")  # fmt: skip
-    print(f"core, B={args.batch}, every extension on: {med['full']:8.2f} s  {rate['full']:10.0f} scenario-days/s"
-          f"  ({rate['full'] / rate['boario']:.1f}x BoARIO)")  # fmt: skip
+    print(
+        f"core, B={args.batch}, extensions off:    {med['plain']:8.2f} s  {rate['plain']:10.0f} scenario-days/s"
+        f"  ({rate['plain'] / rate['boario']:.1f}x BoARIO)"
+    )
+    print(
+        f"core, B={args.batch}, every extension on: {med['full']:8.2f} s  {rate['full']:10.0f} scenario-days/s"
+        f"  ({rate['full'] / rate['boario']:.1f}x BoARIO)"
+    )
     print(f"core peak numpy allocation, B={args.batch}, every extension on: {peak_alloc:.0f} MB")
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"speedup_with_extensions={rate['full'] / rate['boario']:.2f}")

@@ -34,10 +34,14 @@ def dense(n_regions: int, n_sectors: int, n_categories: int, seed: int = 0) -> E
     z = rng.uniform(0.0, 1.0, (n, n))
     y = rng.uniform(1.0, 2.0, (n, n_regions * n_categories)) * (n / (n_regions * n_categories))
     return Economy(
-        id=f"dense-{n_regions}x{n_sectors}", regions=tuple(f"R{i:03d}" for i in range(n_regions)),
-        sectors=tuple(f"S{i:02d}" for i in range(n_sectors)), z=z, y=y,
-        fd_categories=tuple(f"C{i}" for i in range(n_categories)), domestic=np.arange(n_regions) < 8,
-    )  # fmt: skip
+        id=f"dense-{n_regions}x{n_sectors}",
+        regions=tuple(f"R{i:03d}" for i in range(n_regions)),
+        sectors=tuple(f"S{i:02d}" for i in range(n_sectors)),
+        z=z,
+        y=y,
+        fd_categories=tuple(f"C{i}" for i in range(n_categories)),
+        domestic=np.arange(n_regions) < 8,
+    )
 
 
 def timed(fn: Callable[[], object], repeats: int) -> float:
@@ -63,18 +67,24 @@ def main() -> None:
     args = parser.parse_args()
 
     economy = dense(args.regions, args.sectors, args.categories)
-    print(f"table: {args.regions} regions x {args.sectors} sectors = {economy.n} industries, "
-          f"{args.categories} final-demand categories, {np.count_nonzero(economy.z):,} non-zero Z cells")  # fmt: skip
+    print(
+        f"table: {args.regions} regions x {args.sectors} sectors = {economy.n} industries, "
+        f"{args.categories} final-demand categories, {np.count_nonzero(economy.z):,} non-zero Z cells"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         start = time.perf_counter()
         write_matrices(economy, root / "plain", fmt="parquet")
-        print(f"write plain Parquet      {time.perf_counter() - start:7.2f} s  "
-              f"{size_mb(root / 'plain' / 'Z.parquet', root / 'plain' / 'Y.parquet'):7.1f} MB")  # fmt: skip
+        print(
+            f"write plain Parquet      {time.perf_counter() - start:7.2f} s  "
+            f"{size_mb(root / 'plain' / 'Z.parquet', root / 'plain' / 'Y.parquet'):7.1f} MB"
+        )
         start = time.perf_counter()
         economy.to_parquet(root / "economy.parquet")
-        print(f"write Economy.to_parquet {time.perf_counter() - start:7.2f} s  "
-              f"{size_mb(root / 'economy.parquet'):7.1f} MB")  # fmt: skip
+        print(
+            f"write Economy.to_parquet {time.perf_counter() - start:7.2f} s  "
+            f"{size_mb(root / 'economy.parquet'):7.1f} MB"
+        )
 
         plain = timed(lambda: load_table(root / "plain", domestic=["R000"]), args.repeats)
         print(f"load plain Parquet       {plain:7.2f} s  (median of {args.repeats})")
@@ -87,18 +97,25 @@ def main() -> None:
         if args.csv:
             start = time.perf_counter()
             write_matrices(economy, root / "csv", fmt="csv")
-            print(f"write plain CSV          {time.perf_counter() - start:7.2f} s  "
-                  f"{size_mb(root / 'csv' / 'Z.csv', root / 'csv' / 'Y.csv'):7.1f} MB")  # fmt: skip
+            print(
+                f"write plain CSV          {time.perf_counter() - start:7.2f} s  "
+                f"{size_mb(root / 'csv' / 'Z.csv', root / 'csv' / 'Y.csv'):7.1f} MB"
+            )
             csv = timed(lambda: load_table(root / "csv"), args.repeats)
             print(f"load plain CSV           {csv:7.2f} s  (median of {args.repeats})")
 
     groups = Concordance(
         regions={r: f"G{i * 10 // args.regions}" for i, r in enumerate(economy.regions)},
         sectors={s: f"T{i * 10 // args.sectors}" for i, s in enumerate(economy.sectors)},
-        keep_unlisted=False, path="bench",
-    )  # fmt: skip
-    untagged = Economy(**{**{k: getattr(economy, k) for k in ("id", "regions", "sectors", "z", "y")},
-                               "fd_categories": economy.fd_categories})  # fmt: skip
+        keep_unlisted=False,
+        path="bench",
+    )
+    untagged = Economy(
+        **{
+            **{k: getattr(economy, k) for k in ("id", "regions", "sectors", "z", "y")},
+            "fd_categories": economy.fd_categories,
+        }
+    )
     agg = timed(lambda: aggregate(untagged, groups), args.repeats)
     print(f"aggregate to 10 x 10     {agg:7.2f} s  (median of {args.repeats})")
     print(f"plain_parquet_s={plain:.2f} economy_parquet_s={stored:.2f}")

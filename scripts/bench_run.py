@@ -17,9 +17,10 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from cluster.scenarios import Plan
+
 from cluster.config import load
 from cluster.runner import RunStats, execute
-from cluster.scenarios import Plan
 
 WORKERS = 2
 
@@ -39,29 +40,36 @@ def main() -> None:
     runs: dict[str, list[RunStats]] = {"serial": [], "ray": []}
     for _ in range(args.repeats):
         runs["serial"].append(execute(plan, executor="serial", batch_size=args.batch_size, on_batch=_discard))
-        runs["ray"].append(execute(plan, executor="ray", batch_size=args.batch_size, workers=WORKERS,
-                                   on_batch=_discard))  # fmt: skip
+        runs["ray"].append(
+            execute(plan, executor="ray", batch_size=args.batch_size, workers=WORKERS, on_batch=_discard)
+        )
     serial = statistics.median(s.elapsed for s in runs["serial"])
     ray = statistics.median(s.elapsed for s in runs["ray"])
     startup = statistics.median(s.startup for s in runs["ray"])
     compute_serial = statistics.median(s.compute for s in runs["serial"])
     compute_ray = statistics.median(s.compute for s in runs["ray"])
     n = args.draws
-    print(f"config {args.config}: {n} draws x {len(plan.policies)} policies x {plan.steps} days, batches of "
-          f"{args.batch_size}; medians of {args.repeats}")  # fmt: skip
+    print(
+        f"config {args.config}: {n} draws x {len(plan.policies)} policies x {plan.steps} days, batches of "
+        f"{args.batch_size}; medians of {args.repeats}"
+    )
     print(f"serial, in-process:   {serial:8.2f} s  {n / serial:8.2f} scenarios/s")
     print(f"Ray, {WORKERS} workers:        {ray:8.2f} s  {n / ray:8.2f} scenarios/s  (+ {startup:.2f} s to start Ray)")
     per_worker = serial / WORKERS
     overhead, with_startup = (ray - per_worker) / per_worker, (ray + startup - per_worker) / per_worker
-    print(f"Ray run beyond serial time / {WORKERS}: {100 * overhead:.1f}% of the serial time per worker "
-          f"(start-up excluded); {100 * with_startup:.1f}% with it")  # fmt: skip
+    print(
+        f"Ray run beyond serial time / {WORKERS}: {100 * overhead:.1f}% of the serial time per worker "
+        f"(start-up excluded); {100 * with_startup:.1f}% with it"
+    )
     # Split that: the simulation itself runs slower when both cores compute (shared caches and memory), which
     # is the machine, not Ray; what is left is Ray's own cost (scheduling, transport, idle workers).
     contention = compute_ray / compute_serial - 1.0
     own = (ray - compute_ray / WORKERS) / per_worker
-    print(f"  of which: the simulation {100 * contention:.1f}% slower with {WORKERS} cores busy "
-          f"({compute_ray:.1f} s vs {compute_serial:.1f} s of compute); Ray's own overhead {100 * own:.1f}% "
-          "(wall time not spent computing, per worker)")  # fmt: skip
+    print(
+        f"  of which: the simulation {100 * contention:.1f}% slower with {WORKERS} cores busy "
+        f"({compute_ray:.1f} s vs {compute_serial:.1f} s of compute); Ray's own overhead {100 * own:.1f}% "
+        "(wall time not spent computing, per worker)"
+    )
     print(f"speedup={serial / ray:.2f}")
 
 

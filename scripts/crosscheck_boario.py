@@ -200,8 +200,17 @@ def validate(
     return region, sector, share, occurrence, duration, recovery, steps
 
 
-def _reference(mrio: Any, region: str, sector: str, share: float, occurrence: int, duration: int,
-               recovery: int, steps: int, regions: list[str]) -> tuple[F64, float]:  # fmt: skip
+def _reference(
+    mrio: Any,
+    region: str,
+    sector: str,
+    share: float,
+    occurrence: int,
+    duration: int,
+    recovery: int,
+    steps: int,
+    regions: list[str],
+) -> tuple[F64, float]:
     """BoARIO's realised production by region, shape (steps, R), and the share of capital it destroyed.
 
     BoARIO rounds a recovering damage to ``int(log10(monetary_factor)) + 1`` decimals and refuses a damage
@@ -249,8 +258,18 @@ def _reference(mrio: Any, region: str, sector: str, share: float, occurrence: in
     return ref, share
 
 
-def _ours(mrio: Any, region: str, sector: str, share: float, occurrence: int, duration: int,
-          recovery: int, steps: int, regions: list[str], sectors: list[str]) -> F64:  # fmt: skip
+def _ours(
+    mrio: Any,
+    region: str,
+    sector: str,
+    share: float,
+    occurrence: int,
+    duration: int,
+    recovery: int,
+    steps: int,
+    regions: list[str],
+    sectors: list[str],
+) -> F64:
     """Our core's production by region, shape (steps, R), with every extension off."""
     n_r, n_s = len(regions), len(sectors)
     baseline = Baseline.from_annual(mrio.Z.to_numpy(dtype=float), mrio.Y.to_numpy(dtype=float), n_r, n_s)
@@ -327,19 +346,30 @@ def _parser() -> _Parser:
     )
     d = DEFAULTS
     p.add_argument("--region", default=d["region"], help="region hit by the event (default %(default)s)")
-    p.add_argument("--sector", default=d["sector"],
-                   help="sector hit by the event, pymrio's spelling (default %(default)s)")  # fmt: skip
-    p.add_argument("--share", type=float, default=d["share"],
-                   help="share of the industry's productive capital destroyed, 0 < share <= 1 "
-                        "(default %(default)s)")  # fmt: skip
-    p.add_argument("--occurrence", type=int, default=d["occurrence"],
-                   help="day of the event, >= 1 (default %(default)s)")  # fmt: skip
-    p.add_argument("--duration", type=int, default=d["duration"],
-                   help="days before recovery starts, >= 1 (default %(default)s)")  # fmt: skip
-    p.add_argument("--recovery", type=int, default=d["recovery"],
-                   help="days of linear recovery, >= 1 (default %(default)s)")  # fmt: skip
-    p.add_argument("--steps", type=int, default=d["steps"],
-                   help="days simulated; occurrence + duration <= steps (default %(default)s)")  # fmt: skip
+    p.add_argument(
+        "--sector", default=d["sector"], help="sector hit by the event, pymrio's spelling (default %(default)s)"
+    )
+    p.add_argument(
+        "--share",
+        type=float,
+        default=d["share"],
+        help="share of the industry's productive capital destroyed, 0 < share <= 1 (default %(default)s)",
+    )
+    p.add_argument(
+        "--occurrence", type=int, default=d["occurrence"], help="day of the event, >= 1 (default %(default)s)"
+    )
+    p.add_argument(
+        "--duration", type=int, default=d["duration"], help="days before recovery starts, >= 1 (default %(default)s)"
+    )
+    p.add_argument(
+        "--recovery", type=int, default=d["recovery"], help="days of linear recovery, >= 1 (default %(default)s)"
+    )
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=d["steps"],
+        help="days simulated; occurrence + duration <= steps (default %(default)s)",
+    )
     return p
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "golden"))
 
-from golden import CASES, DATA, fingerprint, run_case  # noqa: E402
+from golden import CASES, DATA, fingerprint, run_case
 
 
 def main(names: list[str]) -> None:
@@ -30,8 +30,10 @@ def main(names: list[str]) -> None:
         for kind, table in (("results", results), ("params", params)):
             path = DATA / f"{name}.{kind}.parquet"
             pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **meta}), path)
-            print(f"{path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path.name}: "
-                  f"{table.num_rows} rows x {table.num_columns} columns")
+            print(
+                f"{path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path.name}: "
+                f"{table.num_rows} rows x {table.num_columns} columns"
+            )
 
 
 if __name__ == "__main__":

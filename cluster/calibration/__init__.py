@@ -1,8 +1,9 @@
 """Calibration of the embedded economy ``ru-by`` from its sourced table (docs/data.md, "How the table is built").
 
-``table`` reads and checks the TOML table, ``trade`` and ``targets`` derive the targets (steps 1-3), ``gravity``
-the prior (step 4), ``constraints`` and ``ras`` the balancing (step 5), ``marginals`` measures the result and
-``build`` puts it together; ``scripts/build_default_economy.py`` is the command line.
+``table`` reads and checks the TOML table, ``trade`` and ``targets`` derive the targets (steps 1-3), with
+``distance`` and ``ras``; ``gravity`` makes the prior (step 4); ``constraints`` and ``balance`` fit it to the
+targets (step 5); ``marginals`` measures the result and ``build`` puts it together.
+``scripts/build_default_economy.py`` is the command line.
 """
 
 from cluster.calibration.build import REBUILD_RTOL, build, compare

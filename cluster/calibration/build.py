@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from cluster.calibration.balance import TOLERANCE, balance
 from cluster.calibration.constraints import blocks
 from cluster.calibration.gravity import PRUNE, prior_flows
 from cluster.calibration.marginals import marginals
-from cluster.calibration.ras import TOLERANCE, balance
 from cluster.calibration.table import canonical_hash, load_table
 from cluster.calibration.targets import calibrate
 from cluster.economy import Economy
@@ -47,9 +47,14 @@ def build(path: Path) -> Economy:
         "sector_covers": {x["id"]: x["covers"] for x in sec},
         "goods_sectors": [x["id"] for x in sec if x["goods"]],
         "sources": dict(table["sources"]),
-        "balancing": {"method": "iterative proportional fitting", "sweeps": result.sweeps,
-                      "max_relative_residual": result.residual, "tolerance": TOLERANCE, "prune": PRUNE},
-    }  # fmt: skip
+        "balancing": {
+            "method": "iterative proportional fitting",
+            "sweeps": result.sweeps,
+            "max_relative_residual": result.residual,
+            "tolerance": TOLERANCE,
+            "prune": PRUNE,
+        },
+    }
     econ = Economy(
         id=str(meta["id"]),
         regions=t.regions,
@@ -75,11 +80,17 @@ def compare(built: Economy, shipped: Economy) -> float:
     """Largest relative difference between two economies' flows, cell by cell; inf if labels, tags or the
     pattern of non-zero flows differ."""
     tags = ("domestic", "coalition", "friendly")
-    same = (built.regions == shipped.regions and built.sectors == shipped.sectors
-            and built.country == shipped.country and built.fd_categories == shipped.fd_categories
-            and built.unit == shipped.unit and built.id == shipped.id
-            and all(np.array_equal(getattr(built, k), getattr(shipped, k)) for k in tags)
-            and np.array_equal(built.z > 0, shipped.z > 0) and np.array_equal(built.y > 0, shipped.y > 0))  # fmt: skip
+    same = (
+        built.regions == shipped.regions
+        and built.sectors == shipped.sectors
+        and built.country == shipped.country
+        and built.fd_categories == shipped.fd_categories
+        and built.unit == shipped.unit
+        and built.id == shipped.id
+        and all(np.array_equal(getattr(built, k), getattr(shipped, k)) for k in tags)
+        and np.array_equal(built.z > 0, shipped.z > 0)
+        and np.array_equal(built.y > 0, shipped.y > 0)
+    )
     if not same:
         return math.inf
     a = np.concatenate([built.z, built.y], axis=1)

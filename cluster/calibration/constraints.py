@@ -56,19 +56,38 @@ def blocks(t: Targets) -> list[Block]:
     out += [one(f"RU exports of {k}", ru_row & sector(k), ~ru_col, v) for k, v in tr["exports_by_product"].items()]
     out += [one(f"RU imports of {k}", ~ru_row & sector(k), ru_col, v) for k, v in tr["imports_by_product"].items()]
     mach = sector("machinery") | sector("electronics")
-    out += [one(f"RU machinery+electronics imports from {p}", (c_row == p) & mach, ru_col, v)
-            for p, v in tr["machinery_from"].items()]  # fmt: skip
+    out += [
+        one(f"RU machinery+electronics imports from {p}", (c_row == p) & mach, ru_col, v)
+        for p, v in tr["machinery_from"].items()
+    ]
     out.append(one("RU non-goods exports", ru_row & ~g_row, ~ru_col, tr["ru_ng_exports"]))
     out.append(one("RU non-goods imports", ~ru_row & ~g_row, ru_col, tr["ru_ng_imports"]))
-    out.append(Block("RU-BY non-goods trade", ((idx(ru_row & ~g_row), idx(by_col)),
-                                               (idx(by_row & ~g_row), idx(ru_col))), tr["ru_by_nongoods"]))  # fmt: skip
-    out.append(one("BY agri_food exports to RU", by_row & sector("agri_food"), ru_col,
-                   tr["by_to_ru_agri_share"] * tr["by_to_ru"] / 100.0))  # fmt: skip
+    out.append(
+        Block(
+            "RU-BY non-goods trade",
+            ((idx(ru_row & ~g_row), idx(by_col)), (idx(by_row & ~g_row), idx(ru_col))),
+            tr["ru_by_nongoods"],
+        )
+    )
+    out.append(
+        one(
+            "BY agri_food exports to RU",
+            by_row & sector("agri_food"),
+            ru_col,
+            tr["by_to_ru_agri_share"] * tr["by_to_ru"] / 100.0,
+        )
+    )
     out.append(one("BY goods exports", by_row & g_row, ~by_col, tr["by_goods_exports"]))
     out.append(one("BY goods imports", ~by_row & g_row, by_col, tr["by_goods_imports"]))
     out.append(one("BY goods exports to EU", by_row & g_row, c_col == "EU", tr["by_to_eu"]))
-    out.append(one("BY exports of refined_chem", by_row & sector("refined_chem"), ~by_col,
-                   tr["by_refined_chem_share"] * tr["by_goods_exports"] / 100.0))  # fmt: skip
+    out.append(
+        one(
+            "BY exports of refined_chem",
+            by_row & sector("refined_chem"),
+            ~by_col,
+            tr["by_refined_chem_share"] * tr["by_goods_exports"] / 100.0,
+        )
+    )
     out.append(one("BY non-goods exports", by_row & ~g_row, ~by_col, tr["by_ng_exports"]))
     out.append(one("BY non-goods imports", ~by_row & ~g_row, by_col, tr["by_ng_imports"]))
     for p, share in tr["partner_exports_share"].items():

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from cluster.calibration.gravity import distances
+from cluster.calibration.distance import distances
 from cluster.calibration.ras import ras
 from cluster.calibration.table import DOMESTIC_COUNTRIES, CalibrationError, fval, val
 from cluster.calibration.trade import derive_trade
@@ -68,8 +68,12 @@ def calibrate(table: dict[str, Any]) -> Targets:
         structure = _by_sector(cty["va_shares"], sectors, f"countries.{code}.va_shares")
         shares = np.array([fval(reg[i]["grp_share"]) for i in rows])
         grp = gdp * shares / shares.sum()
-        spec = np.array([_by_sector(reg[i].get("specialisation", {"value": {}}), sectors,
-                                    f"{regions[i]}.specialisation", 1.0) for i in rows])  # fmt: skip
+        spec = np.array(
+            [
+                _by_sector(reg[i].get("specialisation", {"value": {}}), sectors, f"{regions[i]}.specialisation", 1.0)
+                for i in rows
+            ]
+        )
         va[rows] = ras(grp[:, None] * structure[None, :] * spec, grp, gdp * structure / structure.sum())
     for i, g in enumerate(reg):
         if not domestic[i]:
@@ -106,5 +110,17 @@ def calibrate(table: dict[str, Any]) -> Targets:
 
     dist = distances(reg, fval(table["prior"]["internal_distance_factor"]))
     goods = np.array([bool(x["goods"]) for x in sec])
-    return Targets(regions=regions, sectors=sectors, country=country, domestic=domestic, goods=goods, va=va, x=x,
-                   a=a, fd_region=fd_region, fd_product=fd_product, dist=dist, trade=trade)  # fmt: skip
+    return Targets(
+        regions=regions,
+        sectors=sectors,
+        country=country,
+        domestic=domestic,
+        goods=goods,
+        va=va,
+        x=x,
+        a=a,
+        fd_region=fd_region,
+        fd_product=fd_product,
+        dist=dist,
+        trade=trade,
+    )

@@ -23,8 +23,9 @@ def derive_trade(table: dict[str, Any]) -> dict[str, Any]:
     def shares(block: dict[str, Any], by_share: float, what: str) -> dict[str, float]:
         out = {k: fval(e) for k, e in block.items()}
         if set(out) != set(listed):
-            raise CalibrationError(f"trade.russia.{what}: give exactly the partners {sorted(listed)} "
-                                   "(BY and ROW are derived)")  # fmt: skip
+            raise CalibrationError(
+                f"trade.russia.{what}: give exactly the partners {sorted(listed)} (BY and ROW are derived)"
+            )
         out["BY"] = by_share
         out["ROW"] = 100.0 - sum(out.values())
         if out["ROW"] <= 0:

@@ -4,6 +4,7 @@ No I/O, no Ray, no clocks, no global state: arrays in, arrays out.
 """
 
 from .baseline import DAYS_PER_YEAR, Baseline
+from .metrics import METRICS, Metric
 from .shocks import (
     NEVER,
     Ario,
@@ -16,13 +17,11 @@ from .shocks import (
     ShockBatch,
     embargo_links,
 )
-from .metrics import METRICS, Metric
 from .simulate import Outcome, simulate
 
 __all__ = [
     "DAYS_PER_YEAR",
     "METRICS",
-    "Metric",
     "NEVER",
     "Ario",
     "Baseline",
@@ -30,6 +29,7 @@ __all__ = [
     "Cooperation",
     "CounterTrade",
     "Extensions",
+    "Metric",
     "Outcome",
     "Projects",
     "Sanctions",

@@ -213,13 +213,21 @@ class Stepper:
                     continue
                 e = np.ascontiguousarray(emb[:, o][:, :, :, d].transpose(2, 3, 1, 0))  # (S, D, O, B)
                 z = np.ascontiguousarray(bl.z_links[:, d][:, :, o])
-                blocks.append(_Block(
-                    o=o, d=d, cls=c, z=z, zt=np.ascontiguousarray(z.transpose(0, 1, 3, 2)),
-                    y=np.ascontiguousarray(self.y_kdo[:, d][:, :, o]),
-                    closed=e * (1.0 - lam), touched=(e > 0).astype(float), leak=e * lam if ext.leakage else None,
-                    within=1.0 - self.foreign[np.ix_(o, d)].T,
-                    gamma=self.gamma_rd[d] if bl.domestic[o[0]] else np.ones((d.size, self.b)),
-                ))  # fmt: skip
+                blocks.append(
+                    _Block(
+                        o=o,
+                        d=d,
+                        cls=c,
+                        z=z,
+                        zt=np.ascontiguousarray(z.transpose(0, 1, 3, 2)),
+                        y=np.ascontiguousarray(self.y_kdo[:, d][:, :, o]),
+                        closed=e * (1.0 - lam),
+                        touched=(e > 0).astype(float),
+                        leak=e * lam if ext.leakage else None,
+                        within=1.0 - self.foreign[np.ix_(o, d)].T,
+                        gamma=self.gamma_rd[d] if bl.domestic[o[0]] else np.ones((d.size, self.b)),
+                    )
+                )
         return blocks
 
     def _pattern(self, active: B8) -> _Pattern | None:
@@ -473,7 +481,9 @@ class Stepper:
         out = []
         for rows in self.classes:
             if len(self.classes) > 1 and self.bl.domestic[rows[0]]:
-                sig = sub[:, None] * self.ramp(t, sh.sanctions.substitution_tau.T[:, None], self.speed_rd) * self.gamma_rd
+                sig = (
+                    sub[:, None] * self.ramp(t, sh.sanctions.substitution_tau.T[:, None], self.speed_rd) * self.gamma_rd
+                )
             else:
                 sig = (sub * self.ramp(t, sh.sanctions.substitution_tau.T))[:, None]
             out.append(_safe_div(pat.blocked_fd * sig * active, pat.fd_tot))
@@ -505,8 +515,7 @@ class Stepper:
         blk = self.blocks[i]
         return yc + yt * f_cls[blk.cls][:, blk.d][:, :, None]  # type: ignore[no-any-return]
 
-    def _fd_flows(self, rat3: F64, y_sup: F64, pat: _Pattern | None,
-                  f_cls: list[F64] | None) -> tuple[F64, F64, F64]:  # fmt: skip
+    def _fd_flows(self, rat3: F64, y_sup: F64, pat: _Pattern | None, f_cls: list[F64] | None) -> tuple[F64, F64, F64]:
         """Final demand delivered: to each destination (R, B), across bloc borders by origin (R, B), and
         the leakage premium paid by final buyers (R, B)."""
         r, s, b = self.r, self.s, self.b
@@ -559,10 +568,21 @@ class Stepper:
         resid = np.abs(got - produced) / np.maximum(produced, 1e-6 * self.x0_by_product)
         return resid.max(axis=0), self.stock.min(axis=(0, 1))
 
-    def _accounts(self, t: int, x: F64, rat3: F64, d_int: F64, y_sup: F64, tt: list[F64],
-                  blocks: tuple[list[F64], list[F64 | None]],
-                  pat_o: _Pattern | None, pat_t: _Pattern | None, f_cls: list[F64] | None,
-                  ct_in: F64 | None, diag: tuple[F64, F64] | None) -> StepRecord:  # fmt: skip
+    def _accounts(
+        self,
+        t: int,
+        x: F64,
+        rat3: F64,
+        d_int: F64,
+        y_sup: F64,
+        tt: list[F64],
+        blocks: tuple[list[F64], list[F64 | None]],
+        pat_o: _Pattern | None,
+        pat_t: _Pattern | None,
+        f_cls: list[F64] | None,
+        ct_in: F64 | None,
+        diag: tuple[F64, F64] | None,
+    ) -> StepRecord:
         r, s, b = self.r, self.s, self.b
         sh = self.sh
         va = (self.va_coef * x.reshape(r, s, b)).sum(axis=1)  # (R, B)

@@ -78,8 +78,9 @@ def _arr(
     low_open: bool = False,
 ) -> Any:
     """Declare an array field: its shape over the named axes (B, R, S, E, P), dtype, range and quiet value."""
-    return field(metadata={"shape": shape, "dtype": dtype, "quiet": quiet, "low": low, "high": high,
-                           "low_open": low_open})  # fmt: skip
+    return field(
+        metadata={"shape": shape, "dtype": dtype, "quiet": quiet, "low": low, "high": high, "low_open": low_open}
+    )
 
 
 def _int(shape: tuple[str, ...], quiet: int = 0, *, low: float = 0) -> Any:
@@ -107,7 +108,7 @@ class _Group:
 
     def take(self, index: Any) -> Self:
         """The scenarios ``index`` (an index array or a slice along B)."""
-        return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})  # type: ignore[arg-type, misc]
+        return replace(self, **{f.name: getattr(self, f.name)[index] for f in fields(self)})  # type: ignore[arg-type, misc, type-var]
 
     def check(self, sizes: dict[str, int]) -> None:
         """Shapes and ranges against the declarations; ``ShapeError`` naming the first bad field."""
@@ -276,8 +277,13 @@ class ShockBatch:
         r, n = baseline.n_regions, baseline.n
         if np.shape(self.target) != (r,):
             raise ShapeError(f"ShockBatch.target has shape {np.shape(self.target)}, expected ({r},)")
-        sizes = {"B": self.batch, "R": r, "S": baseline.n_sectors, "E": np.shape(self.events.share)[-1],
-                 "P": np.shape(self.projects.capacity)[-1]}  # fmt: skip
+        sizes = {
+            "B": self.batch,
+            "R": r,
+            "S": baseline.n_sectors,
+            "E": np.shape(self.events.share)[-1],
+            "P": np.shape(self.projects.capacity)[-1],
+        }
         for name in GROUPS:
             getattr(self, name).check(sizes)
         for name, value in (("events.industry", self.events.industry), ("projects.industry", self.projects.industry)):

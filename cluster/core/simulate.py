@@ -24,6 +24,7 @@ RECOVERY_BAND = 0.01
 #: ... for this many consecutive days.
 RECOVERY_DAYS = 30
 
+
 @dataclass(frozen=True)
 class Outcome:
     """What ``simulate`` returns. Arrays are batch-first.
@@ -100,8 +101,10 @@ def simulate(
         raise ShapeError("a batch needs at least one scenario")
     if shocks.batch <= _CHUNK:
         return _run(baseline, shocks, steps, ext, trajectories, diagnostics)
-    parts = [_run(baseline, shocks.take(slice(lo, lo + _CHUNK)), steps, ext, trajectories, diagnostics)
-             for lo in range(0, shocks.batch, _CHUNK)]  # fmt: skip
+    parts = [
+        _run(baseline, shocks.take(slice(lo, lo + _CHUNK)), steps, ext, trajectories, diagnostics)
+        for lo in range(0, shocks.batch, _CHUNK)
+    ]
     return _concat(parts)
 
 
@@ -130,8 +133,14 @@ def _concat(parts: list[Outcome]) -> Outcome:
     )
 
 
-def _run(baseline: Baseline, shocks: ShockBatch, steps: int, ext: Extensions,
-         trajectories: Literal["daily", "weekly"] | None, diagnostics: bool) -> Outcome:  # fmt: skip
+def _run(
+    baseline: Baseline,
+    shocks: ShockBatch,
+    steps: int,
+    ext: Extensions,
+    trajectories: Literal["daily", "weekly"] | None,
+    diagnostics: bool,
+) -> Outcome:
     """One chunk: pad to whole BLAS blocks, step, reduce to metrics."""
     b_user = shocks.batch
     shocks = _pad(shocks)
@@ -224,8 +233,9 @@ def _weekly(path: F64) -> F64:
     return path[:, : w * 7].reshape(b, w, 7, r).mean(axis=2)  # type: ignore[no-any-return]
 
 
-def _project_totals(baseline: Baseline, shocks: ShockBatch, st: Stepper, steps: int,
-                    ext: Extensions) -> tuple[F64, F64]:  # fmt: skip
+def _project_totals(
+    baseline: Baseline, shocks: ShockBatch, st: Stepper, steps: int, ext: Extensions
+) -> tuple[F64, F64]:
     """Capex by region and capacity online at the last day (per year), both (R, B)."""
     r, s, b = baseline.n_regions, baseline.n_sectors, shocks.batch
     capex = np.zeros((b, r))

@@ -24,11 +24,14 @@ def fingerprint() -> str:
     from threadpoolctl import threadpool_info
 
     blas = sorted(
-        f"{i.get('internal_api')}-{i.get('version')}-{i.get('architecture')}" for i in threadpool_info()
+        f"{i.get('internal_api')}-{i.get('version')}-{i.get('architecture')}"
+        for i in threadpool_info()
         if i.get("user_api") == "blas"
     )
-    return json.dumps({"machine": platform.machine(), "processor": _cpu_model(), "numpy": np.__version__,
-                       "blas": blas}, sort_keys=True)
+    return json.dumps(
+        {"machine": platform.machine(), "processor": _cpu_model(), "numpy": np.__version__, "blas": blas},
+        sort_keys=True,
+    )
 
 
 def _cpu_model() -> str:

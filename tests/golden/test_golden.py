@@ -41,10 +41,13 @@ def _compare(got: pa.Table, want: pa.Table, exact: bool) -> None:
             assert np.array_equal(np.asarray(a.is_valid()), valid), name
             if exact:
                 diff = np.flatnonzero(x != y)
-                assert diff.size == 0, f"{name}: {diff.size} values differ in their bits, e.g. {x[diff[0]]!r} vs {y[diff[0]]!r}"
+                assert diff.size == 0, (
+                    f"{name}: {diff.size} values differ in their bits, e.g. {x[diff[0]]!r} vs {y[diff[0]]!r}"
+                )
             else:
-                np.testing.assert_allclose(x, y, rtol=RTOL, atol=RTOL * max(1.0, float(np.abs(y).max(initial=0.0))),
-                                           err_msg=name)
+                np.testing.assert_allclose(
+                    x, y, rtol=RTOL, atol=RTOL * max(1.0, float(np.abs(y).max(initial=0.0))), err_msg=name
+                )
         else:
             assert a.equals(b), name
 

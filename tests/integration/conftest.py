@@ -11,8 +11,7 @@ import pytest
 def ray_local() -> Iterator[object]:
     """Start a private local Ray (never attach to a cluster that happens to run on the machine)."""
     ray = pytest.importorskip("ray")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)  # fmt: skip
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         yield ray
     finally:

@@ -47,16 +47,30 @@ def head(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     env.pop("RAY_ADDRESS", None)
     temp = Path("/tmp") / f"shock-ray-{secrets.token_hex(4)}"  # short: Ray's socket paths have a length limit
     proc = subprocess.Popen(
-        [ray, "start", "--head", f"--port={port}", f"--dashboard-port={dash}", "--dashboard-host=127.0.0.1",
-         f"--dashboard-agent-listen-port={agent}", "--num-cpus=2", f"--temp-dir={temp}", "--block"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        [
+            ray,
+            "start",
+            "--head",
+            f"--port={port}",
+            f"--dashboard-port={dash}",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-agent-listen-port={agent}",
+            "--num-cpus=2",
+            f"--temp-dir={temp}",
+            "--block",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     address = f"http://127.0.0.1:{dash}"
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
-            status = subprocess.run([ray, "job", "list", "--address", address], env=env, capture_output=True,
-                                    text=True, timeout=60)  # fmt: skip
+            status = subprocess.run(
+                [ray, "job", "list", "--address", address], env=env, capture_output=True, text=True, timeout=60
+            )
             if status.returncode == 0:
                 break
             assert proc.poll() is None, "ray start --head exited"

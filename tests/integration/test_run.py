@@ -21,8 +21,9 @@ SMOKE = ROOT / "configs" / "smoke.toml"
 
 
 def shock(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cluster", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=ROOT)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "cluster", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +61,19 @@ def test_smoke_run_folder_is_complete(runs: dict[str, Path]) -> None:
         assert {"config_hash", "seed", "package_version", "economy_id", "code_revision"} <= meta.keys()
     manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["status"] == "complete"
-    for key in ("config", "config_hash", "seed", "draws", "package_version", "economy_id", "code_revision",
-                "shards", "started", "finished", "rows"):  # fmt: skip
+    for key in (
+        "config",
+        "config_hash",
+        "seed",
+        "draws",
+        "package_version",
+        "economy_id",
+        "code_revision",
+        "shards",
+        "started",
+        "finished",
+        "rows",
+    ):
         assert key in manifest, key
     assert manifest["draws"] == 24
     assert manifest["economy_id"] == "ru-by"

@@ -20,11 +20,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from cluster.core import Baseline, ShockBatch, simulate
+from cluster.core import METRICS, Baseline, CapacityEvents, ShockBatch, simulate
 from cluster.economy import synthetic
 from cluster.errors import InputError
+from cluster.plan import rng_for
 from cluster.runner import MAX_BATCH, MIN_BATCH, Progress, auto_batch_size, batches, execute
-from cluster.scenarios import rng_for
 from cluster.schema import RESULT_SCHEMA, params_schema
 
 pytestmark = pytest.mark.integration
@@ -52,19 +52,20 @@ class SmallJob:
         for row, i in enumerate(ids):
             g = rng_for(self.seed, int(i))
             draws[row] = (g.integers(n), g.uniform(0.1, 0.6), g.integers(0, 10), g.integers(5, 30), g.integers(10, 90))
-        shocks = replace(
-            ShockBatch.quiet(self.baseline, b),
-            cap_industry=draws[:, [0]].astype(np.int64),
-            cap_share=draws[:, [1]],
-            cap_onset=draws[:, [2]].astype(np.int64),
-            cap_duration=draws[:, [3]].astype(np.int64),
-            cap_recovery=draws[:, [4]].astype(np.int64),
+        events = CapacityEvents(
+            industry=draws[:, [0]].astype(np.int64),
+            share=draws[:, [1]],
+            onset=draws[:, [2]].astype(np.int64),
+            duration=draws[:, [3]].astype(np.int64),
+            recovery=draws[:, [4]].astype(np.int64),
         )
+        shocks = replace(ShockBatch.quiet(self.baseline, b), events=events)
         regions = [f"R{j:02d}" for j in range(self.baseline.n_regions)]
         results, params = [], []
         for policy in POLICIES:
             if policy == "fast_repair":  # same draws, half the recovery time: common random numbers
-                shocks = replace(shocks, cap_recovery=np.maximum(shocks.cap_recovery // 2, 1))
+                faster = replace(shocks.events, recovery=np.maximum(shocks.events.recovery // 2, 1))
+                shocks = replace(shocks, events=faster)
             out = simulate(self.baseline, shocks, self.days)
             r = len(regions)
             cols: dict[str, Any] = {
@@ -72,7 +73,7 @@ class SmallJob:
                 "policy": [policy] * (b * r),
                 "region": regions * b,
             }
-            for field in RESULT_SCHEMA.names[3:]:
+            for field in METRICS:
                 if field == "recovery_day":
                     day = out.recovery_day.ravel().astype(np.int32)
                     cols[field] = pa.array(day, mask=~out.recovered.ravel())
@@ -162,10 +163,10 @@ def test_serial_and_ray_give_identical_bits(ray_local: Any) -> None:
     ray_local.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     job = _job(40)
     serial, on_ray = Collect(), Collect()
-    stats_s = execute(job, executor="serial", batch_size=8, on_batch=serial.on_batch,
-                      on_progress=serial.progress.append)  # fmt: skip
-    stats_r = execute(job, executor="ray", batch_size=16, on_batch=on_ray.on_batch,
-                      on_progress=on_ray.progress.append)  # fmt: skip
+    stats_s = execute(
+        job, executor="serial", batch_size=8, on_batch=serial.on_batch, on_progress=serial.progress.append
+    )
+    stats_r = execute(job, executor="ray", batch_size=16, on_batch=on_ray.on_batch, on_progress=on_ray.progress.append)
     assert (stats_s.n_batches, stats_r.n_batches) == (5, 3)
     assert sorted(serial.seen) == list(range(5))
     assert sorted(on_ray.seen) == list(range(3))
@@ -210,8 +211,14 @@ def _run_script(body: str, *args: str, env: dict[str, str] | None = None) -> sub
     here = str(Path(__file__).parent)
     code = f"import sys\nsys.path.insert(0, {here!r})\n" + textwrap.dedent(body)
     base = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120,
-                          env=base | (env or {}), check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=base | (env or {}),
+        check=False,
+    )
 
 
 def test_one_and_two_workers_give_identical_bits(tmp_path: Path) -> None:
@@ -305,7 +312,7 @@ def test_importing_the_runner_starts_no_ray() -> None:
     out = _run_script("""
         import cluster.runner
         assert "ray" not in sys.modules and "pyarrow" not in sys.modules, "imported at module level"
-    """)  # fmt: skip
+    """)
     assert out.returncode == 0, out.stderr[-3000:]
 
 

@@ -7,7 +7,9 @@ and every metric is finite (``recovery_day`` uses -1 for "never", mirrored by ``
 The Hypothesis tests draw the economy (3..6 regions, 2..4 sectors, 0..R-1 domestic regions, random seed)
 and a batch of 1..10 scenarios over the whole validated input space: embargo from random coalitions and
 import/export bans, sanction window, leakage and premium, substitution, cooperation, friendly partners and
-counter-trade, capacity events (several may hit one industry) and projects, for 30..120 days.
+counter-trade, capacity events (several may hit one industry) and projects, for 30..120 days. Every seed is
+used: a third property checks that ``synthetic`` builds any such economy (and larger ones) without raising
+or warning, with positive value added everywhere.
 
 The deterministic tests below them pin down, with minimal inputs, the defects these properties found.
 """
@@ -18,13 +20,27 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from cluster.core import NEVER, Ario, Baseline, Extensions, Outcome, ShockBatch, embargo_links, simulate
-from cluster.economy import Economy, synthetic
-from cluster.errors import EconomyError, ShapeError
+from cluster.core import (
+    NEVER,
+    Ario,
+    Baseline,
+    CapacityEvents,
+    Cooperation,
+    CounterTrade,
+    Extensions,
+    Outcome,
+    Projects,
+    Sanctions,
+    ShockBatch,
+    embargo_links,
+    simulate,
+)
+from cluster.economy import synthetic
+from cluster.errors import ShapeError
 
 #: Largest relative gap between production and deliveries, over all days and products.
 BALANCE_TOL = 1e-9
@@ -44,32 +60,21 @@ PROPERTY_SETTINGS = settings(
 
 
 # --------------------------------------------------------------------------------------- helpers --
-def small_economy(n_regions: int, n_sectors: int, seed: int, n_domestic: int) -> Economy | None:
-    """``synthetic(...)``, or None for the rare seeds it cannot build.
-
-    ``synthetic`` divides by each column sum of Z; with few industries a column can be empty (e.g.
-    ``synthetic(3, 2, seed=3)``), which gives 0/0 and an ``EconomyError``. Those seeds are skipped.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            return synthetic(n_regions, n_sectors, seed=seed, n_domestic=n_domestic)
-        except EconomyError:
-            return None
-
-
 class Case:
     """One drawn batch: the economy, the scenarios, the horizon and the switches."""
 
-    def __init__(self, baseline: Baseline, shocks: ShockBatch, steps: int, extensions: Extensions,
-                 economy: str = "") -> None:  # fmt: skip
+    def __init__(
+        self, baseline: Baseline, shocks: ShockBatch, steps: int, extensions: Extensions, economy: str = ""
+    ) -> None:
         self.baseline, self.shocks, self.steps, self.extensions = baseline, shocks, steps, extensions
         self.economy = economy
 
     def __repr__(self) -> str:  # what Hypothesis prints for a failing example (print_blob replays it)
         sh = self.shocks
-        return (f"Case({self.economy or 'economy'}, B={sh.batch}, steps={self.steps}, {self.extensions}, "
-                f"target={sh.target.tolist()})")  # fmt: skip
+        return (
+            f"Case({self.economy or 'economy'}, B={sh.batch}, steps={self.steps}, {self.extensions}, "
+            f"target={sh.target.tolist()})"
+        )
 
 
 def check_accounts(case: Case, out: Outcome) -> None:
@@ -119,8 +124,9 @@ def check_accounts(case: Case, out: Outcome) -> None:
 
 
 def run(case: Case) -> Outcome:
-    return simulate(case.baseline, case.shocks, case.steps, extensions=case.extensions,
-                    trajectories="daily", diagnostics=True)  # fmt: skip
+    return simulate(
+        case.baseline, case.shocks, case.steps, extensions=case.extensions, trajectories="daily", diagnostics=True
+    )
 
 
 # ------------------------------------------------------------------------------------ strategies --
@@ -183,10 +189,7 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
     s = draw(st.integers(2, 4), label="sectors")
     n_dom = draw(st.integers(0, r - 1), label="domestic")
     seed = draw(st.integers(0, 2**32 - 1), label="economy seed")
-    eco = small_economy(r, s, seed, n_dom)
-    assume(eco is not None)
-    assert eco is not None
-    bl = eco.baseline()
+    bl = synthetic(r, s, seed=seed, n_domestic=n_dom).baseline()
     n = bl.n
     b = draw(st.integers(1, 10), label="batch")
     steps = draw(st.integers(30, 120), label="steps")
@@ -202,35 +205,45 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
     onset = draw(_i((b,), 0, steps))
     end = np.where(draw(_b((b,))), NEVER, onset + draw(_i((b,), 0, steps)))
     proj_industry = draw(_i((b, p), 0, n - 1))
-    shocks = replace(
-        ShockBatch.quiet(bl, b, events=e, projects=p),
+    shocks = ShockBatch(
         target=target,
-        embargo=embargo,
-        sanction_onset=onset,
-        sanction_end=end,
-        leakage=draw(_f((b, s), UNIT)),
-        leakage_premium=draw(_f((b, s), _floats(0.0, 1.0))),
-        substitutability=draw(_f((b, s), UNIT)),
-        substitution_tau=draw(_f((b, s), _floats(0.5, 400.0))),
-        coop_weight=draw(_f((b,), st.one_of(st.just(1.0), _floats(1.0, 5.0)))),
-        coop_speedup=draw(_f((b,), st.one_of(st.just(1.0), _floats(1.0, 5.0)))),
-        friendly=draw(_b((b, r))),
-        ct_capacity=draw(_f((b,), st.one_of(st.just(0.0), _floats(0.0, 0.3)))),
-        ct_efficiency=draw(_f((b,), UNIT)),
-        ct_discount=draw(_f((b,), UNIT)),
-        ct_tau=draw(_f((b,), _floats(0.5, 200.0))),
-        ct_lag=draw(_i((b,), 0, 60)),
-        cap_industry=draw(_i((b, e), 0, n - 1)),
-        cap_share=draw(_f((b, e), UNIT)),
-        cap_onset=draw(_i((b, e), 0, steps)),
-        cap_duration=draw(_i((b, e), 0, 60)),
-        cap_recovery=draw(_i((b, e), 0, 120)),
-        proj_industry=proj_industry,
-        proj_capacity=draw(_f((b, p), _floats(0.0, 2.0))) * bl.x0[proj_industry],
-        proj_online=draw(_i((b, p), 0, steps)),
-        proj_ramp=draw(_i((b, p), 0, 60)),
-        proj_success=draw(_b((b, p))),
-        proj_capex=draw(_f((b, p), _floats(0.0, 1e3))),
+        sanctions=Sanctions(
+            onset=onset,
+            end=end,
+            embargo=embargo,
+            leakage=draw(_f((b, s), UNIT)),
+            leakage_premium=draw(_f((b, s), _floats(0.0, 1.0))),
+            substitutability=draw(_f((b, s), UNIT)),
+            substitution_tau=draw(_f((b, s), _floats(0.5, 400.0))),
+        ),
+        cooperation=Cooperation(
+            weight=draw(_f((b,), st.one_of(st.just(1.0), _floats(1.0, 5.0)))),
+            speedup=draw(_f((b,), st.one_of(st.just(1.0), _floats(1.0, 5.0)))),
+        ),
+        counter_trade=CounterTrade(
+            friendly=draw(_b((b, r))),
+            capacity=draw(_f((b,), st.one_of(st.just(0.0), _floats(0.0, 0.3)))),
+            efficiency=draw(_f((b,), UNIT)),
+            discount=draw(_f((b,), UNIT)),
+            tau=draw(_f((b,), _floats(0.5, 200.0))),
+            lag=draw(_i((b,), 0, 60)),
+        ),
+        events=CapacityEvents(
+            industry=draw(_i((b, e), 0, n - 1)),
+            share=draw(_f((b, e), UNIT)),
+            onset=draw(_i((b, e), 0, steps)),
+            duration=draw(_i((b, e), 0, 60)),
+            recovery=draw(_i((b, e), 0, 120)),
+        ),
+        projects=Projects(
+            industry=proj_industry,
+            capacity=draw(_f((b, p), _floats(0.0, 2.0))) * bl.x0[proj_industry],
+            online=draw(_i((b, p), 0, steps)),
+            ramp=draw(_i((b, p), 0, 60)),
+            success=draw(_b((b, p))),
+            capex=draw(_f((b, p), _floats(0.0, 1e3))),
+        ),
+        ario=Ario.default(b, s),
     )
     if vary_ario:
         shocks = replace(shocks, ario=draw(random_ario(b, s)))
@@ -252,6 +265,28 @@ def test_accounts_balance_for_any_switches_and_ario_parameters(case: Case) -> No
     check_accounts(case, run(case))
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    r=st.integers(1, 8),
+    s=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+    data=st.data(),
+)
+def test_synthetic_economy_builds_for_any_size_and_seed(r: int, s: int, seed: int, data: st.DataObject) -> None:
+    """``synthetic(r, s, seed=seed, n_domestic=d)`` builds for 1..8 regions, 1..6 sectors, any seed and
+    0..r domestic regions, without raising or warning, with positive value added in every industry (the
+    strategies above draw economies from it with no seed skipped)."""
+    d = data.draw(st.integers(0, r), label="domestic")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eco = synthetic(r, s, seed=seed, n_domestic=d)
+        bl = eco.baseline()
+    assert eco.z.shape == (r * s, r * s)
+    assert int(eco.domestic.sum()) == d
+    assert np.all(eco.value_added > 0), eco.value_added
+    assert np.all(bl.va_coef > 0)
+
+
 # ------------------------------------------------------------------------------- explicit cases --
 def test_total_embargo_of_every_sector_keeps_accounts() -> None:
     """100% import and export bans on every sector with every non-target partner in the coalition, no
@@ -268,35 +303,47 @@ def test_total_embargo_of_every_sector_keeps_accounts() -> None:
     friendly = np.zeros((b, r), dtype=bool)
     friendly[1:] = ~target
     ind = int(np.flatnonzero(target)[0]) * s  # first sector of the first target region
+    base = ShockBatch.quiet(bl, b)
     shocks = replace(
-        ShockBatch.quiet(bl, b),
+        base,
         target=target,
-        embargo=embargo_links(target, coalition, np.ones((b, s)), np.ones((b, s))),
-        sanction_onset=np.full(b, 10),
-        leakage=np.zeros((b, s)),
-        leakage_premium=np.full((b, s), 0.2),
-        substitutability=np.zeros((b, s)),
-        coop_weight=np.full(b, 2.0),
-        coop_speedup=np.full(b, 2.0),
-        friendly=friendly,
-        ct_capacity=np.full(b, 0.1),
-        ct_efficiency=np.full(b, 0.8),
-        ct_discount=np.full(b, 0.2),
-        ct_tau=np.full(b, 30.0),
-        ct_lag=np.full(b, 14),
-        cap_industry=np.full((b, 1), ind),
-        cap_share=np.array([[0.0], [0.0], [0.5]]),
-        cap_onset=np.full((b, 1), 20),
-        cap_duration=np.full((b, 1), 30),
-        cap_recovery=np.full((b, 1), 60),
-        proj_industry=np.full((b, 1), ind + 1),
-        proj_capacity=np.full((b, 1), 0.3 * bl.x0[ind + 1]),
-        proj_online=np.full((b, 1), 90),
-        proj_ramp=np.full((b, 1), 30),
-        proj_success=np.array([[False], [False], [True]]),
-        proj_capex=np.full((b, 1), 50.0),
+        sanctions=replace(
+            base.sanctions,
+            embargo=embargo_links(target, coalition, np.ones((b, s)), np.ones((b, s))),
+            onset=np.full(b, 10),
+            leakage=np.zeros((b, s)),
+            leakage_premium=np.full((b, s), 0.2),
+            substitutability=np.zeros((b, s)),
+        ),
+        cooperation=replace(base.cooperation, weight=np.full(b, 2.0), speedup=np.full(b, 2.0)),
+        counter_trade=replace(
+            base.counter_trade,
+            friendly=friendly,
+            capacity=np.full(b, 0.1),
+            efficiency=np.full(b, 0.8),
+            discount=np.full(b, 0.2),
+            tau=np.full(b, 30.0),
+            lag=np.full(b, 14),
+        ),
+        events=replace(
+            base.events,
+            industry=np.full((b, 1), ind),
+            share=np.array([[0.0], [0.0], [0.5]]),
+            onset=np.full((b, 1), 20),
+            duration=np.full((b, 1), 30),
+            recovery=np.full((b, 1), 60),
+        ),
+        projects=replace(
+            base.projects,
+            industry=np.full((b, 1), ind + 1),
+            capacity=np.full((b, 1), 0.3 * bl.x0[ind + 1]),
+            online=np.full((b, 1), 90),
+            ramp=np.full((b, 1), 30),
+            success=np.array([[False], [False], [True]]),
+            capex=np.full((b, 1), 50.0),
+        ),
     )
-    assert np.all(shocks.embargo[:, target][:, :, :, target] == 0.0)  # targets still trade among themselves
+    assert np.all(shocks.sanctions.embargo[:, target][:, :, :, target] == 0.0)  # targets still trade among themselves
     case = Case(bl, shocks, 365, Extensions())
     out = run(case)
     check_accounts(case, out)
@@ -309,17 +356,21 @@ def test_cooperation_split_keeps_accounts_when_every_supplier_is_closed() -> Non
     """A buyer whose every supplier of a product is fully closed, under cooperation + substitution.
 
     R02/S01 buys product 0 only from R00 (domestic) and R01 (foreign), both targets, and the coalition
-    (R02) bans all their exports with no leakage. With coop_weight = coop_speedup = 1 cooperation is a
+    (R02) bans all their exports with no leakage. With cooperation weight = speedup = 1 cooperation is a
     no-op, so the run must also equal the one with cooperation switched off.
     """
     bl = synthetic(3, 2, seed=0, n_domestic=1).baseline()
     assert np.flatnonzero(bl.z_by_product[0, :, 5] > 0).tolist() == [0, 1]
     target = np.array([True, True, False])
+    base = ShockBatch.quiet(bl, 1)
     shocks = replace(
-        ShockBatch.quiet(bl, 1),
+        base,
         target=target,
-        embargo=embargo_links(target, np.array([[False, False, True]]), np.zeros((1, 2)), np.ones((1, 2))),
-        substitutability=np.ones((1, 2)),
+        sanctions=replace(
+            base.sanctions,
+            embargo=embargo_links(target, np.array([[False, False, True]]), np.zeros((1, 2)), np.ones((1, 2))),
+            substitutability=np.ones((1, 2)),
+        ),
     )
     coop = Extensions(True, False, True, False, False, True)
     out = simulate(bl, shocks, 60, extensions=coop, diagnostics=True)
@@ -343,13 +394,17 @@ def test_near_total_import_ban_keeps_accounts() -> None:
     target = np.array([True, False, False])
     bans = np.array([1 - 1e-9, 1 - 1e-12, np.nextafter(1.0, 0.0)])
     b = bans.size
+    base = ShockBatch.quiet(bl, b)
     shocks = replace(
-        ShockBatch.quiet(bl, b),
+        base,
         target=target,
-        embargo=embargo_links(
-            target, np.array([[False, False, True]] * b), np.stack([bans, np.zeros(b)], axis=1), np.zeros((b, 2))
+        sanctions=replace(
+            base.sanctions,
+            embargo=embargo_links(
+                target, np.array([[False, False, True]] * b), np.stack([bans, np.zeros(b)], axis=1), np.zeros((b, 2))
+            ),
+            substitutability=np.ones((b, 2)),
         ),
-        substitutability=np.ones((b, 2)),
     )
     case = Case(bl, shocks, 60, Extensions(True, False, True, False, False, False))
     out = run(case)
@@ -358,7 +413,7 @@ def test_near_total_import_ban_keeps_accounts() -> None:
 
 
 def test_total_capacity_loss_under_sanctions_stays_finite() -> None:
-    """An industry that loses all its capacity (a valid cap_share of 1) while sanctions are in force.
+    """An industry that loses all its capacity (a valid events.share of 1) while sanctions are in force.
 
     R02/S00 is the only supplier of product 0 to R00/S01; with its capacity at 0 that buyer has no open
     supplier weight at all. Nothing may become NaN, and no 0/0 may happen on the way.
@@ -366,14 +421,21 @@ def test_total_capacity_loss_under_sanctions_stays_finite() -> None:
     bl = synthetic(3, 2, seed=0).baseline()
     assert np.flatnonzero(bl.z_by_product[0, :, 1] > 0).tolist() == [2]
     target = np.array([True, False, False])
+    base = ShockBatch.quiet(bl, 1)
     shocks = replace(
-        ShockBatch.quiet(bl, 1),
+        base,
         target=target,
-        embargo=embargo_links(target, np.array([[False, True, False]]), np.full((1, 2), 0.5), np.zeros((1, 2))),
-        cap_industry=np.array([[4]]),
-        cap_share=np.array([[1.0]]),
-        cap_duration=np.array([[10]]),
-        cap_recovery=np.array([[10]]),
+        sanctions=replace(
+            base.sanctions,
+            embargo=embargo_links(target, np.array([[False, True, False]]), np.full((1, 2), 0.5), np.zeros((1, 2))),
+        ),
+        events=replace(
+            base.events,
+            industry=np.array([[4]]),
+            share=np.array([[1.0]]),
+            duration=np.array([[10]]),
+            recovery=np.array([[10]]),
+        ),
     )
     case = Case(bl, shocks, 30, Extensions())
     with warnings.catch_warnings(record=True) as caught:
@@ -394,10 +456,13 @@ def test_short_inventory_cover_is_rejected_or_harmless() -> None:
     shocks = replace(
         base,
         ario=replace(base.ario, psi=np.array([0.8]), inventory_days=np.full((1, 2), 1.2)),
-        cap_industry=np.array([[0]]),
-        cap_share=np.array([[0.5]]),
-        cap_duration=np.array([[10]]),
-        cap_recovery=np.array([[30]]),
+        events=replace(
+            base.events,
+            industry=np.array([[0]]),
+            share=np.array([[0.5]]),
+            duration=np.array([[10]]),
+            recovery=np.array([[30]]),
+        ),
     )
     case = Case(bl, shocks, 60, Extensions.none())
     try:

@@ -13,14 +13,21 @@ from cluster.aggregate import Concordance, aggregate, read_concordance
 from cluster.core import ShockBatch, simulate
 from cluster.economy import Economy
 from cluster.errors import EconomyError
+from cluster.loaders import from_iosystem
 
 pymrio = pytest.importorskip("pymrio")
 
 REGIONS = {"reg1": "home", "reg2": "home", "reg3": "west", "reg4": "west", "reg5": "east", "reg6": "east"}
 SECTORS = {
-    "food": "primary", "mining": "primary", "manufactoring": "industry", "electricity": "industry",
-    "construction": "services", "trade": "services", "transport": "logistics", "other": "services",
-}  # fmt: skip
+    "food": "primary",
+    "mining": "primary",
+    "manufactoring": "industry",
+    "electricity": "industry",
+    "construction": "services",
+    "trade": "services",
+    "transport": "logistics",
+    "other": "services",
+}
 TOML = "\n".join(
     [
         "[regions]",
@@ -43,7 +50,7 @@ def io() -> Any:
 
 @pytest.fixture(scope="module")
 def economy(io: Any) -> Economy:
-    base = Economy.from_pymrio(io, id="pymrio-test", domestic=("reg1", "reg2"))
+    base = from_iosystem(io, id="pymrio-test", domestic=("reg1", "reg2"))
     return replace(base, coalition=np.array([0, 0, 1, 1, 1, 0], dtype=bool), friendly=np.arange(6) == 5)
 
 
@@ -120,8 +127,10 @@ def test_identity_stays_detailed(economy: Economy, tmp_path: Path) -> None:
 def test_categories_and_keep_unlisted(economy: Economy, tmp_path: Path) -> None:
     path = tmp_path / "partners.toml"
     cats = {cat: ("households" if i == 0 else "other") for i, cat in enumerate(economy.fd_categories)}
-    path.write_text("keep_unlisted = true\n[regions]\nreg5 = 'rest'\nreg6 = 'rest'\n[categories]\n"
-                    + "".join(f'"{k}" = "{v}"\n' for k, v in cats.items()))  # fmt: skip
+    path.write_text(
+        "keep_unlisted = true\n[regions]\nreg5 = 'rest'\nreg6 = 'rest'\n[categories]\n"
+        + "".join(f'"{k}" = "{v}"\n' for k, v in cats.items())
+    )
     agg = aggregate(economy, read_concordance(path))
     assert agg.regions == ("rest", "reg1", "reg2", "reg3", "reg4")
     assert agg.fd_categories == ("households", "other")
@@ -135,7 +144,7 @@ def test_categories_and_keep_unlisted(economy: Economy, tmp_path: Path) -> None:
 
 def test_steady_state_before_and_after(io: Any, toml_file: Path) -> None:
     """pymrio IOSystem -> Economy -> aggregated -> baseline: a quiet year stays at baseline output."""
-    detailed = Economy.from_pymrio(io, domestic=("reg1", "reg2"))
+    detailed = from_iosystem(io, domestic=("reg1", "reg2"))
     for economy in (detailed, aggregate(detailed, read_concordance(toml_file))):
         bl = economy.baseline()
         out = simulate(bl, ShockBatch.quiet(bl, 3), 365, trajectories="daily")

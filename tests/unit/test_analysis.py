@@ -76,8 +76,17 @@ def reference(x: np.ndarray) -> dict[str, float]:
     v = x[~np.isnan(x)]
     p5, p50, p95 = np.quantile(v, [0.05, 0.5, 0.95], method="linear")
     std = v.std(ddof=1)
-    return {"n": len(v), "n_null": int(np.isnan(x).sum()), "mean": v.mean(), "std": std, "se": std / np.sqrt(len(v)),
-            "p5": p5, "p50": p50, "p95": p95, "cvar95": v[v >= p95].mean()}  # fmt: skip
+    return {
+        "n": len(v),
+        "n_null": int(np.isnan(x).sum()),
+        "mean": v.mean(),
+        "std": std,
+        "se": std / np.sqrt(len(v)),
+        "p5": p5,
+        "p50": p50,
+        "p95": p95,
+        "cvar95": v[v >= p95].mean(),
+    }
 
 
 def paired(x: np.ndarray, base: np.ndarray) -> dict[str, float]:
@@ -190,8 +199,21 @@ def test_format_summary_aligns_columns(run_dir: str) -> None:
     lines = format_summary(summarize(run_dir))
     assert lines[0].startswith("va_loss_pct per policy and region")
     assert "vs status_quo: paired difference, policy - status_quo" in lines[0]
-    assert lines[1].split() == ["policy", "region", "n", "mean", "se", "std", "p5", "p50", "p95", "cvar95",
-                                "vs", "status_quo", "se"]  # fmt: skip
+    assert lines[1].split() == [
+        "policy",
+        "region",
+        "n",
+        "mean",
+        "se",
+        "std",
+        "p5",
+        "p50",
+        "p95",
+        "cvar95",
+        "vs",
+        "status_quo",
+        "se",
+    ]
     assert len(lines) == 2 + P * R
     assert len({len(line) for line in lines[1:]}) == 1  # right-aligned numbers end in one column
     status_quo = [line for line in lines[2:] if line.startswith("status_quo")]

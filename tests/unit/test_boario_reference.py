@@ -2,16 +2,12 @@
 
 The comparison itself lives in ``scripts/crosscheck_boario.py`` (one definition, see its docstring for the
 BoARIO conventions matched); these tests import its ``crosscheck`` function from the file and also run the
-script as a real subprocess.
+script as a real subprocess (``tests/integration/test_crosscheck_script.py``).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -98,41 +94,3 @@ def test_max_rel_err_flags_differences() -> None:
 def test_crosscheck_rejects_bad_events(kwargs: dict[str, object], needle: str) -> None:
     with pytest.raises(InputError, match=needle):
         cc.crosscheck(**kwargs)
-
-
-def _run(args: list[str], tmp: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TMPDIR": str(tmp)}  # every temporary file of the run lands in tmp
-    env.pop("PYTHONWARNINGS", None)
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-
-
-@pytest.mark.integration
-def test_script_subprocess(tmp_path: Path) -> None:
-    args = ["--region", "reg3", "--sector", "mining", "--share", "0.2", "--steps", "200",
-            "--occurrence", "20", "--duration", "15", "--recovery", "60"]  # fmt: skip
-    proc = _run(args, tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == "", "BoARIO's warnings and logs must be suppressed"
-    last = proc.stdout.rstrip("\n").splitlines()[-1]
-    match = re.fullmatch(r"max_rel_err=(\S+)", last)
-    assert match, f"last line is {last!r}"
-    err = float(match.group(1))
-    assert 0.0 <= err <= TOLERANCE
-    for region in ("reg1", "reg6"):
-        assert region in proc.stdout
-    assert list(tmp_path.iterdir()) == [], "the script left temporary files behind"
-
-
-@pytest.mark.integration
-def test_script_bad_region_exits_2(tmp_path: Path) -> None:
-    proc = _run(["--region", "atlantis"], tmp_path)
-    assert proc.returncode == 2
-    assert proc.stdout == ""
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "atlantis" in lines[0]
-    assert "reg1" in lines[0]  # the valid ones are listed
-    assert "reg6" in lines[0]
-    assert "Traceback" not in proc.stderr

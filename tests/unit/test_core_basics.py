@@ -20,34 +20,46 @@ def _sanctions(bl: Baseline, b: int, seed: int) -> ShockBatch:
     r, s = bl.n_regions, bl.n_sectors
     target = bl.domestic.copy()
     coalition = (rng.uniform(size=(b, r)) < 0.6) & ~target
+    base = ShockBatch.quiet(bl, b)
     return replace(
-        ShockBatch.quiet(bl, b),
+        base,
         target=target,
-        embargo=embargo_links(target, coalition, rng.uniform(size=(b, s)) < 0.5, rng.uniform(size=(b, s)) < 0.5),
-        sanction_onset=rng.integers(0, 40, b),
-        sanction_end=np.where(rng.uniform(size=b) < 0.5, rng.integers(100, 300, b), NEVER),
-        leakage=rng.uniform(0, 0.4, (b, s)),
-        leakage_premium=rng.uniform(0, 0.5, (b, s)),
-        substitutability=rng.uniform(0, 1, (b, s)),
-        substitution_tau=rng.uniform(20, 200, (b, s)),
-        coop_weight=rng.uniform(1, 3, b),
-        coop_speedup=rng.uniform(1, 3, b),
-        friendly=~coalition & ~target,
-        ct_capacity=rng.uniform(0, 0.05, b),
-        ct_efficiency=rng.uniform(0, 1, b),
-        ct_discount=rng.uniform(0, 0.3, b),
-        ct_lag=rng.integers(0, 40, b),
-        cap_industry=rng.integers(0, bl.n, (b, 1)),
-        cap_share=rng.uniform(0, 0.5, (b, 1)),
-        cap_onset=rng.integers(1, 50, (b, 1)),
-        cap_duration=rng.integers(1, 30, (b, 1)),
-        cap_recovery=rng.integers(1, 200, (b, 1)),
-        proj_industry=rng.integers(0, bl.n, (b, 1)),
-        proj_capacity=rng.uniform(0, 1, (b, 1)) * bl.x0.mean(),
-        proj_online=rng.integers(50, 300, (b, 1)),
-        proj_ramp=rng.integers(1, 90, (b, 1)),
-        proj_success=rng.uniform(size=(b, 1)) < 0.7,
-        proj_capex=rng.uniform(0, 100, (b, 1)),
+        sanctions=replace(
+            base.sanctions,
+            embargo=embargo_links(target, coalition, rng.uniform(size=(b, s)) < 0.5, rng.uniform(size=(b, s)) < 0.5),
+            onset=rng.integers(0, 40, b),
+            end=np.where(rng.uniform(size=b) < 0.5, rng.integers(100, 300, b), NEVER),
+            leakage=rng.uniform(0, 0.4, (b, s)),
+            leakage_premium=rng.uniform(0, 0.5, (b, s)),
+            substitutability=rng.uniform(0, 1, (b, s)),
+            substitution_tau=rng.uniform(20, 200, (b, s)),
+        ),
+        cooperation=replace(base.cooperation, weight=rng.uniform(1, 3, b), speedup=rng.uniform(1, 3, b)),
+        counter_trade=replace(
+            base.counter_trade,
+            friendly=~coalition & ~target,
+            capacity=rng.uniform(0, 0.05, b),
+            efficiency=rng.uniform(0, 1, b),
+            discount=rng.uniform(0, 0.3, b),
+            lag=rng.integers(0, 40, b),
+        ),
+        events=replace(
+            base.events,
+            industry=rng.integers(0, bl.n, (b, 1)),
+            share=rng.uniform(0, 0.5, (b, 1)),
+            onset=rng.integers(1, 50, (b, 1)),
+            duration=rng.integers(1, 30, (b, 1)),
+            recovery=rng.integers(1, 200, (b, 1)),
+        ),
+        projects=replace(
+            base.projects,
+            industry=rng.integers(0, bl.n, (b, 1)),
+            capacity=rng.uniform(0, 1, (b, 1)) * bl.x0.mean(),
+            online=rng.integers(50, 300, (b, 1)),
+            ramp=rng.integers(1, 90, (b, 1)),
+            success=rng.uniform(size=(b, 1)) < 0.7,
+            capex=rng.uniform(0, 100, (b, 1)),
+        ),
     )
 
 
@@ -76,10 +88,8 @@ def test_steady_state_three_years(extensions: Extensions) -> None:
 def test_batch_invariance_same_size_is_bit_identical(small: Baseline) -> None:
     """A scenario gives identical bits whatever its companions and position in a batch of the same size."""
     sh = _sanctions(small, 30, seed=5)
-    first = simulate(small, sh.take(np.array([3, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19])), 300,
-                     trajectories="daily")  # fmt: skip
-    second = simulate(small, sh.take(np.array([20, 21, 22, 23, 24, 25, 26, 27, 28, 3, 29])), 300,
-                      trajectories="daily")  # fmt: skip
+    first = simulate(small, sh.take(np.array([3, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19])), 300, trajectories="daily")
+    second = simulate(small, sh.take(np.array([20, 21, 22, 23, 24, 25, 26, 27, 28, 3, 29])), 300, trajectories="daily")
     for name in first.metrics:
         assert np.array_equal(first.metrics[name][0], second.metrics[name][9], equal_nan=True), name
     assert first.production_path is not None
@@ -112,8 +122,18 @@ def test_core_imports_no_ray_click_or_pyarrow() -> None:
 
 def test_recovery_day_and_never(small: Baseline) -> None:
     """A short capacity shock recovers (day counted from onset); a permanent embargo never does."""
-    one = replace(ShockBatch.quiet(small, 1), cap_industry=np.array([[1]]), cap_share=np.array([[0.5]]),
-                  cap_onset=np.array([[10]]), cap_duration=np.array([[5]]), cap_recovery=np.array([[20]]))  # fmt: skip
+    quiet = ShockBatch.quiet(small, 1)
+    one = replace(
+        quiet,
+        events=replace(
+            quiet.events,
+            industry=np.array([[1]]),
+            share=np.array([[0.5]]),
+            onset=np.array([[10]]),
+            duration=np.array([[5]]),
+            recovery=np.array([[20]]),
+        ),
+    )
     out = simulate(small, one, 365, extensions=Extensions.none())
     assert out.onset[0] == 10
     assert out.recovered[0].all()
@@ -121,10 +141,17 @@ def test_recovery_day_and_never(small: Baseline) -> None:
     assert 0 < hit < 365 - 10 - 30
     target = small.domestic.copy()
     coalition = ~target
-    sh = replace(ShockBatch.quiet(small, 1), target=target,
-                 embargo=embargo_links(target, coalition[None], np.ones((1, small.n_sectors)),
-                                       np.ones((1, small.n_sectors))),
-                 sanction_onset=np.array([20]))  # fmt: skip
+    sh = replace(
+        quiet,
+        target=target,
+        sanctions=replace(
+            quiet.sanctions,
+            embargo=embargo_links(
+                target, coalition[None], np.ones((1, small.n_sectors)), np.ones((1, small.n_sectors))
+            ),
+            onset=np.array([20]),
+        ),
+    )
     out = simulate(small, sh, 365, extensions=Extensions(leakage=False, substitution=False, counter_trade=False))
     assert not out.recovered[0][target].any()
     assert np.all(out.recovery_day[0][target] == -1)
@@ -134,11 +161,11 @@ def test_recovery_day_and_never(small: Baseline) -> None:
 def test_shock_batch_validation_names_the_field(small: Baseline) -> None:
     sh = ShockBatch.quiet(small, 2)
     with pytest.raises(ShapeError, match="leakage"):
-        simulate(small, replace(sh, leakage=np.full((2, small.n_sectors), 1.5)), 10)
+        simulate(small, replace(sh, sanctions=replace(sh.sanctions, leakage=np.full((2, small.n_sectors), 1.5))), 10)
     with pytest.raises(ShapeError, match="embargo"):
-        simulate(small, replace(sh, embargo=np.zeros((2, 3))), 10)
-    with pytest.raises(ShapeError, match="cap_industry"):
-        simulate(small, replace(sh, cap_industry=np.full((2, 1), small.n)), 10)
+        simulate(small, replace(sh, sanctions=replace(sh.sanctions, embargo=np.zeros((2, 3)))), 10)
+    with pytest.raises(ShapeError, match=r"events\.industry"):
+        simulate(small, replace(sh, events=replace(sh.events, industry=np.full((2, 1), small.n))), 10)
     with pytest.raises(ShapeError, match="sanctions"):
         Extensions(sanctions=False)
 
@@ -161,9 +188,14 @@ def test_uncertain_ario_parameters_per_scenario(small: Baseline) -> None:
     """ARIO parameters may differ by scenario: each scenario gives what it gives when simulated alone."""
     sh = _sanctions(small, 6, seed=8)
     rng = np.random.default_rng(9)
-    ario = replace(sh.ario, alpha_max=rng.uniform(1.0, 1.5, 6), alpha_tau=rng.uniform(100, 500, 6),
-                   psi=rng.uniform(0.5, 1.0, 6), inventory_tau=rng.uniform(20, 90, 6),
-                   inventory_days=rng.uniform(10, 120, (6, small.n_sectors)))  # fmt: skip
+    ario = replace(
+        sh.ario,
+        alpha_max=rng.uniform(1.0, 1.5, 6),
+        alpha_tau=rng.uniform(100, 500, 6),
+        psi=rng.uniform(0.5, 1.0, 6),
+        inventory_tau=rng.uniform(20, 90, 6),
+        inventory_days=rng.uniform(10, 120, (6, small.n_sectors)),
+    )
     sh = replace(sh, ario=ario)
     together = simulate(small, sh, 200, trajectories="daily")
     assert together.production_path is not None
@@ -179,9 +211,14 @@ def test_uncertain_ario_parameters_per_scenario(small: Baseline) -> None:
 def test_counter_trade_channel_balances_in_value(small: Baseline) -> None:
     """Imports bought through the channel never exceed (1 - discount) x exports sold through it."""
     sh = _sanctions(small, 24, seed=10)
-    sh = replace(sh, ct_capacity=np.full(24, 0.2), ct_efficiency=np.full(24, 0.8), ct_lag=np.full(24, 5))
+    sh = replace(
+        sh,
+        counter_trade=replace(
+            sh.counter_trade, capacity=np.full(24, 0.2), efficiency=np.full(24, 0.8), lag=np.full(24, 5)
+        ),
+    )
     out = simulate(small, sh, 365)
     imports = out.metrics["ct_imports"].sum(axis=1)
     exports = out.metrics["ct_exports"].sum(axis=1)
-    assert np.all(imports <= (1.0 - sh.ct_discount) * exports * (1 + 1e-12) + 1e-9)
+    assert np.all(imports <= (1.0 - sh.counter_trade.discount) * exports * (1 + 1e-12) + 1e-9)
     assert imports.max() > 0  # the channel is used at all

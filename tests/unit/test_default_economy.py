@@ -10,19 +10,18 @@ Tolerances (docs/data.md, "Checks"):
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import tomllib
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
 import cluster
+from cluster.calibration import CalibrationError, build, compare, load_table, marginals, ras, unsourced
 from cluster.core import ShockBatch, simulate
 from cluster.economy import Economy
+from cluster.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = Path(cluster.__file__).parent / "data" / "ru-by.parquet"
@@ -32,27 +31,29 @@ REL = 1e-9
 RU_DISTRICTS = ("RU-CEN", "RU-NW", "RU-SOU", "RU-NCA", "RU-VOL", "RU-URA", "RU-SIB", "RU-FE")
 BY_REGIONS = ("BY-BR", "BY-VI", "BY-HO", "BY-HR", "BY-MI", "BY-MA", "BY-HM")
 PARTNERS = ("EU", "OSP", "CN", "IN", "TR", "KZCA", "ROW")
-SECTORS = ("agri_food", "oil_gas_mining", "refined_chem", "metals", "machinery", "electronics", "vehicles",
-           "other_manuf", "construction", "services")  # fmt: skip
+SECTORS = (
+    "agri_food",
+    "oil_gas_mining",
+    "refined_chem",
+    "metals",
+    "machinery",
+    "electronics",
+    "vehicles",
+    "other_manuf",
+    "construction",
+    "services",
+)
 GOODS = SECTORS[:8]
-
-
-@pytest.fixture(scope="module")
-def builder() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "build_default_economy", ROOT / "scripts" / "build_default_economy.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def econ() -> Economy:
     return Economy.read_parquet(SHIPPED)
+
+
+@pytest.fixture(scope="module")
+def rebuilt() -> Economy:
+    return build(TABLE)
 
 
 @pytest.fixture(scope="module")
@@ -90,33 +91,55 @@ def close(achieved: float, target: float) -> bool:
 def same_marginals(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> bool:
     """Same names, units and targets; achieved values equal to 1e-12 relative."""
     return len(a) == len(b) and all(
-        x["name"] == y["name"] and x["unit"] == y["unit"] and x["target"] == y["target"]
+        x["name"] == y["name"]
+        and x["unit"] == y["unit"]
+        and x["target"] == y["target"]
         and abs(x["achieved"] - y["achieved"]) <= 1e-12 * abs(y["achieved"])
         for x, y in zip(a, b, strict=True)
-    )  # fmt: skip
+    )
 
 
 # -------------------------------------------------------------------------------------- rebuild, table
 
 
-def test_shipped_file_matches_a_rebuild(builder: ModuleType, econ: Economy) -> None:
+def test_shipped_file_matches_a_rebuild(rebuilt: Economy, econ: Economy) -> None:
     """Rebuilding from the table reproduces the shipped flows to 1e-12 relative, with the same labels, tags,
     non-zero pattern and calibration-table hash (so editing the table without rebuilding fails here)."""
-    rebuilt = builder.build(TABLE)
-    assert builder.compare(rebuilt, econ) <= 1e-12
+    assert compare(rebuilt, econ) <= 1e-12
     assert rebuilt.provenance["calibration_sha256"] == econ.provenance["calibration_sha256"]
     assert same_marginals(rebuilt.provenance["marginals"], econ.provenance["marginals"])
 
 
-def test_every_number_in_the_table_has_a_source_or_flag(builder: ModuleType, table: dict[str, Any]) -> None:
-    assert list(builder.unsourced(table)) == []
-    builder.load_table(TABLE)  # also checks the structure
-    bad = {"sources": {"a": "somewhere"}, "x": {"value": 1.0}, "y": {"value": 2.0, "src": "b"}, "z": 3,
-           "ok": {"value": [1, 2], "flag": "E"}, "d": {"value": 4.0, "flag": "D"}}  # fmt: skip
-    problems = " ".join(builder.unsourced(bad))
+def test_every_number_in_the_table_has_a_source_or_flag(table: dict[str, Any]) -> None:
+    assert list(unsourced(table)) == []
+    load_table(TABLE)  # also checks the structure
+    bad = {
+        "sources": {"a": "somewhere"},
+        "x": {"value": 1.0},
+        "y": {"value": 2.0, "src": "b"},
+        "z": 3,
+        "ok": {"value": [1, 2], "flag": "E"},
+        "d": {"value": 4.0, "flag": "D"},
+    }
+    problems = " ".join(unsourced(bad))
     for where in ("x:", "y:", "z =", "d:"):
         assert where in problems
     assert "ok" not in problems
+
+
+def test_an_unsourced_number_is_refused(tmp_path: Path) -> None:
+    """A bare number in the table is an input error naming the file and the key."""
+    text = TABLE.read_text(encoding="utf-8")
+    sourced = 'gdp = { value = 1780.0, src = "rosstat_gdp" }'
+    assert text.count(sourced) == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(sourced, "gdp = 1780.0"), encoding="utf-8")
+    with pytest.raises(InputError, match=r"countries\.RU\.gdp = 1780\.0") as err:
+        load_table(bad)
+    assert isinstance(err.value, CalibrationError)
+    assert "bad.toml" in str(err.value)
+    with pytest.raises(CalibrationError, match=r"countries\.RU\.gdp"):
+        build(bad)
 
 
 # ---------------------------------------------------------------------------------------- labels, tags
@@ -139,6 +162,57 @@ def test_labels_tags_and_metadata(econ: Economy, table: dict[str, Any]) -> None:
     assert prov["goods_sectors"] == list(GOODS)
     assert prov["balancing"]["max_relative_residual"] <= prov["balancing"]["tolerance"]
     assert set(prov["sources"]) == set(table["sources"])
+
+
+def test_long_names(econ: Economy, rebuilt: Economy, table: dict[str, Any], tmp_path: Path) -> None:
+    """Every region and sector has a distinct long name from the table, in the built economy, the shipped file
+    and a Parquet round trip; the provenance keeps them by label."""
+    names = dict(zip(rebuilt.regions, rebuilt.region_names, strict=True))
+    assert names["RU-CEN"] == "Central Federal District"
+    assert names["RU-FE"] == "Far Eastern Federal District"
+    assert "Gomel" in names["BY-HO"]
+    assert names["BY-HM"] == "Minsk city"
+    assert names["BY-MI"] == "Minsk region"
+    assert "European Union" in names["EU"]
+    assert rebuilt.region_names == tuple(g["name"] for g in table["regions"])
+    assert rebuilt.sector_names == tuple(x["name"] for x in table["sectors"])
+    assert dict(zip(rebuilt.sectors, rebuilt.sector_names, strict=True))["machinery"] == "Machinery and equipment"
+    for long, labels in ((rebuilt.region_names, rebuilt.regions), (rebuilt.sector_names, rebuilt.sectors)):
+        assert len(set(long)) == len(long) == len(labels)
+        assert all(name and name != label for name, label in zip(long, labels, strict=True))
+    assert rebuilt.provenance["region_names"] == names
+    assert (econ.region_names, econ.sector_names) == (rebuilt.region_names, rebuilt.sector_names)
+    path = tmp_path / "ru-by.parquet"
+    rebuilt.to_parquet(path)
+    back = Economy.read_parquet(path)
+    assert (back.region_names, back.sector_names) == (rebuilt.region_names, rebuilt.sector_names)
+
+
+# ------------------------------------------------------------------------------------------------- RAS
+
+
+def test_ras_meets_row_and_column_targets() -> None:
+    """Two-dimensional RAS on a tiny matrix: rows and columns hit their targets, zero cells stay zero, the prior
+    is left alone."""
+    prior = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 1.0], [2.0, 1.0, 0.0], [0.5, 0.5, 0.5]])
+    rows = np.array([4.0, 3.0, 2.0, 1.0])
+    cols = np.array([5.0, 3.0, 2.0])
+    kept = prior.copy()
+    m = ras(prior, rows, cols)
+    assert np.allclose(m.sum(axis=1), rows, rtol=1e-13, atol=0)
+    assert np.allclose(m.sum(axis=0), cols, rtol=1e-13, atol=0)
+    assert np.array_equal(m == 0, prior == 0)
+    assert (m[prior > 0] > 0).all()
+    assert np.array_equal(prior, kept)
+
+
+def test_ras_zero_row() -> None:
+    """A row of zeros in the prior: the scalings divide by its zero sum, so ``ras`` refuses it rather than
+    return NaN, whether its target is positive or zero (the calibration never hands it one)."""
+    prior = np.array([[1.0, 2.0], [0.0, 0.0], [3.0, 1.0]])
+    for rows, cols in (([2.0, 1.0, 4.0], [4.0, 3.0]), ([2.0, 0.0, 4.0], [3.5, 2.5])):
+        with np.errstate(divide="ignore", invalid="ignore"), pytest.raises(CalibrationError):
+            ras(prior, np.array(rows), np.array(cols), sweeps=50)
 
 
 def test_technology_and_value_added(econ: Economy, table: dict[str, Any]) -> None:
@@ -212,14 +286,15 @@ def test_russia_belarus_trade(econ: Economy, table: dict[str, Any]) -> None:
     nongoods = ("construction", "services")
     both = f.sum(BY_REGIONS, nongoods, RU_DISTRICTS) + f.sum(RU_DISTRICTS, nongoods, BY_REGIONS)
     assert close(both, v(rb["nongoods_total"]))
-    assert close(100.0 * f.sum(BY_REGIONS, ("agri_food",), RU_DISTRICTS) / to_ru,
-                 v(rb["agri_food_share_of_belarus_to_russia"]))  # fmt: skip
+    assert close(
+        100.0 * f.sum(BY_REGIONS, ("agri_food",), RU_DISTRICTS) / to_ru, v(rb["agri_food_share_of_belarus_to_russia"])
+    )
 
 
-def test_every_recorded_marginal_within_tolerance(builder: ModuleType, econ: Economy, table: dict[str, Any]) -> None:
+def test_every_recorded_marginal_within_tolerance(econ: Economy, table: dict[str, Any]) -> None:
     """All targeted marginals (product mixes, machinery shares, non-goods trade, partner openness, ...) as the
     builder measures them on the shipped file; the provenance records the same values."""
-    fresh = builder.marginals(econ, table)
+    fresh = marginals(econ, table)
     assert len(fresh) >= 60  # 69 with the current table
     for row in fresh:
         assert close(row["achieved"], row["target"]), row

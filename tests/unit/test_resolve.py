@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from cluster.cli import cli
-from cluster.economy import load, synthetic
+from cluster.economies import load, resolve
+from cluster.economy import synthetic
 from cluster.errors import EconomyError
-from cluster.loaders import resolve
 
 
 def test_embedded_id_with_new_domestic_tags() -> None:

@@ -11,16 +11,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from cluster import __version__
 from cluster.errors import InputError
 from cluster.schema import RESULT_SCHEMA, RUN_FORMAT, params_schema, read_metadata, with_provenance
-from cluster.store import RunFolder, open_run
+from cluster.store import RunFolder, code_revision, open_run
 
 POLICIES = ["status_quo", "counter_trade"]
 REGIONS = ["RU-CEN", "RU-NW", "BY"]
 PARAMS = ["leakage", "substitutability"]
-PROVENANCE = {"config_hash": "abc123", "seed": 7, "version": "0.1.0", "economy": "ru-by"}
-RESULTS_SCHEMA = with_provenance(RESULT_SCHEMA, PROVENANCE)
-PARAMS_SCHEMA = with_provenance(params_schema(PARAMS), PROVENANCE)
+PROVENANCE = {"config_hash": "abc123", "seed": 7, "economy_id": "ru-by"}
+#: What the store stamps: the run's provenance, the package version and the code revision.
+STAMPED = {**PROVENANCE, "package_version": __version__, "code_revision": code_revision()}
+RESULTS_SCHEMA = with_provenance(RESULT_SCHEMA, STAMPED)
+PARAMS_SCHEMA = with_provenance(params_schema(PARAMS), STAMPED)
 
 
 def results(ids: np.ndarray) -> pa.Table:
@@ -43,8 +46,15 @@ def results(ids: np.ndarray) -> pa.Table:
 
 def params(ids: np.ndarray) -> pa.Table:
     sid = np.repeat(ids, len(POLICIES)).astype(np.int64)
-    return pa.table({"scenario_id": sid, "policy": np.tile(POLICIES, len(ids)),
-                     "leakage": sid / 1000, "substitutability": sid / 500}, schema=PARAMS_SCHEMA)  # fmt: skip
+    return pa.table(
+        {
+            "scenario_id": sid,
+            "policy": np.tile(POLICIES, len(ids)),
+            "leakage": sid / 1000,
+            "substitutability": sid / 500,
+        },
+        schema=PARAMS_SCHEMA,
+    )
 
 
 def batch_ids(index: int, size: int = 50) -> np.ndarray:
@@ -56,6 +66,7 @@ def files(root: Path) -> list[str]:
 
 
 def write_run(path: Path, order: list[int], **kwargs: object) -> RunFolder:
+    kwargs.setdefault("provenance", PROVENANCE)
     folder = RunFolder.create(str(path), **kwargs)  # type: ignore[arg-type]
     for i in order:
         folder.write_batch(i, results(batch_ids(i)), params(batch_ids(i)))
@@ -64,7 +75,8 @@ def write_run(path: Path, order: list[int], **kwargs: object) -> RunFolder:
 
 def test_round_trip_keeps_rows_schema_and_scenario_order(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    folder = RunFolder.create(str(run_dir), info={"config": "eu_embargo.toml", "draws": 200})
+    folder = RunFolder.create(str(run_dir), info={"config": "eu_embargo.toml", "draws": 200}, provenance=PROVENANCE)
+    assert folder.provenance == STAMPED
     for i in [2, 0, 3, 1]:  # batches finish out of order
         shard = folder.write_batch(i, results(batch_ids(i)).to_batches()[0], params(batch_ids(i)))
         assert (shard.index, shard.results_rows, shard.params_rows) == (i, 300, 100)
@@ -81,6 +93,7 @@ def test_round_trip_keeps_rows_schema_and_scenario_order(tmp_path: Path) -> None
     assert "finished" in manifest
     assert [s["index"] for s in manifest["shards"]] == [0, 1, 2, 3]
     assert manifest["rows"] == {"results": 1200, "params": 400}
+    assert {k: manifest[k] for k in STAMPED} == STAMPED
 
     one = pq.read_table(run_dir / "results" / parts[2])
     assert one.schema.equals(RESULTS_SCHEMA, check_metadata=True)
@@ -212,13 +225,22 @@ def test_inconsistent_shards_are_refused(tmp_path: Path) -> None:
         folder.write_batch(0, results(batch_ids(0)), params(batch_ids(0)))
     with pytest.raises(ValueError, match="RESULT_SCHEMA"):
         folder.write_batch(1, results(batch_ids(1)).drop_columns(["va_loss"]), params(batch_ids(1)))
-    other = results(batch_ids(1)).replace_schema_metadata(None)
-    with pytest.raises(ValueError, match="metadata"):
-        folder.write_batch(1, other, params(batch_ids(1)))
+    bare = results(batch_ids(1)).replace_schema_metadata(None)  # the store stamps the run's provenance itself
+    folder.write_batch(1, bare, params(batch_ids(1)).replace_schema_metadata(None))
+    for sub in ("results", "params"):
+        meta = read_metadata(pq.read_schema(tmp_path / "run" / sub / "part-000001.parquet"))
+        assert meta is not None
+        assert {k: meta[k] for k in STAMPED} == folder.provenance
     with pytest.raises(ValueError, match="belong to the store"):
         RunFolder.create(str(tmp_path / "x"), info={"status": "mine"})
     folder.complete()
-    assert files(tmp_path / "run") == ["manifest.json", "params/part-000000.parquet", "results/part-000000.parquet"]
+    assert files(tmp_path / "run") == [
+        "manifest.json",
+        "params/part-000000.parquet",
+        "params/part-000001.parquet",
+        "results/part-000000.parquet",
+        "results/part-000001.parquet",
+    ]
 
 
 def test_open_run_names_the_path_and_the_problem(tmp_path: Path) -> None:
