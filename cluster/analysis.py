@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -80,15 +81,28 @@ def summarize(
     _check_metric(metric)
     opened = run if isinstance(run, Run) else open_run(run)
     table = opened.results_table(columns=[*_KEYS, metric])
-    return summarize_table(table, metric=metric, baseline_policy=baseline_policy, source=opened.path)
+    regions, names = opened.manifest.get("regions") or [], opened.manifest.get("region_names") or []
+    return summarize_table(
+        table,
+        metric=metric,
+        baseline_policy=baseline_policy,
+        source=opened.path,
+        region_names=dict(zip(regions, names, strict=False)),
+    )
 
 
 def summarize_table(
-    table: pa.Table, *, metric: str = "va_loss_pct", baseline_policy: str | None = None, source: str = "<results>"
+    table: pa.Table,
+    *,
+    metric: str = "va_loss_pct",
+    baseline_policy: str | None = None,
+    source: str = "<results>",
+    region_names: Mapping[str, str] | None = None,
 ) -> pa.Table:
     """``summarize`` on a results table in memory (``scenario_id``, ``policy``, ``region`` and ``metric``).
 
-    ``source`` names the results in error messages and metadata.
+    ``source`` names the results in error messages and metadata; ``region_names`` (long names by region label)
+    go into the metadata, for ``format_summary``.
     """
     _check_metric(metric)
     missing = [c for c in (*_KEYS, metric) if c not in table.column_names]
@@ -154,7 +168,13 @@ def summarize_table(
                 diff = _paired(g_values, base[1])
             for name, value in diff.items():
                 rows[name].append(value)
-    meta = {"format": SUMMARY_FORMAT, "metric": metric, "baseline_policy": baseline, "run": source}
+    meta = {
+        "format": SUMMARY_FORMAT,
+        "metric": metric,
+        "baseline_policy": baseline,
+        "run": source,
+        "region_names": dict(region_names or {}),
+    }
     schema = SUMMARY_SCHEMA.with_metadata({b"shock": json.dumps(meta).encode()})
     return pa.table(rows, schema=schema)
 
@@ -243,19 +263,26 @@ def format_summary(table: pa.Table) -> list[str]:
             return f"{value:,d}"
         return f"{value:,.{se_decimals if name in ('se', 'diff_se') else values_decimals}f}"
 
-    text = [
-        [str(p), str(r), *(cell(name, cols[name][i]) for name, _ in spec)]
-        for i, (p, r) in enumerate(zip(cols["policy"], cols["region"], strict=True))
-    ]
-    header = ["policy", "region", *(label for _, label in spec)]
+    names = meta.get("region_names") or {}
+    labels = [["policy", "region"]] + [[str(p), str(r)] for p, r in zip(cols["policy"], cols["region"], strict=True)]
+    if names:  # long names beside the codes
+        labels = [[*labels[0], "name"]] + [[p, r, _cut(str(names.get(r, "")))] for p, r in labels[1:]]
+    n_left = len(labels[0])
+    text = [[*labels[i + 1], *(cell(name, cols[name][i]) for name, _ in spec)] for i in range(table.num_rows)]
+    header = [*labels[0], *(label for _, label in spec)]
     widths = [max(len(line[j]) for line in [header, *text]) for j in range(len(header))]
 
     def render(line: list[str]) -> str:
-        left = [line[j].ljust(widths[j]) for j in range(2)]
-        right = [line[j].rjust(widths[j]) for j in range(2, len(line))]
+        left = [line[j].ljust(widths[j]) for j in range(n_left)]
+        right = [line[j].rjust(widths[j]) for j in range(n_left, len(line))]
         return "  ".join(left + right).rstrip()
 
     return [title, render(header), *(render(line) for line in text)]
+
+
+def _cut(name: str, width: int = 30) -> str:
+    """A long name cut to ``width`` characters."""
+    return name if len(name) <= width else name[: width - 1] + "…"
 
 
 def _decimals(cols: dict[str, list[Any]], names: tuple[str, ...]) -> int:

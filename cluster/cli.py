@@ -7,12 +7,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
-import numpy as np
 
 from cluster import __version__
 from cluster.core import DAYS_PER_YEAR
 from cluster.economies import DEFAULT_ECONOMY, EMBEDDED, load, resolve
-from cluster.economy import Economy, summarize
+from cluster.economy import Economy, format_economy
 from cluster.errors import InputError
 from cluster.loaders import KINDS
 
@@ -90,14 +89,6 @@ def economies() -> None:
         )
 
 
-#: Long names are cut to this many characters in tables.
-_NAME_WIDTH = 34
-
-
-def _fit(name: str, width: int) -> str:
-    return name if len(name) <= width else name[: width - 1] + "…"
-
-
 @cli.group()
 def economy() -> None:
     """Inspect one economy."""
@@ -112,52 +103,8 @@ def economy_show(spec: str, kind: str, concordance: str | None, domestic: tuple[
     ID_OR_PATH is an embedded economy (see `shock economies`) or a table: an economy Parquet file, a pymrio
     folder, plain Z/Y matrices (CSV or Parquet) or a database that pymrio parses (--kind).
     """
-    eco = _economy(spec, kind, concordance, domestic)
-    summ = summarize(eco)
-    unit = eco.unit or "money"
-    click.echo(f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors, annual flows in {unit}")
-    if eco.provenance.get("note"):
-        click.echo(str(eco.provenance["note"]))
-    total = summ.output_by_region.sum()
-    width = min(_NAME_WIDTH, max(len(name) for name in (*eco.region_names, *eco.sector_names, "name")))
-    click.echo(
-        f"\n{'region':<12}{'name':<{width + 2}}{'country':<10}{'tags':<22}{'output':>12}{'share':>8}{'value added':>13}"
-    )
-    for j, region in enumerate(eco.regions):
-        tags = (
-            ",".join(
-                name
-                for name, on in (
-                    ("domestic", eco.domestic[j]),
-                    ("coalition", eco.coalition[j]),
-                    ("friendly", eco.friendly[j]),
-                )
-                if on
-            )
-            or "-"
-        )
-        click.echo(
-            f"{region:<12}{_fit(eco.region_names[j], width):<{width + 2}}{eco.country[j]:<10}{tags:<22}"
-            f"{summ.output_by_region[j]:>12,.1f}{summ.output_by_region[j] / total:>8.1%}{summ.va_by_region[j]:>13,.1f}"
-        )
-    click.echo(f"\n{'sector':<16}{'name':<{width + 2}}{'output':>12}{'share':>8}")
-    for k, sector in enumerate(eco.sectors):
-        click.echo(
-            f"{sector:<16}{_fit(eco.sector_names[k], width):<{width + 2}}{summ.output_by_sector[k]:>12,.1f}"
-            f"{summ.output_by_sector[k] / total:>8.1%}"
-        )
-    if eco.domestic.any():
-        turnover = summ.exports_by_partner + summ.imports_by_partner
-        click.echo(
-            f"\ntrade of the domestic regions by partner\n{'partner':<12}{'name':<{width + 2}}{'exports':>12}"
-            f"{'imports':>12}{'share':>8}"
-        )
-        for p in np.flatnonzero(~eco.domestic).tolist():
-            click.echo(
-                f"{eco.regions[p]:<12}{_fit(eco.region_names[p], width):<{width + 2}}"
-                f"{summ.exports_by_partner[p]:>12,.1f}{summ.imports_by_partner[p]:>12,.1f}"
-                f"{turnover[p] / turnover.sum():>8.1%}"
-            )
+    for line in format_economy(_economy(spec, kind, concordance, domestic)):
+        click.echo(line)
 
 
 @cli.command()
@@ -203,7 +150,9 @@ def simulate(
         f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors; {draws} draws x "
         f"{days} days in {elapsed:.2f} s ({draws * days / elapsed:,.0f} scenario-days/s)"
     )
-    for line in format_summary(summarize_table(run.results, metric="va_loss_pct", source="shock simulate")):
+    names = dict(zip(eco.regions, eco.region_names, strict=True))
+    summary = summarize_table(run.results, metric="va_loss_pct", source="shock simulate", region_names=names)
+    for line in format_summary(summary):
         click.echo(line)
 
 

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from cluster.core import Baseline
 from cluster.errors import EconomyError
 
-__all__ = ["Economy", "Summary", "summarize", "synthetic"]
+__all__ = ["Economy", "Summary", "format_economy", "summarize", "synthetic"]
 
 F64 = NDArray[np.float64]
 
@@ -299,3 +299,55 @@ def summarize(economy: Economy) -> Summary:
     exports = np.where(dom, 0.0, trade[dom].sum(axis=0))
     imports = np.where(dom, 0.0, trade[:, dom].sum(axis=1))
     return Summary(x.sum(axis=1), economy.value_added.reshape(r, s).sum(axis=1), x.sum(axis=0), exports, imports)
+
+
+#: Long names are cut to this many characters in text tables.
+NAME_WIDTH = 34
+
+
+def _fit(name: str, width: int) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def format_economy(eco: Economy) -> list[str]:
+    """A readable digest as text lines: output and value added by region, output by sector, and the domestic
+    regions' trade by partner, with long names beside the labels (``shock economy show``)."""
+    summ = summarize(eco)
+    lines = [
+        f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors, annual flows in "
+        f"{eco.unit or 'money'}"
+    ]
+    if eco.provenance.get("note"):
+        lines.append(str(eco.provenance["note"]))
+    total = summ.output_by_region.sum()
+    w = min(NAME_WIDTH, max(len(name) for name in (*eco.region_names, *eco.sector_names, "name"))) + 2
+    lines += [
+        "",
+        f"{'region':<12}{'name':<{w}}{'country':<10}{'tags':<22}{'output':>12}{'share':>8}{'value added':>13}",
+    ]
+    for j, region in enumerate(eco.regions):
+        flags = (("domestic", eco.domestic[j]), ("coalition", eco.coalition[j]), ("friendly", eco.friendly[j]))
+        tags = ",".join(name for name, on in flags if on) or "-"
+        out = summ.output_by_region[j]
+        lines.append(
+            f"{region:<12}{_fit(eco.region_names[j], w - 2):<{w}}{eco.country[j]:<10}{tags:<22}"
+            f"{out:>12,.1f}{out / total:>8.1%}{summ.va_by_region[j]:>13,.1f}"
+        )
+    lines += ["", f"{'sector':<16}{'name':<{w}}{'output':>12}{'share':>8}"]
+    for k, sector in enumerate(eco.sectors):
+        out = summ.output_by_sector[k]
+        lines.append(f"{sector:<16}{_fit(eco.sector_names[k], w - 2):<{w}}{out:>12,.1f}{out / total:>8.1%}")
+    if eco.domestic.any():
+        turnover = summ.exports_by_partner + summ.imports_by_partner
+        lines += [
+            "",
+            "trade of the domestic regions by partner",
+            f"{'partner':<12}{'name':<{w}}{'exports':>12}{'imports':>12}{'share':>8}",
+        ]
+        for p in np.flatnonzero(~eco.domestic).tolist():
+            lines.append(
+                f"{eco.regions[p]:<12}{_fit(eco.region_names[p], w - 2):<{w}}"
+                f"{summ.exports_by_partner[p]:>12,.1f}{summ.imports_by_partner[p]:>12,.1f}"
+                f"{turnover[p] / turnover.sum():>8.1%}"
+            )
+    return lines

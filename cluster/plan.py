@@ -176,8 +176,7 @@ class Plan:
         }
         for metric in METRICS.values():
             if metric.kind == "day":  # "never" is -1 in the core, null in the table
-                day = out.recovery_day.reshape(rows) if metric.name == "recovery_day" else None
-                assert day is not None, metric.name
+                day = out.metrics[metric.name].reshape(rows)
                 columns[metric.name] = pa.array(day.astype(np.int32), mask=day < 0, type=pa.int32())
             else:
                 columns[metric.name] = out.metrics[metric.name].reshape(rows)

@@ -18,8 +18,9 @@ def test_simulate_prints_a_table() -> None:
     assert "va_loss_pct per policy and region" in res.output
     rows = _rows(res.output)
     assert [row[1] for row in rows] == [f"R{i:02d}" for i in range(22)]
-    assert all(row[2] == "4" for row in rows)  # four draws in every region
-    losses = [float(row[3]) for row in rows]
+    assert all(row[2] == row[1] for row in rows)  # a synthetic region's long name is its label
+    assert all(row[3] == "4" for row in rows)  # four draws in every region
+    losses = [float(row[4]) for row in rows]
     assert max(losses) > 0  # the package does bite somewhere
 
 
@@ -30,6 +31,7 @@ def test_simulate_runs_the_default_economy() -> None:
     regions = [row[1] for row in _rows(res.output)]
     assert regions[:2] == ["RU-CEN", "RU-NW"]
     assert regions[-1] == "ROW"
+    assert "Central Federal District" in res.output  # long names beside the codes
 
 
 def test_user_errors_are_one_line_programming_errors_keep_their_traceback() -> None:
