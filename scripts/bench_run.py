@@ -17,9 +17,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from cluster.scenarios import Plan
-
 from cluster.config import load
+from cluster.plan import Plan
 from cluster.runner import RunStats, execute
 
 WORKERS = 2

@@ -12,6 +12,7 @@ Regenerate only when a change is meant to change results, in the same commit, an
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -37,4 +38,9 @@ def main(names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description="Write the golden regression tables of tests/golden.")
+    parser.add_argument("cases", nargs="*", metavar="CASE", help=f"one of {', '.join(CASES)} (default: all)")
+    cases = parser.parse_args().cases
+    if unknown := sorted(set(cases) - set(CASES)):
+        parser.error(f"unknown case {unknown[0]!r}: choose from {', '.join(CASES)}")
+    main(cases)
