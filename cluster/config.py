@@ -344,21 +344,24 @@ def _value(
     tags: Mapping[str, Mapping[str, float]],
 ) -> Any:
     high = days - 1 if p.within_horizon else p.high
+    low = p.low
+    if p.kind == "probability":  # whatever the declaration says, a probability lies in [0, 1]
+        low, high = max(low, 0.0), min(high, 1.0)
     default = 0.0 if p.default is None else p.default
     if p.kind == "integer":
-        return float(_integer(ctx, raw.get(p.key, int(default)), key, int(p.low)))
+        return float(_integer(ctx, raw.get(p.key, int(default)), key, int(low)))
     if p.kind == "number":
-        return _number(ctx, raw.get(p.key, default), key, p.low, high)
+        return _number(ctx, raw.get(p.key, default), key, low, high)
     if p.over == "scenario":
         if p.forever and raw.get(p.key, "forever") == "forever":
             return None
-        d = _dist(ctx, raw.get(p.key, default), key, p.low, high)
+        d = _dist(ctx, raw.get(p.key, default), key, low, high)
         return _probability(ctx, d, key) if p.kind == "probability" else d
     names = labels[p.over]
     if p.tag_default is not None and p.key not in raw:
         table = {lab: Dist("fixed", (tags[p.tag_default][lab],)) for lab in names}
     else:
-        table = _per_label(ctx, raw.get(p.key), key, names, p.over, default, p.low, high)
+        table = _per_label(ctx, raw.get(p.key), key, names, p.over, default, low, high)
     if p.kind == "probability":
         table = {lab: _probability(ctx, d, f"{key}.{lab}") for lab, d in table.items()}
     return table
