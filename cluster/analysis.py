@@ -44,23 +44,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cluster.errors import InputError
-from cluster.schema import RESULT_SCHEMA, SUMMARY_FORMAT, SUMMARY_SCHEMA
+from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, SUMMARY_FORMAT, SUMMARY_SCHEMA
 from cluster.store import Run, open_run
+from cluster.timeline import HORIZON
 
 __all__ = [
+    "BY",
     "METRICS",
+    "PERIOD_METRICS",
     "STATUS_QUO",
     "SUMMARY_FORMAT",
     "SUMMARY_SCHEMA",
     "format_summary",
     "summarize",
     "summarize_table",
+    "summary_json",
 ]
 
 _KEYS = ("scenario_id", "policy", "region")
 
 #: The metric columns of ``RESULT_SCHEMA`` that ``summarize`` accepts.
 METRICS = tuple(f.name for f in RESULT_SCHEMA if f.name not in _KEYS)
+#: The metrics of the period rows.
+PERIOD_METRICS = tuple(f.name for f in PERIODS_SCHEMA if f.type == pa.float64())
+#: What ``summarize`` can summarise by.
+BY = ("horizon", "year", "quarter")
+#: Joins a region and a period into one group label (a character no label holds).
+_SEP = "\x1f"
 
 #: The policy used as the baseline of paired differences when none is named.
 STATUS_QUO = "status_quo"
@@ -72,23 +82,45 @@ _QUANTILES = (0.05, 0.5, 0.95)
 
 
 def summarize(
-    run: Run | str | os.PathLike[str], *, metric: str = "va_loss_pct", baseline_policy: str | None = None
+    run: Run | str | os.PathLike[str],
+    *,
+    metric: str = "va_loss_pct",
+    baseline_policy: str | None = None,
+    by: str = "horizon",
+    countries: bool = False,
 ) -> pa.Table:
     """Per policy and region: count, mean, spread, quantiles, CVaR 95% and paired differences of ``metric``.
 
-    ``run`` is an opened run or the path of a run folder. See the module docstring for the columns.
+    ``run`` is an opened run or the path of a run folder. ``by`` is ``horizon`` (the whole run), ``year`` or
+    ``quarter`` (calendar periods, from the run's period tables); ``countries`` summarises country rows (each
+    country's regions summed) instead of regions. See the module docstring for the columns.
     """
-    _check_metric(metric)
+    if by not in BY:
+        raise InputError(f"unknown period {by!r}: choose one of {', '.join(BY)}")
     opened = run if isinstance(run, Run) else open_run(run)
-    table = opened.results_table(columns=[*_KEYS, metric])
     regions, names = opened.manifest.get("regions") or [], opened.manifest.get("region_names") or []
+    region_names = dict(zip(regions, names, strict=False))
+    if by == "horizon" and not countries:
+        _check_metric(metric, METRICS)
+        table = opened.results_table(columns=[*_KEYS, metric])
+        return summarize_table(
+            table, metric=metric, baseline_policy=baseline_policy, source=opened.path, region_names=region_names
+        )
+    _check_metric(metric, PERIOD_METRICS, f" (by {by}{', countries' if countries else ''})")
+    level = "country" if countries else "region"
+    table = opened.periods_table(columns=[*_KEYS, "period", metric], filter=pc.field("level") == level)
+    table = table.filter(pc.equal(_period_kind(table["period"]), by))
+    names = None if countries else region_names  # country rows carry country codes, which have no long names
     return summarize_table(
-        table,
-        metric=metric,
-        baseline_policy=baseline_policy,
-        source=opened.path,
-        region_names=dict(zip(regions, names, strict=False)),
+        table, metric=metric, baseline_policy=baseline_policy, source=opened.path, region_names=names
     )
+
+
+def _period_kind(labels: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``quarter`` (``2022Q2``, ``Y1Q2``), ``horizon`` (``all``) or ``year`` for each period label."""
+    quarter = pc.match_substring(labels, "Q")
+    horizon = pc.equal(labels, HORIZON)
+    return pc.if_else(quarter, "quarter", pc.if_else(horizon, "horizon", "year"))
 
 
 def summarize_table(
@@ -99,24 +131,28 @@ def summarize_table(
     source: str = "<results>",
     region_names: Mapping[str, str] | None = None,
 ) -> pa.Table:
-    """``summarize`` on a results table in memory (``scenario_id``, ``policy``, ``region`` and ``metric``).
+    """``summarize`` on a table in memory: ``scenario_id``, ``policy``, ``region``, ``metric`` and, for period
+    rows, ``period`` (then every (region, period) is a group of its own).
 
     ``source`` names the results in error messages and metadata; ``region_names`` (long names by region label)
     go into the metadata, for ``format_summary``.
     """
-    _check_metric(metric)
+    has_period = "period" in table.column_names
+    _check_metric(metric, PERIOD_METRICS if has_period else METRICS)
     missing = [c for c in (*_KEYS, metric) if c not in table.column_names]
     if missing:
         raise InputError(f"{source}: results lack the columns {missing}")
     policies = pc.unique(table["policy"]).to_pylist()
-    regions = pc.unique(table["region"]).to_pylist()
+    # A group is a region, or a (region, period) pair for period rows: one label, split again below.
+    unit = pc.binary_join_element_wise(table["region"], table["period"], _SEP) if has_period else table["region"]
+    regions = pc.unique(unit).to_pylist()
     baseline = _baseline(policies, baseline_policy, source)
 
     # One sort by (policy, region, scenario id) makes every group a contiguous, id-ordered slice.
     n_regions = len(regions)
     key = pc.add(
         pc.multiply(pc.index_in(table["policy"], value_set=pa.array(policies)).cast(pa.int64()), n_regions),
-        pc.index_in(table["region"], value_set=pa.array(regions)).cast(pa.int64()),
+        pc.index_in(unit, value_set=pa.array(regions)).cast(pa.int64()),
     )
     order = pc.sort_indices(
         pa.table({"key": key, "id": table["scenario_id"]}), sort_keys=[("key", "ascending"), ("id", "ascending")]
@@ -148,7 +184,9 @@ def summarize_table(
                     f"{region!r}; the results are corrupt (shards written twice?): re-run"
                 )
             rows["policy"].append(policy)
-            rows["region"].append(region)
+            label, _, period = region.partition(_SEP)
+            rows["region"].append(label)
+            rows["period"].append(period or HORIZON)
             rows["n_null"].append(g_values.null_count)
             for name, value in _stats(g_values).items():
                 rows[name].append(value)
@@ -179,9 +217,9 @@ def summarize_table(
     return pa.table(rows, schema=schema)
 
 
-def _check_metric(metric: str) -> None:
-    if metric not in METRICS:
-        raise InputError(f"unknown metric {metric!r}: choose one of {', '.join(METRICS)}")
+def _check_metric(metric: str, allowed: tuple[str, ...], where: str = "") -> None:
+    if metric not in allowed:
+        raise InputError(f"unknown metric {metric!r}{where}: choose one of {', '.join(allowed)}")
 
 
 def _baseline(policies: list[str], requested: str | None, source: str) -> str | None:
@@ -266,7 +304,9 @@ def format_summary(table: pa.Table) -> list[str]:
     names = meta.get("region_names") or {}
     labels = [["policy", "region"]] + [[str(p), str(r)] for p, r in zip(cols["policy"], cols["region"], strict=True)]
     if names:  # long names beside the codes
-        labels = [[*labels[0], "name"]] + [[p, r, _cut(str(names.get(r, "")))] for p, r in labels[1:]]
+        labels = [[*labels[0], "name"]] + [[*row, _cut(str(names.get(row[1], "")))] for row in labels[1:]]
+    if any(period != HORIZON for period in cols["period"]):
+        labels = [[*labels[0], "period"]] + [[*row, str(q)] for row, q in zip(labels[1:], cols["period"], strict=True)]
     n_left = len(labels[0])
     text = [[*labels[i + 1], *(cell(name, cols[name][i]) for name, _ in spec)] for i in range(table.num_rows)]
     header = [*labels[0], *(label for _, label in spec)]
@@ -278,6 +318,17 @@ def format_summary(table: pa.Table) -> list[str]:
         return "  ".join(left + right).rstrip()
 
     return [title, render(header), *(render(line) for line in text)]
+
+
+def summary_json(table: pa.Table) -> str:
+    """A summary table as JSON: its metadata (metric, baseline, run) and one object per row."""
+    meta = json.loads((table.schema.metadata or {}).get(b"shock", b"{}"))
+    meta.pop("region_names", None)
+    rows = [
+        {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
+        for row in table.to_pylist()
+    ]  # JSON has no NaN: an undefined statistic is null
+    return json.dumps({**meta, "rows": rows}, indent=2, allow_nan=False)
 
 
 def _cut(name: str, width: int = 30) -> str:

@@ -256,20 +256,31 @@ def run(
 
 @cli.command("summarize")
 @click.argument("run_dir", metavar="RUN_DIR")
-@click.option("--metric", default="va_loss_pct", show_default=True, help="Result column to summarise.")
+@click.option("--metric", default="va_loss_pct", show_default=True, help="Metric to summarise.")
 @click.option(
     "--baseline",
     "baseline_policy",
     default=None,
     help="Policy to pair the others against (default: status_quo when there is one).",
 )
-def summarize_cmd(run_dir: str, metric: str, baseline_policy: str | None) -> None:
+@click.option(
+    "--by",
+    type=click.Choice(["horizon", "year", "quarter"]),
+    default="horizon",
+    show_default=True,
+    help="The whole horizon, or calendar years or quarters (a period's loss as a share of its own baseline).",
+)
+@click.option("--countries", is_flag=True, help="Country rows (each country's regions summed) instead of regions.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def summarize_cmd(
+    run_dir: str, metric: str, baseline_policy: str | None, by: str, countries: bool, as_json: bool
+) -> None:
     """Per policy and region: mean, p5/p50/p95, CVaR 95%, Monte Carlo standard error, paired differences."""
-    from cluster.analysis import format_summary
+    from cluster.analysis import format_summary, summary_json
     from cluster.analysis import summarize as summarize_run
 
-    table = summarize_run(run_dir, metric=metric, baseline_policy=baseline_policy)
-    for line in format_summary(table):
+    table = summarize_run(run_dir, metric=metric, baseline_policy=baseline_policy, by=by, countries=countries)
+    for line in [summary_json(table)] if as_json else format_summary(table):
         click.echo(line)
 
 

@@ -18,6 +18,7 @@ each sector (partner) gets its own draw.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import math
@@ -33,8 +34,20 @@ from cluster.economies import resolve
 from cluster.economy import Economy
 from cluster.errors import InputError
 from cluster.parameters import Param, declared
+from cluster.timeline import Calendar
 
-__all__ = ["DESIGNS", "Config", "ConfigError", "CounterTrade", "Policy", "Project", "Values", "from_dict", "load"]
+__all__ = [
+    "DESIGNS",
+    "Config",
+    "ConfigError",
+    "CounterTrade",
+    "Package",
+    "Policy",
+    "Project",
+    "Values",
+    "from_dict",
+    "load",
+]
 
 DESIGNS = ("monte_carlo", "latin_hypercube", "sobol")
 Design = Literal["monte_carlo", "latin_hypercube", "sobol"]
@@ -70,6 +83,14 @@ class Values:
     def number(self, key: str) -> float:
         """A plain number."""
         return float(self.items[key])
+
+
+@dataclass(frozen=True)
+class Package:
+    """A sanction package: its name (None for the [sanctions] table itself) and its ``package`` values."""
+
+    name: str | None
+    values: Values
 
 
 @dataclass(frozen=True)
@@ -129,10 +150,12 @@ class Config:
     design: Design
     batch_size: int | None
     out: str
+    start: dt.date | None  # day 0 of the run; None: periods count years from day 0
     economy_spec: str
     economy: Economy = field(repr=False)
     targets: tuple[str, ...]
-    sanctions: Values
+    sanctions: Values  # the run-level sanction parameters (premium, substitution)
+    packages: tuple[Package, ...]  # the sanction packages, in the config's order
     ario: Values
     projects: dict[str, Project]
     policies: tuple[Policy, ...]
@@ -143,6 +166,11 @@ class Config:
     def with_overrides(self, **overrides: Any) -> Config:
         """The same document validated again with ``overrides`` (draws, seed, days, out, batch_size)."""
         return from_dict(self.document, source=self.path, base=Path(self.base), name=self.name, **overrides)
+
+    @property
+    def calendar(self) -> Calendar:
+        """Days to dates, quarters and years."""
+        return Calendar(self.start, self.days)
 
     @property
     def partners(self) -> tuple[str, ...]:
@@ -308,6 +336,50 @@ def _looks_like_dist(raw: dict[str, Any]) -> bool:
     return bool(keys) and keys <= set(KINDS)
 
 
+def _date(ctx: _Ctx, raw: Any, key: str) -> dt.date:
+    """A date: a TOML date (``2022-01-01``) or the same as a string."""
+    if isinstance(raw, dt.datetime):
+        raise ctx.fail(key, raw.isoformat(), "expected a date without a time, e.g. 2022-01-01")
+    if isinstance(raw, dt.date):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            pass
+    raise ctx.fail(key, raw, "expected a date, e.g. 2022-01-01")
+
+
+def _day(ctx: _Ctx, raw: Any, key: str, start: dt.date | None) -> Any:
+    """A day given as a date (a TOML date or an ISO string) -> its number of days from ``start``; else ``raw``."""
+    if isinstance(raw, dt.date) or (isinstance(raw, str) and raw[:1].isdigit()):
+        when = _date(ctx, raw, key)
+        if start is None:
+            raise ctx.fail(key, str(raw), "a date needs [run] start (the date of day 0), e.g. start = 2022-01-01")
+        return (when - start).days
+    return raw
+
+
+def _dated(ctx: _Ctx, raw: Mapping[str, Any], where: str, start: dt.date | None, days: int) -> dict[str, Any]:
+    """A package's table with its dates turned into days, and ``end`` into a duration."""
+    out = dict(raw)
+    if "onset" in out:
+        out["onset"] = _day(ctx, out["onset"], f"{where}.onset", start)
+    if "end" in out:
+        end = _day(ctx, out.pop("end"), f"{where}.end", start)
+        if "duration" in raw:
+            raise ctx.fail(f"{where}.end", str(raw["end"]), "give end or duration, not both")
+        if isinstance(end, bool) or not isinstance(end, int):
+            raise ctx.fail(f"{where}.end", end, "expected a day (a whole number) or a date")
+        onset = out.get("onset", 0)
+        if isinstance(onset, bool) or not isinstance(onset, int | float):
+            raise ctx.fail(f"{where}.end", end, "an end needs a fixed onset; with an uncertain onset give a duration")
+        if end <= onset:
+            raise ctx.fail(f"{where}.end", str(raw["end"]), f"must come after the onset (day {onset:g})")
+        out["duration"] = end - onset
+    return out
+
+
 def _regions(ctx: _Ctx, raw: Any, key: str, economy: Economy) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
         raise ctx.fail(key, raw, "expected a list of region labels")
@@ -372,9 +444,11 @@ def _keys(section: str, *structural: str) -> tuple[str, ...]:
 
 
 _TOP = ("run", "economy", "sanctions", "ario", "projects", "policies")
-_RUN = ("name", "seed", "draws", "days", "design", "batch_size", "out")
+_RUN = ("name", "seed", "draws", "days", "design", "batch_size", "out", "start")
 _ECONOMY = ("id", "path", "kind", "concordance", "domestic", "targets")
 _POLICY = ("counter_trade", "projects", "cooperation", "include")
+#: A package's keys: its declared parameters, and ``end`` (a day or a date; turned into a duration).
+_PACKAGE = (*(p.key for p in declared("package")), "end")
 
 
 def load(path: str | os.PathLike[str], **overrides: Any) -> Config:
@@ -419,6 +493,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     out = run.get("out", f"runs/{name}")
     if not isinstance(out, str) or not out:
         raise ctx.fail("run.out", out, "expected a path")
+    start = _date(ctx, run["start"], "run.start") if "start" in run else None
 
     eco_raw = _table(ctx, raw.get("economy", {}), "economy", _ECONOMY)
     spec = eco_raw.get("id", eco_raw.get("path", "ru-by"))
@@ -444,8 +519,27 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     partners = tuple(r for r in economy.regions if r not in targets)
     labels = {"sector": economy.sectors, "partner": partners}
     tags = {"coalition": {r: float(c) for r, c in zip(economy.regions, economy.coalition, strict=True)}}
-    sec = _table(ctx, raw.get("sanctions", {}), "sanctions", _keys("sanctions"))
+    sec = _table(ctx, raw.get("sanctions", {}), "sanctions", (*_keys("sanctions"), *_PACKAGE, "packages"))
     sanctions = _values(ctx, sec, "sanctions", "sanctions", labels=labels, days=days, tags=tags)
+
+    def package(name: str | None, table: Mapping[str, Any], where: str) -> Package:
+        return Package(name, _values(ctx, _dated(ctx, table, where, start, days), where, "package", labels=labels,
+                                     days=days, tags=tags))  # fmt: skip
+
+    defaults = {k: sec[k] for k in _PACKAGE if k in sec}
+    first = package(None, defaults, "sanctions")  # the [sanctions] table's own package keys, checked where written
+    if "packages" not in sec:
+        packages: tuple[Package, ...] = (first,)
+    else:
+        named = _table(ctx, sec["packages"], "sanctions.packages")
+        if not named:
+            raise ctx.fail("sanctions.packages", named, "name at least one package, e.g. [sanctions.packages.first]")
+        packages = tuple(
+            package(
+                str(n), {**defaults, **_table(ctx, t, f"sanctions.packages.{n}", _PACKAGE)}, f"sanctions.packages.{n}"
+            )
+            for n, t in named.items()
+        )
     ario_raw = _table(ctx, raw.get("ario", {}), "ario", _keys("ario"))
     ario = _values(ctx, ario_raw, "ario", "ario", labels=labels, days=days, tags=tags)
     psi, inv = ario.dist("psi"), ario.dist("inventory_days")
@@ -494,11 +588,14 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
             "out": out,
         },
         "economy": {"spec": str(spec), "id": economy.id, "targets": list(targets)},
-        "sanctions": {k: sec.get(k) for k in _keys("sanctions") if k in sec},
+        "sanctions": dict(sec),
         "ario": ario_raw,
         "projects": raw.get("projects", {}),
         "policies": pol_raw,
     }
+    if start is not None:  # only when given: the hash of a config without one stays what it was
+        resolved["run"]["start"] = start.isoformat()
+
     return Config(
         path=source,
         name=name,
@@ -508,10 +605,12 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         design=design,
         batch_size=batch_size,
         out=out,
+        start=start,
         economy_spec=str(spec),
         economy=economy,
         targets=targets,
         sanctions=sanctions,
+        packages=packages,
         ario=ario,
         projects=projects,
         policies=policies,

@@ -28,6 +28,7 @@ Kind = Literal["dist", "probability", "number", "integer"]
 
 #: The config tables that hold parameters, and how their recorded columns are named.
 SECTIONS: dict[str, str] = {
+    "package": "[sanctions] or [sanctions.packages.NAME]",
     "sanctions": "[sanctions]",
     "ario": "[ario]",
     "project": "[projects.NAME]",
@@ -69,27 +70,27 @@ class Param:
 
 #: Every parameter, in the order of the parameters table's columns.
 PARAMETERS: tuple[Param, ...] = (
-    # --- the sanction package -------------------------------------------------------------------------
+    # --- a sanction package (the [sanctions] table itself, or each [sanctions.packages.NAME]) ----------------
     Param(
-        "sanctions",
+        "package",
         "onset",
         "day",
         0.0,
-        "first day of the sanctions (day 0 is the first simulated day)",
+        "first day of the package, in days from day 0 (a date with [run] start: onset = 2022-02-24)",
         low=0.0,
         within_horizon=True,
     ),
     Param(
-        "sanctions",
+        "package",
         "duration",
         "days",
         None,
-        'how long the sanctions last: "forever" (the default) or days',
+        'how long the package lasts: "forever" (the default) or days (or give end = a date or a day)',
         low=0.0,
         forever=True,
     ),
     Param(
-        "sanctions",
+        "package",
         "coalition",
         "probability",
         0.0,
@@ -101,7 +102,7 @@ PARAMETERS: tuple[Param, ...] = (
         high=1.0,
     ),
     Param(
-        "sanctions",
+        "package",
         "import_ban",
         "share",
         0.0,
@@ -111,7 +112,7 @@ PARAMETERS: tuple[Param, ...] = (
         high=1.0,
     ),
     Param(
-        "sanctions",
+        "package",
         "export_ban",
         "share",
         0.0,
@@ -121,13 +122,12 @@ PARAMETERS: tuple[Param, ...] = (
         high=1.0,
     ),
     Param(
-        "sanctions",
+        "package",
         "leakage",
         "share",
         0.0,
-        "share of a closed link that stays open through third countries",
+        "share of what the package closes that stays open through third countries",
         over="sector",
-        target="sanctions.leakage",
         low=0.0,
         high=1.0,
     ),
@@ -300,11 +300,13 @@ def declared(section: str) -> tuple[Param, ...]:
 def column(param: Param, *, owner: str | None = None, label: str | None = None) -> str:
     """The parameters-table column of one drawn value.
 
-    ``owner`` is the project or policy the value belongs to, ``label`` the sector or partner. Sanctions columns
-    are bare (``onset``, ``leakage.machinery``), the others carry their table (``ario.psi``,
-    ``project.NAME.success``, ``policy.NAME.counter_trade.capacity``).
+    ``owner`` is the package, project or policy the value belongs to, ``label`` the sector or partner. Sanctions
+    columns are bare (``onset``, ``leakage.machinery``, ``substitutability.metals``), those of a named package
+    carry its name (``package.NAME.onset``), the others their table (``ario.psi``, ``project.NAME.success``,
+    ``policy.NAME.counter_trade.capacity``).
     """
     prefix = {
+        "package": "" if owner is None else f"package.{owner}.",
         "sanctions": "",
         "ario": "ario.",
         "project": f"project.{owner}.",
@@ -334,7 +336,8 @@ def reference_markdown() -> str:
         ]
         for p in declared(section):
             default = "forever" if p.forever else ("economy's tags" if p.tag_default else f"{p.default:g}")
-            owner = {"project": "project", "counter_trade": "policy", "cooperation": "policy"}.get(section)
+            owners = {"project": "project", "counter_trade": "policy", "cooperation": "policy", "package": "package"}
+            owner = owners.get(section)
             per = ", ".join(x for x in (p.over, owner) if x) if p.recorded else f"{owner or 'run'} (fixed)"
             lines.append(f"| `{p.key}` | {kinds[p.kind]} | {p.unit} | {default} | {_bounds(p)} | {per} | {p.doc} |")
         lines.append("")
@@ -351,9 +354,17 @@ A config is a TOML file with the tables `[run]`, `[economy]`, `[sanctions]`, `[a
 `[projects.NAME]` (optional) and `[policies.NAME]`; `configs/smoke.toml`, `configs/eu_embargo.toml` and
 `configs/replay_2022.toml` are worked examples.
 
-- `[run]`: `name`, `seed`, `draws`, `days`, `design` (`monte_carlo`, `latin_hypercube`, `sobol`), `batch_size`, `out`.
+- `[run]`: `name`, `seed`, `draws`, `days`, `design` (`monte_carlo`, `latin_hypercube`, `sobol`), `batch_size`, `out`,
+  `start` (the date of day 0, e.g. `start = 2022-01-01`: results by calendar year and quarter, and dates in
+  packages; without it, periods count 365-day years from day 0).
 - `[economy]`: `id` (an embedded economy) or `path` (a table), `kind`, `concordance`, `domestic = [...]`,
   `targets = [...]` (default: the domestic regions).
+- `[sanctions]`: the run-level sanction parameters below, and either the keys of *one* package (the table is
+  then the package: `onset`, `duration` or `end`, `coalition`, `import_ban`, `export_ban`, `leakage`) or
+  `[sanctions.packages.NAME]` tables, one per package, each with its own dates and bans; package keys written
+  in `[sanctions]` itself are then the defaults of every package (e.g. the coalition). A package's `onset` and
+  `end` may be dates (with `[run] start`); `end` is the first day the package no longer applies. On a link
+  closed by several packages, the closed shares combine as independent bans: 1 - (1 - e1)(1 - e2)...
 - `[projects.NAME]`: `region`, `sector` and the parameters below.
 - `[policies.NAME]`: `counter_trade = {...}` (plus `friendly = [...]`, default: the economy's friendly partners),
   `projects = [...]`, `cooperation = {...}`, `include = [other policies]`.

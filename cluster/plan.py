@@ -16,10 +16,11 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from cluster.config import Config, Policy, Project
-from cluster.core import METRICS, NEVER, Baseline, Extensions, ShockBatch, embargo_links, simulate
+from cluster.core import FLOWS, METRICS, NEVER, Baseline, Extensions, Outcome, ShockBatch, embargo_links, simulate
 from cluster.distributions import Dist
 from cluster.parameters import PARAMETERS, Param, column, declared
-from cluster.schema import RESULT_SCHEMA, params_schema
+from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, params_schema
+from cluster.timeline import Calendar
 
 __all__ = ["Column", "Plan", "rng_for"]
 
@@ -56,6 +57,9 @@ def _columns(config: Config) -> tuple[Column, ...]:
     def recorded(section: str) -> list[Param]:
         return [p for p in declared(section) if p.recorded]
 
+    for package in config.packages:  # package-major; the [sanctions] table's own package has bare names
+        for p in recorded("package"):
+            add(p, package.values.items[p.key], package.name)
     for p in recorded("sanctions"):
         add(p, config.sanctions.items[p.key])
     for p in recorded("ario"):
@@ -67,7 +71,7 @@ def _columns(config: Config) -> tuple[Column, ...]:
         if pol.counter_trade is not None:
             for p in recorded("counter_trade"):
                 add(p, pol.counter_trade.values.items[p.key], pol.name)
-    placed = {"sanctions", "ario", "project", "counter_trade"}
+    placed = {"package", "sanctions", "ario", "project", "counter_trade"}
     if stray := [p.key for p in PARAMETERS if p.recorded and p.section not in placed]:
         raise AssertionError(f"recorded parameters {stray} have no place in the plan")
     return tuple(cols)
@@ -87,9 +91,13 @@ class Plan:
     n_scenarios: int
     steps: int
     target: NDArray[np.bool_]
+    packages: tuple[str | None, ...]  # the sanction packages' names (None: the [sanctions] table's own)
     projects: tuple[Project, ...]
     project_industry: tuple[int, ...]
     extensions: Extensions
+    calendar: Calendar
+    countries: tuple[str, ...]  # the economy's countries, in order of first appearance
+    country_of: tuple[int, ...]  # each region's index into ``countries``
 
     @classmethod
     def from_config(cls, config: Config, *, extensions: Extensions | None = None) -> Plan:
@@ -115,9 +123,13 @@ class Plan:
             n_scenarios=config.draws,
             steps=config.days,
             target=np.isin(eco.regions, config.targets),
+            packages=tuple(p.name for p in config.packages),
             projects=projects,
             project_industry=tuple(eco.industry(p.region, p.sector) for p in projects),
             extensions=ext,
+            calendar=config.calendar,
+            countries=tuple(dict.fromkeys(eco.country)),
+            country_of=tuple(list(dict.fromkeys(eco.country)).index(c) for c in eco.country),
         )
 
     @property
@@ -161,11 +173,17 @@ class Plan:
         """The core's inputs for scenarios ``ids`` under every policy, scenario-major (B = ids x policies)."""
         return _Compiler(self, ids, values).batch()
 
-    def run(self, ids: Ids) -> tuple[pa.RecordBatch, pa.RecordBatch]:
-        """Simulate scenarios ``ids`` under every policy: (results, drawn parameters) as Arrow record batches."""
+    def run(self, ids: Ids) -> tuple[pa.RecordBatch, pa.RecordBatch, pa.RecordBatch]:
+        """Simulate scenarios ``ids`` under every policy: (results, drawn parameters, periods) as Arrow batches."""
         ids = np.asarray(ids, dtype=np.int64)
         values = self.draw(ids)
-        out = simulate(self.baseline, self.shocks(ids, values), self.steps, extensions=self.extensions)
+        out = simulate(
+            self.baseline,
+            self.shocks(ids, values),
+            self.steps,
+            extensions=self.extensions,
+            periods=self.calendar.quarter_of_day,
+        )
         n_pol, r = len(self.policies), len(self.regions)
         policy_names = [p.name for p in self.policies]
         rows = len(ids) * n_pol * r
@@ -188,7 +206,44 @@ class Plan:
         for j, name in enumerate(self.names):
             p_cols[name] = np.repeat(values[:, j], n_pol)
         params = pa.RecordBatch.from_pydict(p_cols, schema=params_schema(list(self.names)))
-        return results, params
+        return results, params, self._periods(ids, out)
+
+    def _periods(self, ids: Ids, out: Outcome) -> pa.RecordBatch:
+        """The period table of a batch: quarters, years and the horizon, for every region and country."""
+        assert out.period_metrics is not None
+        assert out.period_days is not None
+        cal = self.calendar
+        n_q, n_y = len(cal.quarters), len(cal.years)
+        to_year = np.zeros((n_q, n_y))
+        to_year[np.arange(n_q), cal.year_of_quarter] = 1.0
+        to_country = np.zeros((len(self.regions), len(self.countries)))
+        to_country[np.arange(len(self.regions)), self.country_of] = 1.0
+
+        def by_period(q: F64) -> F64:  # (B, Q, R) -> (B, P, U): quarters, years, horizon; regions, countries
+            p = np.concatenate([q, np.einsum("bqr,qy->byr", q, to_year), q.sum(axis=1, keepdims=True)], axis=1)
+            return np.concatenate([p, p @ to_country], axis=2)
+
+        days = np.concatenate([out.period_days, out.period_days @ to_year, [self.steps]]).astype(np.int64)
+        va0 = np.concatenate([out.va0, out.va0 @ to_country])  # (U,) daily baseline value added
+        flows = {name: by_period(out.period_metrics[name]) for name in FLOWS}
+        base = va0[None, :] * days[:, None]  # (P, U)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            flows["va_loss_pct"] = np.where(base > 0, 100.0 * flows["va_loss"] / base, np.nan)
+        b, n_p, n_u = flows["va_loss"].shape
+        units = np.array([*self.regions, *self.countries], dtype=object)
+        levels = np.array(["region"] * len(self.regions) + ["country"] * len(self.countries), dtype=object)
+        policy_names = np.array([p.name for p in self.policies], dtype=object)
+        columns: dict[str, Any] = {
+            "scenario_id": np.repeat(ids, len(self.policies) * n_u * n_p),
+            "policy": np.tile(np.repeat(policy_names, n_u * n_p), len(ids)),
+            "region": np.tile(np.repeat(units, n_p), b),
+            "level": np.tile(np.repeat(levels, n_p), b),
+            "period": np.tile(np.array(cal.periods, dtype=object), b * n_u),
+            "days": np.tile(days.astype(np.int32), b * n_u),
+        }
+        for name, value in flows.items():
+            columns[name] = value.transpose(0, 2, 1).reshape(-1)  # (B, U, P): unit-major within a row block
+        return pa.RecordBatch.from_pydict(columns, schema=PERIODS_SCHEMA)
 
 
 class _Compiler:
@@ -203,9 +258,9 @@ class _Compiler:
         """A per-scenario parameter, (n,)."""
         return self.values[:, self.index[column(p, owner=owner)]]
 
-    def per(self, p: Param, labels: tuple[str, ...]) -> F64:
+    def per(self, p: Param, labels: tuple[str, ...], owner: str | None = None) -> F64:
         """A per-label parameter, (n, len(labels))."""
-        return self.values[:, [self.index[column(p, label=lab)] for lab in labels]]
+        return self.values[:, [self.index[column(p, owner=owner, label=lab)] for lab in labels]]
 
     def rep(self, a: Any) -> Any:
         """Scenario rows repeated for every policy (scenario-major)."""
@@ -214,7 +269,7 @@ class _Compiler:
     def batch(self) -> ShockBatch:
         plan, bl = self.plan, self.plan.baseline
         b = self.n * self.n_pol
-        base = ShockBatch.quiet(bl, b, events=1, projects=max(len(plan.projects), 1))
+        base = ShockBatch.quiet(bl, b, events=1, projects=max(len(plan.projects), 1), packages=len(plan.packages))
         groups: dict[str, dict[str, Any]] = {name: {} for name in ("sanctions", "ario")}
         # Parameters that set a core field as drawn: one per scenario, or one per sector.
         for section, owner_group in (("sanctions", "sanctions"), ("ario", "ario")):
@@ -228,25 +283,34 @@ class _Compiler:
                 if value.ndim == 1 and current.ndim == 2:  # one value for every sector
                     value = np.repeat(value[:, None], current.shape[1], axis=1)
                 groups[group][name] = self.rep(value)
-        sanctions = replace(base.sanctions, **groups["sanctions"], **self._window_and_embargo())
+        sanctions = replace(base.sanctions, **groups["sanctions"], **self._packages())
         ario = replace(base.ario, **groups["ario"])
         return replace(base, target=plan.target, sanctions=sanctions, ario=ario, **self._policies(base))
 
-    def _window_and_embargo(self) -> dict[str, Any]:
-        """The sanction window from onset and duration; the embargo from the coalition draw and the bans."""
+    def _packages(self) -> dict[str, Any]:
+        """Per package (axis K): the window from onset and duration, the embargo from its coalition draw and its
+        bans, and its leakage."""
         plan = self.plan
-        p = {q.key: q for q in declared("sanctions")}
-        partners = [c.label for c in plan.columns if c.param == p["coalition"] and c.label is not None]
-        coalition = np.zeros((self.n, len(plan.regions)), dtype=bool)
-        for reg in partners:
-            coalition[:, plan.regions.index(reg)] = self.values[:, self.index[column(p["coalition"], label=reg)]] > 0.5
-        onset = np.rint(self.scalar(p["onset"])).astype(np.int64)
-        dur = self.scalar(p["duration"])
-        end = np.where(dur < 0, NEVER, onset + np.rint(np.maximum(dur, 0.0)).astype(np.int64))
-        embargo = embargo_links(
-            plan.target, coalition, self.per(p["import_ban"], plan.sectors), self.per(p["export_ban"], plan.sectors)
-        )
-        return {"onset": self.rep(onset), "end": self.rep(end), "embargo": self.rep(embargo)}
+        p = {q.key: q for q in declared("package")}
+        onsets, ends, embargoes, leakages = [], [], [], []
+        for name in plan.packages:
+            coalition = np.zeros((self.n, len(plan.regions)), dtype=bool)
+            for c in plan.columns:
+                if c.param == p["coalition"] and c.owner == name and c.label is not None:
+                    coalition[:, plan.regions.index(c.label)] = self.values[:, self.index[c.name]] > 0.5
+            onset = np.rint(self.scalar(p["onset"], name)).astype(np.int64)
+            dur = self.scalar(p["duration"], name)
+            onsets.append(onset)
+            ends.append(np.where(dur < 0, NEVER, onset + np.rint(np.maximum(dur, 0.0)).astype(np.int64)))
+            bans = (self.per(p["import_ban"], plan.sectors, name), self.per(p["export_ban"], plan.sectors, name))
+            embargoes.append(embargo_links(plan.target, coalition, *bans))
+            leakages.append(self.per(p["leakage"], plan.sectors, name))
+        return {
+            "onset": self.rep(np.stack(onsets, axis=1)),
+            "end": self.rep(np.stack(ends, axis=1)),
+            "embargo": self.rep(np.stack(embargoes, axis=1)),
+            "leakage": self.rep(np.stack(leakages, axis=1)),
+        }
 
     def _policies(self, base: ShockBatch) -> dict[str, Any]:
         """The policy levers, row by row: cooperation, counter-trade channels, projects."""
@@ -260,7 +324,9 @@ class _Compiler:
             name: getattr(proj, name).copy() for name in ("industry", "capacity", "online", "ramp", "success", "capex")
         }
         p = {q.key: q for q in declared("project")}
-        onset = np.rint(self.scalar(_param("sanctions", "onset"))).astype(np.int64)
+        # Projects count their lead time from the first package's onset (the sanctions' start).
+        starts = [self.scalar(_param("package", "onset"), name) for name in plan.packages]
+        onset = np.rint(np.min(np.stack(starts, axis=1), axis=1)).astype(np.int64)
         for k, pol in enumerate(plan.policies):
             rows = np.arange(self.n) * self.n_pol + k
             weight[rows] = pol.cooperation.number("weight")

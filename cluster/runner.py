@@ -48,7 +48,8 @@ F64 = NDArray[np.float64]
 Ids = NDArray[np.int64]
 #: The executors ``execute`` knows (given as plain strings, as a command line passes them).
 EXECUTORS = ("serial", "ray")
-OnBatch = Callable[[int, Ids, "pa.RecordBatch", "pa.RecordBatch"], None]
+#: Called with (batch index, ids, *tables): the tables ``Job.run`` returned, in its order.
+OnBatch = Callable[..., None]
 
 #: Batch-size rule (``auto_batch_size``): about this many batches per CPU. Enough that CPUs finishing early
 #: find more work (the tail of the run stays short) and the progress bar moves; few enough that each task is
@@ -78,8 +79,8 @@ class Job(Protocol):
         """Scenario ids are 0 .. n_scenarios - 1."""
         ...
 
-    def run(self, ids: Ids) -> tuple[pa.RecordBatch, pa.RecordBatch]:
-        """Simulate scenarios ``ids`` (int64, ascending, consecutive) under every policy: (results, params)."""
+    def run(self, ids: Ids) -> tuple[pa.RecordBatch, ...]:
+        """Simulate scenarios ``ids`` (int64, ascending, consecutive): its tables (results, params, ...)."""
         ...
 
 
@@ -154,8 +155,8 @@ def auto_batch_size(n_scenarios: int, cpus: int) -> int:
     return min(MAX_BATCH, max(MIN_BATCH, size))
 
 
-def run_batch(job: Job, ids: Ids) -> tuple[pa.RecordBatch, pa.RecordBatch, float]:
-    """Run one batch with BLAS on one thread, as every executor does: (results, params, seconds in ``run``).
+def run_batch(job: Job, ids: Ids) -> tuple[tuple[pa.RecordBatch, ...], float]:
+    """Run one batch with BLAS on one thread, as every executor does: (the job's tables, seconds in ``run``).
 
     Pinning BLAS keeps one task per CPU (no oversubscription on a Ray worker) and makes serial timings
     comparable with Ray's; the core's bits do not depend on it, but its speed does.
@@ -164,9 +165,9 @@ def run_batch(job: Job, ids: Ids) -> tuple[pa.RecordBatch, pa.RecordBatch, float
 
     with threadpool_limits(limits=1):
         start = time.perf_counter()
-        results, params = job.run(ids)
+        tables = tuple(job.run(ids))
         seconds = time.perf_counter() - start
-    return results, params, seconds
+    return tables, seconds
 
 
 def execute(
@@ -198,7 +199,8 @@ def execute(
         ``RAY_ADDRESS`` (which ``ray job submit`` sets for its command), else a private local instance. A Ray
         already initialised in this process (a notebook, a test) is reused, with its address, and left running.
     on_batch
-        Called in this process with (batch index, ids, results, params), in completion order.
+        Called in this process with (batch index, ids, *tables), the tables ``job.run`` returned, in completion
+        order.
     on_progress
         Called after each batch with the scenarios done so far.
 
@@ -233,12 +235,12 @@ def _execute_serial(
     for index in range(n_batches):
         ids = _batch_ids(n, size, index)
         try:
-            results, params, seconds = run_batch(job, ids)
+            tables, seconds = run_batch(job, ids)
         except Exception as err:
             err.add_note(f"in {_describe(index, ids)} (serial executor)")
             raise
-        on_batch(index, ids, results, params)
-        del results, params
+        on_batch(index, ids, *tables)
+        del tables
         done += len(ids)
         compute += seconds
         if on_progress is not None:
@@ -283,12 +285,12 @@ def _execute_ray(
                 index = pending.pop(ready[0])
                 ids = _batch_ids(n, size, index)
                 try:
-                    results, params, seconds = ray.get(ready[0])
+                    tables, seconds = ray.get(ready[0])
                 except ray.exceptions.RayTaskError as err:
                     raise _task_failure(err, index, ids) from None
                 del ready
-                on_batch(index, ids, results, params)
-                del results, params
+                on_batch(index, ids, *tables)
+                del tables
                 done += len(ids)
                 compute += seconds
                 if on_progress is not None:

@@ -44,11 +44,13 @@ class RunResult:
 
 @dataclass(frozen=True)
 class InMemoryRun:
-    """What ``run_in_memory`` returns: the result and parameter tables, in scenario order, and the figures."""
+    """What ``run_in_memory`` returns: the result, parameter and period tables, in scenario order, and the
+    executor's figures."""
 
     config: Config
     results: pa.Table
     params: pa.Table
+    periods: pa.Table
     stats: RunStats
 
 
@@ -101,8 +103,8 @@ def run_config(
     }
     with RunFolder.create(cfg.out, overwrite=overwrite, info=info, provenance=provenance) as folder:
 
-        def write(index: int, ids: Any, results: pa.RecordBatch, params: pa.RecordBatch) -> None:
-            folder.write_batch(index, results, params)
+        def write(index: int, ids: Any, *tables: pa.RecordBatch) -> None:
+            folder.write_batch(index, *tables)
 
         stats = execute(
             plan,
@@ -133,16 +135,17 @@ def run_in_memory(
     """
     cfg = _config(config, {"draws": draws, "seed": seed, "days": days})
     plan = Plan.from_config(cfg)
-    parts: dict[int, tuple[pa.RecordBatch, pa.RecordBatch]] = {}
+    parts: dict[int, tuple[pa.RecordBatch, ...]] = {}
 
-    def keep(index: int, ids: Any, results: pa.RecordBatch, params: pa.RecordBatch) -> None:
-        parts[index] = (results, params)
+    def keep(index: int, ids: Any, *tables: pa.RecordBatch) -> None:
+        parts[index] = tables
 
     stats = execute(plan, executor=executor, batch_size=batch_size or cfg.batch_size, workers=workers, on_batch=keep)
     order = sorted(parts)
-    results = pa.Table.from_batches([parts[i][0] for i in order], schema=parts[order[0]][0].schema)
-    params = pa.Table.from_batches([parts[i][1] for i in order], schema=parts[order[0]][1].schema)
-    return InMemoryRun(cfg, results, params, stats)
+    results, params, periods = (
+        pa.Table.from_batches([parts[i][k] for i in order], schema=parts[order[0]][k].schema) for k in range(3)
+    )
+    return InMemoryRun(cfg, results, params, periods, stats)
 
 
 def builtin_config(

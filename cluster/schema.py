@@ -7,11 +7,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from cluster.core import METRICS, Metric
+from cluster.core import FLOWS, METRICS, Metric
 
 __all__ = [
     "ECONOMY_FORMAT",
     "ECONOMY_SCHEMA",
+    "PERIODS_SCHEMA",
+    "PERIOD_KEYS",
     "RESULT_KEYS",
     "RESULT_SCHEMA",
     "RUN_FORMAT",
@@ -78,6 +80,27 @@ RESULT_SCHEMA = pa.schema(
 )
 
 
+#: The key columns of a period row.
+PERIOD_KEYS = ("scenario_id", "policy", "region", "level", "period")
+
+#: One row per (scenario, policy, region or country, period): every daily flow of ``cluster.core.FLOWS`` summed
+#: over the period, and the value-added loss as a share of the period's baseline value added. ``level`` is
+#: ``region`` or ``country`` (the sum of a country's regions; ``region`` then holds the country's code);
+#: ``period`` is a quarter (``2022Q2``), a year (``2022``) or ``all`` (the horizon); ``days`` counts its days.
+PERIODS_SCHEMA = pa.schema(
+    [
+        pa.field("scenario_id", pa.int64(), nullable=False),
+        pa.field("policy", pa.string(), nullable=False),
+        pa.field("region", pa.string(), nullable=False),
+        pa.field("level", pa.string(), nullable=False),
+        pa.field("period", pa.string(), nullable=False),
+        pa.field("days", pa.int32(), nullable=False),
+        *(pa.field(name, pa.float64(), nullable=False) for name in FLOWS),
+        pa.field("va_loss_pct", pa.float64(), nullable=False),
+    ]
+)
+
+
 def params_schema(names: list[str]) -> pa.Schema:
     """One row per (scenario, policy): every drawn shock parameter, one float64 column each, in ``names`` order.
 
@@ -97,11 +120,13 @@ def with_provenance(schema: pa.Schema, provenance: dict[str, Any]) -> pa.Schema:
 #: Format tag of a summary table's metadata.
 SUMMARY_FORMAT = "shock-summary/1"
 
-#: One row per (policy, region) of a run: statistics of one metric over the scenarios (``analysis.summarize``).
+#: One row per (policy, region, period) of a run: statistics of one metric over the scenarios
+#: (``analysis.summarize``); ``period`` is ``all`` for the whole horizon.
 SUMMARY_SCHEMA = pa.schema(
     [
         pa.field("policy", pa.string(), nullable=False),
         pa.field("region", pa.string(), nullable=False),
+        pa.field("period", pa.string(), nullable=False),
         pa.field("n", pa.int64(), nullable=False),
         pa.field("n_null", pa.int64(), nullable=False),
         *(pa.field(name, pa.float64()) for name in ("mean", "std", "se", "p5", "p50", "p95", "cvar95")),

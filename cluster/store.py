@@ -6,6 +6,8 @@ A run folder is a local path or a URI that ``pyarrow.fs.FileSystem.from_uri`` ac
     RUN/manifest.json
     RUN/results/part-000000.parquet    RESULT_SCHEMA rows of batch 0
     RUN/params/part-000000.parquet     parameter rows (``params_schema``) of batch 0
+    RUN/periods/part-000000.parquet    PERIODS_SCHEMA rows of batch 0 (quarters, years, the horizon; regions and
+                                       countries), when the job writes them
 
 Rules:
 
@@ -49,13 +51,14 @@ import pyarrow.parquet as pq
 
 from cluster import __version__
 from cluster.errors import InputError
-from cluster.schema import RESULT_SCHEMA, RUN_FORMAT, params_schema, read_metadata, with_provenance
+from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, RUN_FORMAT, params_schema, read_metadata, with_provenance
 
 __all__ = ["Run", "RunFolder", "ShardInfo", "open_run"]
 
 MANIFEST = "manifest.json"
 RESULTS = "results"
 PARAMS = "params"
+PERIODS = "periods"
 
 #: Keys of the manifest that the store owns; caller ``info`` may not set them.
 _RESERVED = frozenset({"format", "status", "started", "finished", "error", "shards", "rows"})
@@ -64,32 +67,45 @@ _PART = re.compile(r"^part-(\d+)\.parquet$")
 
 @dataclass(frozen=True)
 class ShardInfo:
-    """One written batch: its index, its two files (relative to the run folder) and their row counts."""
+    """One written batch: its index, its files (relative to the run folder) and their row counts."""
 
     index: int
     results: str
     params: str
     results_rows: int
     params_rows: int
+    periods: str | None = None
+    periods_rows: int = 0
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Every file of the shard."""
+        return (self.results, self.params) if self.periods is None else (self.results, self.params, self.periods)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "index": self.index,
             "results": self.results,
             "params": self.params,
             "results_rows": self.results_rows,
             "params_rows": self.params_rows,
         }
+        if self.periods is not None:
+            data |= {"periods": self.periods, "periods_rows": self.periods_rows}
+        return data
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> ShardInfo:
         try:
+            periods = data.get("periods")
             return cls(
                 int(data["index"]),
                 str(data["results"]),
                 str(data["params"]),
                 int(data["results_rows"]),
                 int(data["params_rows"]),
+                None if periods is None else str(periods),
+                int(data.get("periods_rows", 0)),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: malformed shard entry {data!r} ({err}); the manifest is damaged") from err
@@ -184,7 +200,7 @@ class RunFolder:
         self._info = info
         self._started = _now()
         self._shards: dict[int, ShardInfo] = {}
-        self._schemas: tuple[pa.Schema, pa.Schema] | None = None
+        self._schemas: tuple[pa.Schema, pa.Schema, pa.Schema | None] | None = None
         self.status = "running"
 
     @classmethod
@@ -232,6 +248,7 @@ class RunFolder:
             folder._write_manifest()  # first, so that a crash leaves a recognisable run folder
             fs.create_dir(_join(base, RESULTS))
             fs.create_dir(_join(base, PARAMS))
+            fs.create_dir(_join(base, PERIODS))
         except BaseException:
             folder.abort()
             raise
@@ -243,32 +260,48 @@ class RunFolder:
         return [self._shards[i] for i in sorted(self._shards)]
 
     def write_batch(
-        self, index: int, results: pa.RecordBatch | pa.Table, params: pa.RecordBatch | pa.Table
+        self,
+        index: int,
+        results: pa.RecordBatch | pa.Table,
+        params: pa.RecordBatch | pa.Table,
+        periods: pa.RecordBatch | pa.Table | None = None,
     ) -> ShardInfo:
-        """Write batch ``index`` as ``results/part-NNNNNN.parquet`` and ``params/part-NNNNNN.parquet``.
+        """Write batch ``index`` as ``results/part-NNNNNN.parquet`` and ``params/part-NNNNNN.parquet`` (and
+        ``periods/part-NNNNNN.parquet`` when given).
 
-        ``results`` must have the fields of ``RESULT_SCHEMA``; every shard of a run must have the same
-        schemas (the first shard sets them). Both carry the run's provenance in their metadata. Nothing is kept
-        in memory but the counts.
+        ``results`` must have the fields of ``RESULT_SCHEMA`` and ``periods`` those of ``PERIODS_SCHEMA``;
+        every shard of a run must have the same schemas (the first shard sets them). Every file carries the
+        run's provenance in its metadata. Nothing is kept in memory but the counts.
         """
         self._check_running()
         if index < 0 or index in self._shards:
             raise ValueError(f"shard index {index} is negative or already written")
         res = _as_table(results).replace_schema_metadata(self._metadata)
         par = _as_table(params).replace_schema_metadata(self._metadata)
+        per = None if periods is None else _as_table(periods).replace_schema_metadata(self._metadata)
         if not res.schema.equals(RESULT_SCHEMA, check_metadata=False):
             raise ValueError(f"results do not have RESULT_SCHEMA's fields:\n{res.schema}")
+        if per is not None and not per.schema.equals(PERIODS_SCHEMA, check_metadata=False):
+            raise ValueError(f"periods do not have PERIODS_SCHEMA's fields:\n{per.schema}")
+        schemas = (res.schema, par.schema, None if per is None else per.schema)
         if self._schemas is None:
-            self._schemas = (res.schema, par.schema)
-        elif not (
-            res.schema.equals(self._schemas[0], check_metadata=True)
-            and par.schema.equals(self._schemas[1], check_metadata=True)
-        ):
+            self._schemas = schemas
+        elif schemas != self._schemas:
             raise ValueError(f"shard {index} has other schemas (or metadata) than the run's first shard")
         name = _part_name(index)
-        for sub, table in ((RESULTS, res), (PARAMS, par)):
+        # The results file last: a shard whose results file exists has all its files (``_shards_on_disk``).
+        tables = ([] if per is None else [(PERIODS, per)]) + [(PARAMS, par), (RESULTS, res)]
+        for sub, table in tables:
             _write_atomic(self._fs, _join(self._base, sub), name, lambda out, t=table: pq.write_table(t, out))
-        shard = ShardInfo(index, f"{RESULTS}/{name}", f"{PARAMS}/{name}", res.num_rows, par.num_rows)
+        shard = ShardInfo(
+            index,
+            f"{RESULTS}/{name}",
+            f"{PARAMS}/{name}",
+            res.num_rows,
+            par.num_rows,
+            None if per is None else f"{PERIODS}/{name}",
+            0 if per is None else per.num_rows,
+        )
         self._shards[index] = shard
         return shard
 
@@ -328,7 +361,11 @@ class RunFolder:
         if error is not None:
             data["error"] = error
         shards = self.shards
-        data["rows"] = {"results": sum(s.results_rows for s in shards), "params": sum(s.params_rows for s in shards)}
+        data["rows"] = {
+            "results": sum(s.results_rows for s in shards),
+            "params": sum(s.params_rows for s in shards),
+            "periods": sum(s.periods_rows for s in shards),
+        }
         data["shards"] = [s.to_json() for s in shards]
         data.update(self._info)
         text = json.dumps(data, indent=2) + "\n"
@@ -360,6 +397,24 @@ class Run:
     def params_table(self, columns: list[str] | None = None) -> pa.Table:
         """The drawn parameters, one row per (scenario, policy)."""
         return self._read(self._dataset([s.params for s in self.shards], params_schema([])), columns)
+
+    @property
+    def has_periods(self) -> bool:
+        """Whether the run wrote period tables (runs of this version do)."""
+        return bool(self.shards) and all(s.periods is not None for s in self.shards)
+
+    def periods(self) -> ds.Dataset:
+        """The period rows (quarters, years, the horizon; regions and countries) as a dataset."""
+        if self.shards and not self.has_periods:
+            raise InputError(f"run {self.path} has no period tables: it was written by an older version; re-run it")
+        return self._dataset([s.periods for s in self.shards if s.periods is not None], PERIODS_SCHEMA)
+
+    def periods_table(self, columns: list[str] | None = None, filter: Any = None) -> pa.Table:
+        """The period rows (only ``columns`` and the rows matching the pyarrow ``filter`` if given)."""
+        dataset = self.periods()
+        if columns is not None and (unknown := [c for c in columns if c not in dataset.schema.names]):
+            raise InputError(f"run {self.path} has no period columns {unknown}; it has {dataset.schema.names}")
+        return dataset.to_table(columns=columns, filter=filter)
 
     @property
     def provenance(self) -> dict[str, Any] | None:
@@ -413,23 +468,29 @@ def open_run(path: str | os.PathLike[str], *, partial: bool = False) -> Run:
     else:
         shards = [ShardInfo.from_json(s, where) for s in manifest.get("shards", [])]
         for shard in shards:
-            for rel in (shard.results, shard.params):
+            for rel in shard.files:
                 if fs.get_file_info(_join(base, rel)).type != pafs.FileType.File:
                     raise InputError(f"{where} lists {rel}, which is missing: the run folder is incomplete; re-run it")
     return Run(text, manifest, tuple(sorted(shards, key=lambda s: s.index)), fs, base)
 
 
 def _shards_on_disk(fs: pafs.FileSystem, base: str) -> list[ShardInfo]:
-    """Shards whose results and params files both exist (row counts from the Parquet footers)."""
+    """Shards whose results and params files both exist, with their periods file when there is one (row counts
+    from the Parquet footers). A shard's results file is written last."""
 
     def parts(sub: str) -> dict[int, str]:
         found = fs.get_file_info(pafs.FileSelector(_join(base, sub), allow_not_found=True))
         return {int(m.group(1)): f"{sub}/{m.group(0)}" for f in found if (m := _PART.match(f.base_name))}
 
-    res, par = parts(RESULTS), parts(PARAMS)
+    res, par, per = parts(RESULTS), parts(PARAMS), parts(PERIODS)
 
-    def rows(rel: str) -> int:
+    def rows(rel: str | None) -> int:
+        if rel is None:
+            return 0
         with fs.open_input_file(_join(base, rel)) as f:
             return int(pq.ParquetFile(f).metadata.num_rows)
 
-    return [ShardInfo(i, res[i], par[i], rows(res[i]), rows(par[i])) for i in sorted(res.keys() & par.keys())]
+    return [
+        ShardInfo(i, res[i], par[i], rows(res[i]), rows(par[i]), per.get(i), rows(per.get(i)))
+        for i in sorted(res.keys() & par.keys())
+    ]

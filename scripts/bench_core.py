@@ -96,9 +96,9 @@ def shocks(economy: Economy, bl: Baseline, batch: int, sanctions: bool) -> Shock
         target=target,
         sanctions=replace(
             sh.sanctions,
-            embargo=embargo_links(target, np.broadcast_to(coalition, (batch, r)), bans, bans),
-            onset=np.full(batch, 10),
-            leakage=rng.uniform(0, 0.3, (batch, s)),
+            embargo=embargo_links(target, np.broadcast_to(coalition, (batch, r)), bans, bans)[:, None],
+            onset=np.full((batch, 1), 10),
+            leakage=rng.uniform(0, 0.3, (batch, 1, s)),
             leakage_premium=np.full((batch, s), 0.3),
             substitutability=rng.uniform(0, 1, (batch, s)),
             substitution_tau=np.full((batch, s), 90.0),

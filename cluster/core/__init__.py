@@ -4,7 +4,7 @@ No I/O, no Ray, no clocks, no global state: arrays in, arrays out.
 """
 
 from .baseline import DAYS_PER_YEAR, Baseline
-from .metrics import METRICS, Metric
+from .metrics import FLOWS, METRICS, Metric
 from .shocks import (
     NEVER,
     Ario,
@@ -21,6 +21,7 @@ from .simulate import Outcome, simulate
 
 __all__ = [
     "DAYS_PER_YEAR",
+    "FLOWS",
     "METRICS",
     "NEVER",
     "Ario",

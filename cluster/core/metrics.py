@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["METRICS", "Metric"]
+__all__ = ["FLOWS", "METRICS", "Metric"]
 
-#: ``money``: the economy's unit, summed over the horizon (or per year where the unit says so);
+#: ``flow``: money summed day by day over the horizon (a period's value is the sum over its days);
+#: ``money``: money that is not a daily flow (a one-off spend, a capacity at the end);
 #: ``percent``: a share of a baseline; ``day``: a day count, "never" when the event does not happen.
-Kind = Literal["money", "percent", "day"]
+Kind = Literal["flow", "money", "percent", "day"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Metric:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("va_loss", "money", "money", "cumulative value-added loss over the horizon"),
+        Metric("va_loss", "money", "flow", "cumulative value-added loss over the horizon"),
         Metric(
             "va_loss_pct",
             "% of a year's baseline value added",
@@ -45,12 +46,15 @@ METRICS: dict[str, Metric] = {
             "first day after onset from which value added stays within 1% of baseline for 30 days "
             "(never: null in tables, -1 in the core)",
         ),
-        Metric("unmet_final_demand", "money", "money", "cumulative final demand of the region not delivered"),
-        Metric("exports_lost", "money", "money", "cumulative exports below baseline, counter-trade included"),
-        Metric("ct_exports", "money", "money", "cumulative exports sold through counter-trade channels"),
-        Metric("ct_imports", "money", "money", "cumulative imports bought through counter-trade channels"),
-        Metric("leakage_premium", "money", "money", "cumulative premium paid for goods routed through third countries"),
+        Metric("unmet_final_demand", "money", "flow", "cumulative final demand of the region not delivered"),
+        Metric("exports_lost", "money", "flow", "cumulative exports below baseline, counter-trade included"),
+        Metric("ct_exports", "money", "flow", "cumulative exports sold through counter-trade channels"),
+        Metric("ct_imports", "money", "flow", "cumulative imports bought through counter-trade channels"),
+        Metric("leakage_premium", "money", "flow", "cumulative premium paid for goods routed through third countries"),
         Metric("project_capex", "money", "money", "capital spent on import-substitution projects in the region"),
         Metric("capacity_online", "money per year", "money", "project capacity producing at the end of the horizon"),
     )
 }
+
+#: The metrics a period (a year, a quarter) reports: every daily flow, summed over the period's days.
+FLOWS: tuple[str, ...] = tuple(m.name for m in METRICS.values() if m.kind == "flow")

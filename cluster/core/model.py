@@ -12,7 +12,9 @@ buyer) and the baseline flows Z0 are applied on the fly (see ``docs/model.md``).
 
 Sanctions touch only the links between some region pairs (coalition -> targets, targets -> coalition).
 Every contraction is therefore computed as if all links were open (a few large matrix products) and then
-corrected on the closed links only, grouped in blocks of origin regions x destination regions.
+corrected on the closed links only, grouped in blocks of origin regions x destination regions. A scenario
+may hold several sanction packages with their own dates; the links' closed, sanctioned and leaked shares
+are combined from the packages in force, once per pattern of which packages are in force (cached).
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ class StepRecord:
 
 @dataclass
 class _Block:
-    """Closed links from origin regions ``o`` to destination regions ``d`` (one origin class)."""
+    """Closed links from origin regions ``o`` to destination regions ``d`` (one origin class), per package
+    (leading axis K) while that package is in force."""
 
     o: I64
     d: I64
@@ -80,20 +83,22 @@ class _Block:
     z: F64  # (S, D, O, S_b) daily flows Z0[(o, k), (d, s)]
     zt: F64  # (S, D, S_b, O)
     y: F64  # (S, D, O) daily final demand
-    closed: F64  # (S, D, O, B) share closed while sanctions are in force: E (1 - leakage)
-    touched: F64  # (S, D, O, B) 1 where a link is sanctioned at all (E > 0): no redirected orders go there
-    leak: F64 | None  # (S, D, O, B) share open only through third countries: E leakage
+    banned: F64  # (K, S, D, O, B) share banned by each package: E_k
+    closed: F64  # (K, S, D, O, B) share each package keeps closed: E_k (1 - leakage_k)
+    touched: F64  # (K, S, D, O, B) 1 where a package sanctions a link at all (E_k > 0)
+    leak: F64 | None  # (K, S, D, O, B) share open only through third countries: E_k leakage_k
     within: F64  # (D, O) 1 where the destination is inside the origin's bloc (not an export)
     gamma: F64  # (D, B) weight of these origins in redirected final demand (cooperation)
 
 
 @dataclass
 class _Pattern:
-    """Per-block arrays for one pattern of which scenarios are under sanctions (cached)."""
+    """Per-block arrays for one pattern of which packages are in force in which scenario (cached): the
+    packages' shares combined (``Stepper._combine``), zero in the scenarios with no package in force."""
 
-    closed: list[F64 | None]
-    touched: list[F64 | None]
-    leak: list[F64 | None]
+    closed: list[F64 | None]  # (S, D, O, B) share closed: C = 1 - prod_k (1 - a_k E_k (1 - leakage_k))
+    touched: list[F64 | None]  # 1 where any package in force sanctions a link: no redirected orders go there
+    leak: list[F64 | None]  # share open only through third countries: L = E - C, E = 1 - prod_k (1 - a_k E_k)
     y_closed: list[F64 | None]  # y * closed, (S, D, O, B)
     y_touched: list[F64 | None]  # y * touched
     y_leak: list[F64 | None]
@@ -149,6 +154,10 @@ class Stepper:
         self.y_dd = np.ascontiguousarray(self.y_kdo[:, self.dom_idx][:, :, self.dom_idx])  # (S, R_dom_d, R_dom_o)
         self.y_dom_in = self.y_dd.sum(axis=1).T  # (R_dom, S)
         self.never = np.zeros(b, dtype=bool)
+        self.n_packages = int(sh.sanctions.onset.shape[1])
+        self.never_k = np.zeros((b, self.n_packages), dtype=bool)
+        # The substitution and counter-trade ramps count days from the first onset of any package.
+        self.first_onset = sh.sanctions.onset.min(axis=1)  # (B,)
         self.tgt_idx = np.flatnonzero(sh.target)
         self.buf1, self.buf2, self.buf3, self.buf4 = (np.empty((s, n, b)) for _ in range(4))
         # Origin classes: domestic and foreign origins are told apart only under cooperation.
@@ -180,7 +189,7 @@ class Stepper:
         self.v = np.ones((s, n, b))
         self.u: list[F64] | None = None  # redirected-order intensity per origin class
         self.c_o = np.ones((r, s, b))
-        self.active_o = self.never  # who was under sanctions when yesterday's orders were placed
+        self.active_o = self.never_k  # which packages were in force when yesterday's orders were placed (B, K)
         self.ct_x = np.zeros((r, s, b))  # counter-trade export orders to target suppliers
         self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))  # channel import orders, by target buyer
         self.credit = np.zeros(b)
@@ -195,11 +204,11 @@ class Stepper:
         return out
 
     def _make_blocks(self) -> list[_Block]:
-        """Group the region pairs that any scenario closes into blocks (origins x destinations)."""
+        """Group the region pairs that any package of any scenario closes into blocks (origins x destinations)."""
         bl, sh, ext = self.bl, self.sh, self.ext
-        emb = sh.sanctions.embargo  # (B, R_o, S, R_d)
-        touched = emb.max(axis=(0, 2)) > 0  # (R_o, R_d)
-        lam = sh.sanctions.leakage.T[:, None, None, :] if ext.leakage else 0.0  # (S, 1, 1, B)
+        emb = sh.sanctions.embargo  # (B, K, R_o, S, R_d)
+        touched = emb.max(axis=(0, 1, 3)) > 0  # (R_o, R_d)
+        lam = sh.sanctions.leakage.transpose(1, 2, 0)[:, :, None, None, :] if ext.leakage else 0.0  # (K, S, 1, 1, B)
         blocks: list[_Block] = []
         groups: dict[bytes, list[int]] = {}
         for rd in np.flatnonzero(touched.any(axis=0)):
@@ -211,7 +220,7 @@ class Stepper:
                 o = np.intersect1d(origins, rows)
                 if o.size == 0:
                     continue
-                e = np.ascontiguousarray(emb[:, o][:, :, :, d].transpose(2, 3, 1, 0))  # (S, D, O, B)
+                e = np.ascontiguousarray(emb[:, :, o][..., d].transpose(1, 3, 4, 2, 0))  # (K, S, D, O, B)
                 z = np.ascontiguousarray(bl.z_links[:, d][:, :, o])
                 blocks.append(
                     _Block(
@@ -221,6 +230,7 @@ class Stepper:
                         z=z,
                         zt=np.ascontiguousarray(z.transpose(0, 1, 3, 2)),
                         y=np.ascontiguousarray(self.y_kdo[:, d][:, :, o]),
+                        banned=e,
                         closed=e * (1.0 - lam),
                         touched=(e > 0).astype(float),
                         leak=e * lam if ext.leakage else None,
@@ -231,13 +241,18 @@ class Stepper:
         return blocks
 
     def _pattern(self, active: B8) -> _Pattern | None:
-        """Block arrays for the scenarios under sanctions (None when none is)."""
+        """Block arrays for the packages in force, ``active`` (B, K) (None when none is)."""
         if not self.blocks or not active.any():
             return None
         key = active.tobytes()
         if key in self._patterns:
             return self._patterns[key]
-        a = active.astype(float)
+        # Per package in force somewhere: None when in force in every scenario, else the 0/1 weight (B,).
+        weights: dict[int, F64 | None] = {
+            k: None if active[:, k].all() else active[:, k].astype(float)
+            for k in range(active.shape[1])
+            if active[:, k].any()
+        }
         closed: list[F64 | None] = []
         touched: list[F64 | None] = []
         leak: list[F64 | None] = []
@@ -247,10 +262,7 @@ class Stepper:
         blocked = np.zeros((self.s, self.r, self.b))
         tot = self._fd_weight_total()
         for blk in self.blocks:
-            everyone = bool(active.all())
-            cl = blk.closed if everyone else blk.closed * a
-            tc = blk.touched if everyone else blk.touched * a
-            lk = None if blk.leak is None else (blk.leak if everyone else blk.leak * a)
+            cl, tc, lk = self._combine(blk, weights)
             yc, yt = blk.y[..., None] * cl, blk.y[..., None] * tc
             closed.append(cl)
             touched.append(tc)
@@ -262,10 +274,44 @@ class Stepper:
             tot[:, blk.d] -= yt.sum(axis=2) * blk.gamma
         np.maximum(tot, 0.0, out=tot)
         pat = _Pattern(closed, touched, leak, y_closed, y_touched, y_leak, blocked, tot)
-        if len(self._patterns) > 4:  # sanctions start and end on few distinct days: keep a handful
+        if len(self._patterns) > 4:  # packages start and end on few distinct days: keep a handful
             self._patterns.clear()
         self._patterns[key] = pat
         return pat
+
+    @staticmethod
+    def _combine(blk: _Block, weights: dict[int, F64 | None]) -> tuple[F64, F64, F64 | None]:
+        """Closed, touched and leaked shares of block ``blk``'s links under the packages in force, ``weights``
+        (package -> None if in force everywhere, else its 0/1 weight per scenario).
+
+        Packages are independent bans on shares of a link, so the shares that stay open multiply:
+        C = 1 - prod_k (1 - a_k E_k (1 - lambda_k)), computed as the union u <- u + c (1 - u) from u = 0, and
+        E = 1 - prod_k (1 - a_k E_k). The leaked share L = E - C is accumulated as L <- L (1 - c) + P e lambda
+        (P = prod of 1 - e over the packages before; algebraically E - C, without its cancellation), so a
+        single package in force gives C = E (1 - lambda) and L = E lambda exactly: the bits of a one-package
+        run, and those of a run with extra packages that close nothing.
+        """
+
+        def part(x: F64, k: int) -> F64:
+            w = weights[k]
+            return x[k] if w is None else x[k] * w  # type: ignore[no-any-return]
+
+        first, *rest = weights
+        closed, touched = part(blk.closed, first), part(blk.touched, first)
+        leak = None if blk.leak is None else part(blk.leak, first)  # E lambda itself, not E - C
+        if not rest:
+            return closed, touched, leak
+        still = 1.0 - part(blk.banned, first)  # prod_k (1 - a_k E_k) so far
+        for k in rest:
+            c = part(blk.closed, k)
+            if leak is not None and blk.leak is not None:
+                grown = leak * (1.0 - c)
+                grown += still * part(blk.leak, k)
+                leak = grown
+            closed = closed + c * (1.0 - closed)
+            touched = np.maximum(touched, part(blk.touched, k))
+            still = still * (1.0 - part(blk.banned, k))
+        return closed, touched, leak
 
     def _fd_weight_total(self) -> F64:
         """Sum over origins of baseline final demand weighted by gamma (domestic origins of domestic buyers)."""
@@ -328,14 +374,21 @@ class Stepper:
         np.add.at(out, (rows, sh.projects.industry), add)
         return out.T
 
-    def sanction_active(self, t: int) -> B8:
-        """Whether sanctions are in force on day t, shape (B,)."""
+    def packages_active(self, t: int) -> B8:
+        """Which packages are in force on day t, shape (B, K)."""
         sh = self.sh
         return (sh.sanctions.onset <= t) & (t < sh.sanctions.end)  # type: ignore[no-any-return]
 
+    def sanction_active(self, t: int) -> B8:
+        """Whether any package is in force on day t, shape (B,)."""
+        return np.any(self.packages_active(t), axis=1)  # type: ignore[no-any-return]
+
     def ramp(self, t: int, tau: F64, speed: F64 | float = 1.0) -> F64:
-        """1 - exp(-(days since onset) * speed / tau), 0 before onset (broadcasts over the last axis B)."""
-        since = np.maximum(t - self.sh.sanctions.onset, 0).astype(float)
+        """1 - exp(-(days since the first onset) * speed / tau), 0 before it (broadcasts over the last axis B).
+
+        Days count from the earliest onset over the packages, whichever package is in force on day t.
+        """
+        since = np.maximum(t - self.first_onset, 0).astype(float)
         return 1.0 - np.exp(-since * speed / tau)  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------------------------- the step --
@@ -343,8 +396,9 @@ class Stepper:
         """Advance the batch by day t and return what happened."""
         ext = self.ext
         r, s, b, n = self.r, self.s, self.b, self.n
-        active = self.sanction_active(t) if ext.sanctions else self.never
-        pat_t = self._pattern(active)
+        packages = self.packages_active(t) if ext.sanctions else self.never_k  # (B, K)
+        active: B8 = np.any(packages, axis=1)  # (B,) under sanctions: any package in force
+        pat_t = self._pattern(packages)
         pat_o = self._pattern(self.active_o)
 
         # 1. Final demand of the day: cut on closed links, the blocked part partly redirected.
@@ -404,7 +458,7 @@ class Stepper:
         # 7. Orders for tomorrow.
         self._order(t, x_opt, use, cap, active, pat_t)
         self.x = x
-        self.active_o = active
+        self.active_o = packages
         return rec
 
     def _intensities(self) -> list[F64]:

@@ -77,7 +77,7 @@ def _arr(
     high: float = math.inf,
     low_open: bool = False,
 ) -> Any:
-    """Declare an array field: its shape over the named axes (B, R, S, E, P), dtype, range and quiet value."""
+    """Declare an array field: its shape over the named axes (B, K, R, S, E, P), dtype, range and quiet value."""
     return field(
         metadata={"shape": shape, "dtype": dtype, "quiet": quiet, "low": low, "high": high, "low_open": low_open}
     )
@@ -99,7 +99,7 @@ class _Group:
 
     @classmethod
     def quiet(cls, sizes: dict[str, int]) -> Self:
-        """The group of a scenario with no shock, for axis sizes ``sizes`` (B, R, S, E, P)."""
+        """The group of a scenario with no shock, for axis sizes ``sizes`` (B, K, R, S, E, P)."""
         values = {}
         for f in fields(cls):  # type: ignore[arg-type]
             m = f.metadata
@@ -146,21 +146,23 @@ class CapacityEvents(_Group):
 
 @dataclass(frozen=True)
 class Sanctions(_Group):
-    """A sanction package per scenario.
+    """K sanction packages per scenario (K >= 1, the same K for the whole batch), each with its own dates.
 
-    From ``onset`` (B,) until ``end`` (B,) (exclusive; ``NEVER`` for good) the share ``embargo[b, ro, k, rd]``
-    (B, R, S, R) of the link from origin region ro to destination region rd for product k is closed;
-    ``leakage[b, k]`` of a closed link stays open through third countries at a price premium
-    ``leakage_premium[b, k]`` (a share of the value). Substitution: of the orders a buyer can no longer place,
-    the share ``substitutability[b, k]`` x (1 - exp(-days since onset / ``substitution_tau[b, k]``)) is
+    Package p is in force from ``onset[b, p]`` until ``end[b, p]`` (exclusive; ``NEVER`` for good), shapes
+    (B, K); while in force it closes the share ``embargo[b, p, ro, k, rd]`` (B, K, R, S, R) of the link from
+    origin region ro to destination region rd for product k, of which ``leakage[b, p, k]`` (B, K, S) stays open
+    through third countries. Packages in force together combine as independent bans on shares of a link
+    (``docs/model.md``, link availability). Per scenario, whatever the package: leaked goods cost a premium
+    ``leakage_premium[b, k]`` (a share of the value); of the orders a buyer can no longer place, the share
+    ``substitutability[b, k]`` x (1 - exp(-days since the first onset / ``substitution_tau[b, k]``)) is
     redirected to open suppliers.
     """
 
     NAME: ClassVar[str] = "sanctions"
-    onset: I64 = _int(("B",))
-    end: I64 = _int(("B",), NEVER)
-    embargo: F64 = _arr(("B", "R", "S", "R"), low=0.0, high=1.0)
-    leakage: F64 = _arr(("B", "S"), low=0.0, high=1.0)
+    onset: I64 = _int(("B", "K"))
+    end: I64 = _int(("B", "K"), NEVER)
+    embargo: F64 = _arr(("B", "K", "R", "S", "R"), low=0.0, high=1.0)
+    leakage: F64 = _arr(("B", "K", "S"), low=0.0, high=1.0)
     leakage_premium: F64 = _arr(("B", "S"), low=0.0)
     substitutability: F64 = _arr(("B", "S"), low=0.0, high=1.0)
     substitution_tau: F64 = _arr(("B", "S"), 180.0, low=0.0, low_open=True)
@@ -243,9 +245,9 @@ GROUPS: dict[str, type[_Group]] = {
 class ShockBatch:
     """Everything that differs between the B scenarios of a batch, one group per lever.
 
-    ``target`` (R,) are the regions under sanctions (shared by the batch). Shapes use B (batch), R (regions),
-    S (sectors/products), E (capacity events), P (projects). Days count from 0; a quantity "from day d"
-    applies to the step with index d. Each group's docstring says what its fields mean.
+    ``target`` (R,) are the regions under sanctions (shared by the batch). Shapes use B (batch), K (sanction
+    packages), R (regions), S (sectors/products), E (capacity events), P (projects). Days count from 0; a
+    quantity "from day d" applies to the step with index d. Each group's docstring says what its fields mean.
     """
 
     target: B8
@@ -262,9 +264,20 @@ class ShockBatch:
         return int(self.sanctions.onset.shape[0])
 
     @classmethod
-    def quiet(cls, baseline: Baseline, batch: int, *, events: int = 1, projects: int = 1) -> ShockBatch:
+    def quiet(
+        cls, baseline: Baseline, batch: int, *, events: int = 1, projects: int = 1, packages: int = 1
+    ) -> ShockBatch:
         """A batch with no shock at all (the steady state), to be edited with ``dataclasses.replace``."""
-        sizes = {"B": batch, "R": baseline.n_regions, "S": baseline.n_sectors, "E": events, "P": projects}
+        if packages < 1:
+            raise ShapeError(f"a batch needs at least one sanction package, got packages={packages}")
+        sizes = {
+            "B": batch,
+            "K": packages,
+            "R": baseline.n_regions,
+            "S": baseline.n_sectors,
+            "E": events,
+            "P": projects,
+        }
         groups = {name: group.quiet(sizes) for name, group in GROUPS.items()}
         return cls(target=np.zeros(baseline.n_regions, dtype=bool), **groups)  # type: ignore[arg-type]
 
@@ -277,8 +290,13 @@ class ShockBatch:
         r, n = baseline.n_regions, baseline.n
         if np.shape(self.target) != (r,):
             raise ShapeError(f"ShockBatch.target has shape {np.shape(self.target)}, expected ({r},)")
+        onset = np.shape(self.sanctions.onset)
+        k = onset[1] if len(onset) == 2 else 1  # any other shape is refused below, naming the field
+        if k < 1:
+            raise ShapeError("ShockBatch.sanctions needs at least one package (K >= 1)")
         sizes = {
             "B": self.batch,
+            "K": k,
             "R": r,
             "S": baseline.n_sectors,
             "E": np.shape(self.events.share)[-1],
@@ -290,7 +308,7 @@ class ShockBatch:
             if value.size and (value.min() < 0 or value.max() >= n):
                 raise ShapeError(f"ShockBatch.{name} must index industries 0..{n - 1}")
         if np.any(self.sanctions.end < self.sanctions.onset):
-            raise ShapeError("ShockBatch.sanctions.end must be >= sanctions.onset")
+            raise ShapeError("ShockBatch.sanctions.end must be >= sanctions.onset, package by package")
         if np.any(self.ario.psi[:, None] * self.ario.inventory_days < 1 - 1e-12):
             raise ShapeError(
                 "ShockBatch.ario: psi x inventory_days must be >= 1: the inventory constraint lets an industry use "
@@ -304,11 +322,12 @@ def embargo_links(
     import_ban: NDArray[np.float64],
     export_ban: NDArray[np.float64],
 ) -> F64:
-    """Share of each link closed by a sanction package, shape (..., R, S, R) ``[ro, k, rd]``.
+    """Share of each link closed by one sanction package, shape (..., R, S, R) ``[ro, k, rd]``.
 
     ``target`` (R,) are the sanctioned regions, ``coalition`` (..., R) the sanctioning partners;
     ``import_ban`` (..., S) closes coalition -> target links for product k (the targets' imports) and
     ``export_ban`` (..., S) closes target -> coalition links (the targets' exports); values in [0, 1].
+    ``Sanctions.embargo`` stacks one such array per package on its axis K (e.g. ``np.stack(..., axis=1)``).
     """
     tgt = np.asarray(target, dtype=float)
     coal = np.asarray(coalition, dtype=float) * (1.0 - tgt)

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from cluster.errors import ShapeError
 
 from .baseline import DAYS_PER_YEAR, Baseline
-from .metrics import METRICS
+from .metrics import FLOWS, METRICS
 from .model import Stepper
 from .shocks import Extensions, ShockBatch
 
@@ -35,7 +35,9 @@ class Outcome:
     (``"daily"``) or weeks (``"weekly"``, means of whole weeks). Diagnostics: ``balance_residual`` (B,) is the
     largest gap, over all days and products, between what suppliers produced and what buyers, final demand and
     counter-trade received, relative to the production (or to a millionth of the product's baseline output,
-    once production has collapsed); ``min_stock`` (B,) the lowest inventory seen.
+    once production has collapsed); ``min_stock`` (B,) the lowest inventory seen. Periods, when asked for:
+    ``period_metrics[name]`` (B, P, R) sums each daily flow of ``FLOWS`` over the days of each period, and
+    ``period_days`` (P,) counts those days.
     """
 
     metrics: dict[str, F64]
@@ -47,18 +49,22 @@ class Outcome:
     production_path: F64 | None = None
     balance_residual: F64 | None = None
     min_stock: F64 | None = None
+    period_metrics: dict[str, F64] | None = None
+    period_days: NDArray[np.int64] | None = None
 
 
 def shock_onset(shocks: ShockBatch, ext: Extensions) -> NDArray[np.int64]:
-    """First day on which anything happens in each scenario (0 when nothing does)."""
+    """First day on which anything happens in each scenario (0 when nothing does): the first capacity event
+    and the earliest onset of a sanction package that closes anything."""
     big = np.iinfo(np.int64).max
     onset = np.full(shocks.batch, big, dtype=np.int64)
     ev = np.where(shocks.events.share > 0, shocks.events.onset, big)
     if ev.size:
         onset = np.minimum(onset, ev.min(axis=1))
     if ext.sanctions:
-        any_embargo = shocks.sanctions.embargo.reshape(shocks.batch, -1).max(axis=1) > 0
-        onset = np.where(any_embargo, np.minimum(onset, shocks.sanctions.onset), onset)
+        emb = shocks.sanctions.embargo  # (B, K, R, S, R)
+        closes = emb.reshape(emb.shape[0], emb.shape[1], -1).max(axis=2) > 0  # (B, K)
+        onset = np.minimum(onset, np.where(closes, shocks.sanctions.onset, big).min(axis=1))
     return np.where(onset == big, 0, onset)
 
 
@@ -70,6 +76,7 @@ def simulate(
     extensions: Extensions | None = None,
     trajectories: Literal["daily", "weekly"] | None = None,
     diagnostics: bool = False,
+    periods: NDArray[np.int64] | None = None,
 ) -> Outcome:
     """Simulate B scenarios for ``steps`` days.
 
@@ -87,6 +94,9 @@ def simulate(
         Also return value-added and production paths by region, daily or weekly.
     diagnostics
         Also return accounting residuals (costs a few reductions per step).
+    periods
+        The period of each day, shape (steps,), values 0 .. P - 1 (e.g. calendar quarters): also return every
+        daily flow summed by period (``Outcome.period_metrics``). The core knows no dates; the caller maps them.
 
     Returns
     -------
@@ -99,10 +109,14 @@ def simulate(
     shocks.validate(baseline)
     if shocks.batch == 0:
         raise ShapeError("a batch needs at least one scenario")
+    if periods is not None:
+        periods = np.asarray(periods, dtype=np.int64)
+        if periods.shape != (steps,) or periods.min(initial=0) < 0:
+            raise ShapeError(f"periods must give a period index >= 0 for each of the {steps} days, got {periods.shape}")
     if shocks.batch <= _CHUNK:
-        return _run(baseline, shocks, steps, ext, trajectories, diagnostics)
+        return _run(baseline, shocks, steps, ext, trajectories, diagnostics, periods)
     parts = [
-        _run(baseline, shocks.take(slice(lo, lo + _CHUNK)), steps, ext, trajectories, diagnostics)
+        _run(baseline, shocks.take(slice(lo, lo + _CHUNK)), steps, ext, trajectories, diagnostics, periods)
         for lo in range(0, shocks.batch, _CHUNK)
     ]
     return _concat(parts)
@@ -130,6 +144,10 @@ def _concat(parts: list[Outcome]) -> Outcome:
         production_path=cat([p.production_path for p in parts]),
         balance_residual=cat([p.balance_residual for p in parts]),
         min_stock=cat([p.min_stock for p in parts]),
+        period_metrics=None
+        if first.period_metrics is None
+        else {name: np.concatenate([p.period_metrics[name] for p in parts if p.period_metrics]) for name in FLOWS},
+        period_days=first.period_days,
     )
 
 
@@ -140,6 +158,7 @@ def _run(
     ext: Extensions,
     trajectories: Literal["daily", "weekly"] | None,
     diagnostics: bool,
+    periods: NDArray[np.int64] | None = None,
 ) -> Outcome:
     """One chunk: pad to whole BLAS blocks, step, reduce to metrics."""
     b_user = shocks.batch
@@ -158,16 +177,26 @@ def _run(
     balance = np.zeros(b)
     min_stock = np.full(b, np.inf)
     safe_va0 = np.where(va0 > 0, va0, 1.0)
+    n_periods = 0 if periods is None else int(periods.max(initial=-1)) + 1
+    by_period = {name: np.zeros((n_periods, r, b)) for name in FLOWS} if periods is not None else None
     for t in range(steps):
         rec = st.step(t)
         loss = va0 - rec.va
-        acc["va_loss"] += loss
         worst = np.maximum(worst, loss / safe_va0)
-        acc["unmet_final_demand"] += st.fd0[:, None] - rec.final_delivered
-        acc["exports_lost"] += st.base_exports[:, None] - rec.exports
-        acc["ct_exports"] += rec.ct_exports
-        acc["ct_imports"] += rec.ct_imports
-        acc["leakage_premium"] += rec.premium
+        daily = {
+            "va_loss": loss,
+            "unmet_final_demand": st.fd0[:, None] - rec.final_delivered,
+            "exports_lost": st.base_exports[:, None] - rec.exports,
+            "ct_exports": rec.ct_exports,
+            "ct_imports": rec.ct_imports,
+            "leakage_premium": rec.premium,
+        }
+        for name in FLOWS:
+            acc[name] += daily[name]
+        if by_period is not None:
+            assert periods is not None
+            for name in FLOWS:
+                by_period[name][periods[t]] += daily[name]
         within = np.abs(loss) <= RECOVERY_BAND * va0
         after = t >= onset  # (B,)
         open_ = (found < 0) & after
@@ -207,6 +236,10 @@ def _run(
         production_path=None if prod_path is None else prod_path[keep_b].copy(),
         balance_residual=balance[keep_b].copy() if diagnostics else None,
         min_stock=min_stock[keep_b].copy() if diagnostics else None,
+        period_metrics=None
+        if by_period is None
+        else {name: np.ascontiguousarray(v.transpose(2, 0, 1)[keep_b]) for name, v in by_period.items()},
+        period_days=None if periods is None else np.bincount(periods, minlength=n_periods).astype(np.int64),
     )
 
 

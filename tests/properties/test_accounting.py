@@ -5,11 +5,12 @@ the counter-trade channel (``Outcome.balance_residual`` ~ 0), inventories never 
 and every metric is finite (``recovery_day`` uses -1 for "never", mirrored by ``recovered``).
 
 The Hypothesis tests draw the economy (3..6 regions, 2..4 sectors, 0..R-1 domestic regions, random seed)
-and a batch of 1..10 scenarios over the whole validated input space: embargo from random coalitions and
-import/export bans, sanction window, leakage and premium, substitution, cooperation, friendly partners and
-counter-trade, capacity events (several may hit one industry) and projects, for 30..120 days. Every seed is
-used: a third property checks that ``synthetic`` builds any such economy (and larger ones) without raising
-or warning, with positive value added everywhere.
+and a batch of 1..10 scenarios over the whole validated input space: 1..3 sanction packages, each with its
+own window (some ending, some for good), embargo (random coalition and import/export bans) and leakage; the
+leakage premium, substitution, cooperation, friendly partners and counter-trade, capacity events (several may
+hit one industry) and projects, for 30..120 days. Every seed is used: a third property checks that
+``synthetic`` builds any such economy (and larger ones) without raising or warning, with positive value
+added everywhere.
 
 The deterministic tests below them pin down, with minimal inputs, the defects these properties found.
 """
@@ -200,10 +201,11 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
     k = draw(st.integers(1, r - 1))
     target = np.zeros(r, dtype=bool)
     target[draw(st.permutations(range(r)))[:k]] = True
-    coalition = draw(_b((b, r)))
-    embargo = embargo_links(target, coalition, draw(_f((b, s), UNIT)), draw(_f((b, s), UNIT)))
-    onset = draw(_i((b,), 0, steps))
-    end = np.where(draw(_b((b,))), NEVER, onset + draw(_i((b,), 0, steps)))
+    pk = draw(st.integers(1, 3), label="packages")
+    coalition = draw(_b((b, pk, r)))
+    embargo = embargo_links(target, coalition, draw(_f((b, pk, s), UNIT)), draw(_f((b, pk, s), UNIT)))
+    onset = draw(_i((b, pk), 0, steps))
+    end = np.where(draw(_b((b, pk))), NEVER, onset + draw(_i((b, pk), 0, steps)))
     proj_industry = draw(_i((b, p), 0, n - 1))
     shocks = ShockBatch(
         target=target,
@@ -211,7 +213,7 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
             onset=onset,
             end=end,
             embargo=embargo,
-            leakage=draw(_f((b, s), UNIT)),
+            leakage=draw(_f((b, pk, s), UNIT)),
             leakage_premium=draw(_f((b, s), _floats(0.0, 1.0))),
             substitutability=draw(_f((b, s), UNIT)),
             substitution_tau=draw(_f((b, s), _floats(0.5, 400.0))),
@@ -309,9 +311,9 @@ def test_total_embargo_of_every_sector_keeps_accounts() -> None:
         target=target,
         sanctions=replace(
             base.sanctions,
-            embargo=embargo_links(target, coalition, np.ones((b, s)), np.ones((b, s))),
-            onset=np.full(b, 10),
-            leakage=np.zeros((b, s)),
+            embargo=embargo_links(target, coalition, np.ones((b, s)), np.ones((b, s)))[:, None],
+            onset=np.full((b, 1), 10),
+            leakage=np.zeros((b, 1, s)),
             leakage_premium=np.full((b, s), 0.2),
             substitutability=np.zeros((b, s)),
         ),
@@ -343,7 +345,7 @@ def test_total_embargo_of_every_sector_keeps_accounts() -> None:
             capex=np.full((b, 1), 50.0),
         ),
     )
-    assert np.all(shocks.sanctions.embargo[:, target][:, :, :, target] == 0.0)  # targets still trade among themselves
+    assert np.all(shocks.sanctions.embargo[:, :, target][..., target] == 0.0)  # targets still trade among themselves
     case = Case(bl, shocks, 365, Extensions())
     out = run(case)
     check_accounts(case, out)
@@ -368,7 +370,7 @@ def test_cooperation_split_keeps_accounts_when_every_supplier_is_closed() -> Non
         target=target,
         sanctions=replace(
             base.sanctions,
-            embargo=embargo_links(target, np.array([[False, False, True]]), np.zeros((1, 2)), np.ones((1, 2))),
+            embargo=embargo_links(target, np.array([[False, False, True]]), np.zeros((1, 2)), np.ones((1, 2)))[:, None],
             substitutability=np.ones((1, 2)),
         ),
     )
@@ -402,7 +404,7 @@ def test_near_total_import_ban_keeps_accounts() -> None:
             base.sanctions,
             embargo=embargo_links(
                 target, np.array([[False, False, True]] * b), np.stack([bans, np.zeros(b)], axis=1), np.zeros((b, 2))
-            ),
+            )[:, None],
             substitutability=np.ones((b, 2)),
         ),
     )
@@ -427,7 +429,9 @@ def test_total_capacity_loss_under_sanctions_stays_finite() -> None:
         target=target,
         sanctions=replace(
             base.sanctions,
-            embargo=embargo_links(target, np.array([[False, True, False]]), np.full((1, 2), 0.5), np.zeros((1, 2))),
+            embargo=embargo_links(target, np.array([[False, True, False]]), np.full((1, 2), 0.5), np.zeros((1, 2)))[
+                :, None
+            ],
         ),
         events=replace(
             base.events,

@@ -26,10 +26,12 @@ def _sanctions(bl: Baseline, b: int, seed: int) -> ShockBatch:
         target=target,
         sanctions=replace(
             base.sanctions,
-            embargo=embargo_links(target, coalition, rng.uniform(size=(b, s)) < 0.5, rng.uniform(size=(b, s)) < 0.5),
-            onset=rng.integers(0, 40, b),
-            end=np.where(rng.uniform(size=b) < 0.5, rng.integers(100, 300, b), NEVER),
-            leakage=rng.uniform(0, 0.4, (b, s)),
+            embargo=embargo_links(target, coalition, rng.uniform(size=(b, s)) < 0.5, rng.uniform(size=(b, s)) < 0.5)[
+                :, None
+            ],
+            onset=rng.integers(0, 40, b)[:, None],
+            end=np.where(rng.uniform(size=b) < 0.5, rng.integers(100, 300, b), NEVER)[:, None],
+            leakage=rng.uniform(0, 0.4, (b, s))[:, None],
             leakage_premium=rng.uniform(0, 0.5, (b, s)),
             substitutability=rng.uniform(0, 1, (b, s)),
             substitution_tau=rng.uniform(20, 200, (b, s)),
@@ -148,8 +150,8 @@ def test_recovery_day_and_never(small: Baseline) -> None:
             quiet.sanctions,
             embargo=embargo_links(
                 target, coalition[None], np.ones((1, small.n_sectors)), np.ones((1, small.n_sectors))
-            ),
-            onset=np.array([20]),
+            )[:, None],
+            onset=np.array([[20]]),
         ),
     )
     out = simulate(small, sh, 365, extensions=Extensions(leakage=False, substitution=False, counter_trade=False))
@@ -161,7 +163,7 @@ def test_recovery_day_and_never(small: Baseline) -> None:
 def test_shock_batch_validation_names_the_field(small: Baseline) -> None:
     sh = ShockBatch.quiet(small, 2)
     with pytest.raises(ShapeError, match="leakage"):
-        simulate(small, replace(sh, sanctions=replace(sh.sanctions, leakage=np.full((2, small.n_sectors), 1.5))), 10)
+        simulate(small, replace(sh, sanctions=replace(sh.sanctions, leakage=np.full((2, 1, small.n_sectors), 1.5))), 10)
     with pytest.raises(ShapeError, match="embargo"):
         simulate(small, replace(sh, sanctions=replace(sh.sanctions, embargo=np.zeros((2, 3)))), 10)
     with pytest.raises(ShapeError, match=r"events\.industry"):

@@ -91,8 +91,8 @@ def draws(bl: Baseline, n: int, seed: int) -> ShockBatch:
         target=TARGET,
         sanctions=replace(
             base.sanctions,
-            onset=rng.integers(0, 30, n),
-            leakage=rng.uniform(0, 0.5, (n, S)),
+            onset=rng.integers(0, 30, n)[:, None],
+            leakage=rng.uniform(0, 0.5, (n, S))[:, None],
             leakage_premium=rng.uniform(0, 0.3, (n, S)),
             substitutability=rng.uniform(0, 1, (n, S)),
             substitution_tau=rng.uniform(30, 300, (n, S)),
@@ -116,8 +116,9 @@ def with_sanctions(shocks: ShockBatch, **changes: Any) -> ShockBatch:
 
 
 def embargo(import_ban: np.ndarray, export_ban: np.ndarray) -> np.ndarray:
+    """One sanction package per scenario: the links it closes, (B, 1, R, S, R)."""
     coalition = np.repeat(COALITION[None], import_ban.shape[0], axis=0)
-    return embargo_links(TARGET, coalition, import_ban, export_ban)
+    return embargo_links(TARGET, coalition, import_ban, export_ban)[:, None]
 
 
 def nested_bans(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -183,7 +184,7 @@ def leakage_draws(baseline: Baseline) -> LeakageDraws:
     base = draws(baseline, N_PAIRED, seed=202)
     imp = rng.uniform(0.3, 1.0, (N_PAIRED, S)) * (rng.uniform(size=(N_PAIRED, S)) < 0.6)
     exp = rng.uniform(0.3, 1.0, (N_PAIRED, S)) * (rng.uniform(size=(N_PAIRED, S)) < 0.6)
-    return base, imp, exp, base.sanctions.leakage * rng.uniform(0, 1, (N_PAIRED, S))
+    return base, imp, exp, base.sanctions.leakage * rng.uniform(0, 1, (N_PAIRED, 1, S))
 
 
 def test_less_leakage_never_lowers_target_loss_without_import_bans(
@@ -359,7 +360,7 @@ def test_less_leakage_lowers_target_loss_by_the_premium(baseline: Baseline) -> N
         by_product(*[{k: 1.0}] * 4),
         by_product({}, {}, {}, {}),
         sanctions={
-            "leakage": by_product({k: 0.6}, {k: 0.4}, {k: 0.6}, {k: 0.4}),
+            "leakage": by_product({k: 0.6}, {k: 0.4}, {k: 0.6}, {k: 0.4})[:, None],
             "leakage_premium": np.array([0.5, 0.5, 0.0, 0.0])[:, None],
         },
     )
@@ -385,7 +386,7 @@ def test_less_leakage_on_exports_lowers_target_loss_through_counter_trade(baseli
         baseline,
         by_product({4: 1.0}, {4: 1.0}),
         by_product({3: 1.0}, {3: 1.0}),
-        sanctions={"leakage": by_product({3: 0.6}, {3: 0.2})},
+        sanctions={"leakage": by_product({3: 0.6}, {3: 0.2})[:, None]},
         counter_trade=CHANNEL,
     )
     loss = target_loss(baseline, shocks, LEAKAGE_COUNTER_TRADE)
@@ -425,7 +426,7 @@ def mean_draws(baseline: Baseline) -> MeanDraws:
             capex=np.full((N_MEAN, 1), 100.0),
         ),
     )
-    assert np.all(base.sanctions.embargo[np.arange(N_MEAN), :, sector][:, COALITION][:, :, region] > 0)
+    assert np.all(base.sanctions.embargo[:, 0][np.arange(N_MEAN), :, sector][:, COALITION][:, :, region] > 0)
     return base, target_loss(bl, base)
 
 

@@ -16,6 +16,7 @@ ROOT = Path(cluster.__file__).resolve().parents[1]
 
 #: Where each section's parameters go in a config, and the label a per-label parameter is given for.
 PLACE = {
+    "package": ("[sanctions]\n{key} = {value}\n", "sanctions.{key}"),
     "sanctions": ("[sanctions]\n{key} = {value}\n", "sanctions.{key}"),
     "ario": ("[ario]\n{key} = {value}\n", "ario.{key}"),
     "project": (

@@ -92,7 +92,7 @@ def test_round_trip_keeps_rows_schema_and_scenario_order(tmp_path: Path) -> None
     assert manifest["elapsed_s"] == 1.5
     assert "finished" in manifest
     assert [s["index"] for s in manifest["shards"]] == [0, 1, 2, 3]
-    assert manifest["rows"] == {"results": 1200, "params": 400}
+    assert manifest["rows"] == {"results": 1200, "params": 400, "periods": 0}
     assert {k: manifest[k] for k in STAMPED} == STAMPED
 
     one = pq.read_table(run_dir / "results" / parts[2])
@@ -136,7 +136,7 @@ def test_a_running_folder_already_has_a_manifest_and_empty_part_folders(tmp_path
     RunFolder.create(str(tmp_path / "run"), info={"seed": 3})
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert (manifest["status"], manifest["shards"], manifest["seed"]) == ("running", [], 3)
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["manifest.json", "params", "results"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["manifest.json", "params", "periods", "results"]
 
 
 def test_an_existing_run_is_refused_without_overwrite(tmp_path: Path) -> None:
