@@ -398,11 +398,16 @@ def _values(
     labels: Mapping[str, tuple[str, ...]],
     days: int,
     tags: Mapping[str, Mapping[str, float]],
+    start: dt.date | None = None,
 ) -> Values:
-    """Every declared parameter of ``section`` read from the table ``raw`` at ``where``."""
+    """Every declared parameter of ``section`` read from the table ``raw`` at ``where``; a parameter whose unit is
+    a day may be given as a date (counted from ``start``)."""
     out: dict[str, Any] = {}
+    dated = dict(raw)
     for p in declared(section):
-        out[p.key] = _value(ctx, p, raw, f"{where}.{p.key}", labels, days, tags)
+        if p.unit == "day" and p.key in dated:
+            dated[p.key] = _day(ctx, dated[p.key], f"{where}.{p.key}", start)
+        out[p.key] = _value(ctx, p, dated, f"{where}.{p.key}", labels, days, tags)
     return Values(out)
 
 
@@ -415,6 +420,8 @@ def _value(
     days: int,
     tags: Mapping[str, Mapping[str, float]],
 ) -> Any:
+    if p.optional and p.key not in raw:
+        return None
     high = days - 1 if p.within_horizon else p.high
     low = p.low
     if p.kind == "probability":  # whatever the declaration says, a probability lies in [0, 1]
@@ -449,6 +456,8 @@ _ECONOMY = ("id", "path", "kind", "concordance", "domestic", "targets")
 _POLICY = ("counter_trade", "projects", "cooperation", "include")
 #: A package's keys: its declared parameters, and ``end`` (a day or a date; turned into a duration).
 _PACKAGE = (*(p.key for p in declared("package")), "end")
+#: The package keys that [sanctions] gives its packages as defaults (not those that are [sanctions]'s own too).
+_INHERITED = tuple(k for k in _PACKAGE if k not in _keys("sanctions"))
 
 
 def load(path: str | os.PathLike[str], **overrides: Any) -> Config:
@@ -519,14 +528,16 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     partners = tuple(r for r in economy.regions if r not in targets)
     labels = {"sector": economy.sectors, "partner": partners}
     tags = {"coalition": {r: float(c) for r, c in zip(economy.regions, economy.coalition, strict=True)}}
-    sec = _table(ctx, raw.get("sanctions", {}), "sanctions", (*_keys("sanctions"), *_PACKAGE, "packages"))
-    sanctions = _values(ctx, sec, "sanctions", "sanctions", labels=labels, days=days, tags=tags)
+    sec = _table(
+        ctx, raw.get("sanctions", {}), "sanctions", tuple(dict.fromkeys((*_keys("sanctions"), *_PACKAGE, "packages")))
+    )
+    sanctions = _values(ctx, sec, "sanctions", "sanctions", labels=labels, days=days, tags=tags, start=start)
 
     def package(name: str | None, table: Mapping[str, Any], where: str) -> Package:
         return Package(name, _values(ctx, _dated(ctx, table, where, start, days), where, "package", labels=labels,
                                      days=days, tags=tags))  # fmt: skip
 
-    defaults = {k: sec[k] for k in _PACKAGE if k in sec}
+    defaults = {k: sec[k] for k in _INHERITED if k in sec}
     first = package(None, defaults, "sanctions")  # the [sanctions] table's own package keys, checked where written
     if "packages" not in sec:
         packages: tuple[Package, ...] = (first,)
@@ -541,7 +552,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
             for n, t in named.items()
         )
     ario_raw = _table(ctx, raw.get("ario", {}), "ario", _keys("ario"))
-    ario = _values(ctx, ario_raw, "ario", "ario", labels=labels, days=days, tags=tags)
+    ario = _values(ctx, ario_raw, "ario", "ario", labels=labels, days=days, tags=tags, start=start)
     psi, inv = ario.dist("psi"), ario.dist("inventory_days")
     assert psi is not None
     assert inv is not None
@@ -553,7 +564,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         )
 
     def values(table: Mapping[str, Any], where: str, section: str) -> Values:
-        return _values(ctx, table, where, section, labels=labels, days=days, tags=tags)
+        return _values(ctx, table, where, section, labels=labels, days=days, tags=tags, start=start)
 
     projects: dict[str, Project] = {}
     for pname, praw in _table(ctx, raw.get("projects", {}), "projects").items():

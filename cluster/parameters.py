@@ -58,6 +58,8 @@ class Param:
     within_horizon: bool = False
     #: True when the config may say "forever" (no end): the default then, recorded as -1.
     forever: bool = False
+    #: True when the key may be absent, and is then not a parameter of its own (not drawn, not recorded).
+    optional: bool = False
     #: The economy's region tag (``coalition``) that gives the values when the config omits the key; a table
     #: that lists some labels gives ``default`` to the others.
     tag_default: str | None = None
@@ -125,8 +127,21 @@ PARAMETERS: tuple[Param, ...] = (
         "package",
         "leakage",
         "share",
+        None,
+        "this package's own leakage, where it differs from [sanctions] leakage (absent: [sanctions] leakage, the"
+        " same draw for every package)",
+        over="sector",
+        low=0.0,
+        high=1.0,
+        optional=True,
+    ),
+    # --- the sanctions as a whole ([sanctions]) --------------------------------------------------------------
+    Param(
+        "sanctions",
+        "leakage",
+        "share",
         0.0,
-        "share of what the package closes that stays open through third countries",
+        "share of a closed link that stays open through third countries (every package's, unless it has its own)",
         over="sector",
         low=0.0,
         high=1.0,
@@ -335,7 +350,15 @@ def reference_markdown() -> str:
             "|---|---|---|---|---|---|---|",
         ]
         for p in declared(section):
-            default = "forever" if p.forever else ("economy's tags" if p.tag_default else f"{p.default:g}")
+            default = (
+                "forever"
+                if p.forever
+                else "economy's tags"
+                if p.tag_default
+                else "[sanctions]'s"
+                if p.optional
+                else f"{p.default:g}"
+            )
             owners = {"project": "project", "counter_trade": "policy", "cooperation": "policy", "package": "package"}
             owner = owners.get(section)
             per = ", ".join(x for x in (p.over, owner) if x) if p.recorded else f"{owner or 'run'} (fixed)"

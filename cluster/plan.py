@@ -49,6 +49,8 @@ def _columns(config: Config) -> tuple[Column, ...]:
     cols: list[Column] = []
 
     def add(p: Param, dist: Dist | Any | None, owner: str | None = None) -> None:
+        if dist is None and p.optional:  # absent: another parameter stands for it
+            return
         if isinstance(dist, dict):
             cols.extend(Column(column(p, owner=owner, label=lab), p, owner, lab, d) for lab, d in dist.items())
         else:  # "forever" is recorded as -1
@@ -292,6 +294,7 @@ class _Compiler:
         bans, and its leakage."""
         plan = self.plan
         p = {q.key: q for q in declared("package")}
+        run_leakage = _param("sanctions", "leakage")
         onsets, ends, embargoes, leakages = [], [], [], []
         for name in plan.packages:
             coalition = np.zeros((self.n, len(plan.regions)), dtype=bool)
@@ -304,7 +307,8 @@ class _Compiler:
             ends.append(np.where(dur < 0, NEVER, onset + np.rint(np.maximum(dur, 0.0)).astype(np.int64)))
             bans = (self.per(p["import_ban"], plan.sectors, name), self.per(p["export_ban"], plan.sectors, name))
             embargoes.append(embargo_links(plan.target, coalition, *bans))
-            leakages.append(self.per(p["leakage"], plan.sectors, name))
+            own = column(p["leakage"], owner=name, label=plan.sectors[0]) in self.index
+            leakages.append(self.per(p["leakage"], plan.sectors, name) if own else self.per(run_leakage, plan.sectors))
         return {
             "onset": self.rep(np.stack(onsets, axis=1)),
             "end": self.rep(np.stack(ends, axis=1)),

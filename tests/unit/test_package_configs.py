@@ -57,6 +57,9 @@ def test_named_packages_take_dates_defaults_and_their_own_columns(tmp_path: Path
     assert names[0] == "package.first.onset"
     assert "package.oil.export_ban.oil_gas_mining" in names
     assert "substitutability.metals" in names  # run-level parameters keep their bare names
+    assert "leakage.metals" in names  # [sanctions] leakage: one draw, shared by the packages without their own
+    assert "package.oil.leakage.oil_gas_mining" in names
+    assert not any(n.startswith("package.first.leakage") for n in names)
     assert not any(n.startswith("onset") for n in names)
 
 
