@@ -151,6 +151,7 @@ class Config:
     batch_size: int | None
     out: str
     start: dt.date | None  # day 0 of the run; None: periods count years from day 0
+    trajectories: Literal["weekly"] | None  # weekly paths of real value added in the run folder, or none
     economy_spec: str
     economy: Economy = field(repr=False)
     targets: tuple[str, ...]
@@ -450,7 +451,10 @@ def _keys(section: str, *structural: str) -> tuple[str, ...]:
     return (*structural, *(p.key for p in declared(section)))
 
 
-_TOP = ("run", "economy", "sanctions", "ario", "projects", "policies")
+_TOP = ("run", "economy", "sanctions", "ario", "projects", "policies", "output")
+_OUTPUT = ("trajectories",)
+#: What ``[output] trajectories`` takes: weekly paths of real value added, or none (the default).
+TRAJECTORIES = ("none", "weekly")
 _RUN = ("name", "seed", "draws", "days", "design", "batch_size", "out", "start")
 _ECONOMY = ("id", "path", "kind", "concordance", "domestic", "targets")
 _POLICY = ("counter_trade", "projects", "cooperation", "include")
@@ -503,6 +507,10 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     if not isinstance(out, str) or not out:
         raise ctx.fail("run.out", out, "expected a path")
     start = _date(ctx, run["start"], "run.start") if "start" in run else None
+    output = _table(ctx, raw.get("output", {}), "output", _OUTPUT)
+    trajectories = output.get("trajectories", "none")
+    if trajectories not in TRAJECTORIES:
+        raise ctx.fail("output.trajectories", trajectories, f"expected one of {', '.join(TRAJECTORIES)}")
 
     eco_raw = _table(ctx, raw.get("economy", {}), "economy", _ECONOMY)
     spec = eco_raw.get("id", eco_raw.get("path", "ru-by"))
@@ -606,6 +614,8 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     }
     if start is not None:  # only when given: the hash of a config without one stays what it was
         resolved["run"]["start"] = start.isoformat()
+    if output:
+        resolved["output"] = dict(output)
 
     return Config(
         path=source,
@@ -617,6 +627,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         batch_size=batch_size,
         out=out,
         start=start,
+        trajectories=None if trajectories == "none" else "weekly",
         economy_spec=str(spec),
         economy=economy,
         targets=targets,

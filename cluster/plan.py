@@ -19,7 +19,7 @@ from cluster.config import Config, Policy, Project
 from cluster.core import FLOWS, METRICS, NEVER, Baseline, Extensions, Outcome, ShockBatch, embargo_links, simulate
 from cluster.distributions import Dist
 from cluster.parameters import PARAMETERS, Param, column, declared
-from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, params_schema
+from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, TRAJECTORIES_SCHEMA, params_schema
 from cluster.timeline import Calendar
 
 __all__ = ["Column", "Plan", "rng_for"]
@@ -100,6 +100,7 @@ class Plan:
     calendar: Calendar
     countries: tuple[str, ...]  # the economy's countries, in order of first appearance
     country_of: tuple[int, ...]  # each region's index into ``countries``
+    trajectories: str | None = None  # "weekly": also weekly paths of real value added
 
     @classmethod
     def from_config(cls, config: Config, *, extensions: Extensions | None = None) -> Plan:
@@ -132,6 +133,7 @@ class Plan:
             calendar=config.calendar,
             countries=tuple(dict.fromkeys(eco.country)),
             country_of=tuple(list(dict.fromkeys(eco.country)).index(c) for c in eco.country),
+            trajectories=config.trajectories,
         )
 
     @property
@@ -175,8 +177,9 @@ class Plan:
         """The core's inputs for scenarios ``ids`` under every policy, scenario-major (B = ids x policies)."""
         return _Compiler(self, ids, values).batch()
 
-    def run(self, ids: Ids) -> tuple[pa.RecordBatch, pa.RecordBatch, pa.RecordBatch]:
-        """Simulate scenarios ``ids`` under every policy: (results, drawn parameters, periods) as Arrow batches."""
+    def run(self, ids: Ids) -> tuple[pa.RecordBatch, ...]:
+        """Simulate scenarios ``ids`` under every policy: (results, drawn parameters, periods[, trajectories]) as
+        Arrow record batches."""
         ids = np.asarray(ids, dtype=np.int64)
         values = self.draw(ids)
         out = simulate(
@@ -185,6 +188,7 @@ class Plan:
             self.steps,
             extensions=self.extensions,
             periods=self.calendar.quarter_of_day,
+            trajectories="weekly" if self.trajectories == "weekly" else None,
         )
         n_pol, r = len(self.policies), len(self.regions)
         policy_names = [p.name for p in self.policies]
@@ -208,7 +212,40 @@ class Plan:
         for j, name in enumerate(self.names):
             p_cols[name] = np.repeat(values[:, j], n_pol)
         params = pa.RecordBatch.from_pydict(p_cols, schema=params_schema(list(self.names)))
-        return results, params, self._periods(ids, out)
+        tables = (results, params, self._periods(ids, out))
+        return tables if self.trajectories is None else (*tables, self._trajectories(ids, out))
+
+    def _units(self) -> tuple[F64, NDArray[np.object_], NDArray[np.object_]]:
+        """Regions then countries: the (R, C) map of regions to countries, the labels, the levels."""
+        to_country = np.zeros((len(self.regions), len(self.countries)))
+        to_country[np.arange(len(self.regions)), self.country_of] = 1.0
+        units = np.array([*self.regions, *self.countries], dtype=object)
+        levels = np.array(["region"] * len(self.regions) + ["country"] * len(self.countries), dtype=object)
+        return to_country, units, levels
+
+    def _trajectories(self, ids: Ids, out: Outcome) -> pa.RecordBatch:
+        """Weekly mean daily real value added of every region and country, and its index to the baseline."""
+        assert out.va_path is not None
+        to_country, units, levels = self._units()
+        va = np.concatenate([out.va_path, out.va_path @ to_country], axis=2)  # (B, W, U)
+        va0 = np.concatenate([out.va0, out.va0 @ to_country])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            index = np.where(va0 > 0, va / va0, np.nan)
+        b, n_w, n_u = va.shape
+        weeks = np.arange(n_w, dtype=np.int32)
+        dates = [self.calendar.date(7 * int(w)) for w in weeks]
+        policy_names = np.array([p.name for p in self.policies], dtype=object)
+        columns: dict[str, Any] = {
+            "scenario_id": np.repeat(ids, len(self.policies) * n_u * n_w),
+            "policy": np.tile(np.repeat(policy_names, n_u * n_w), len(ids)),
+            "region": np.tile(np.repeat(units, n_w), b),
+            "level": np.tile(np.repeat(levels, n_w), b),
+            "week": np.tile(weeks, b * n_u),
+            "date": pa.array(dates * (b * n_u), type=pa.date32()),
+            "va": va.transpose(0, 2, 1).reshape(-1),
+            "va_index": index.transpose(0, 2, 1).reshape(-1),
+        }
+        return pa.RecordBatch.from_pydict(columns, schema=TRAJECTORIES_SCHEMA)
 
     def _periods(self, ids: Ids, out: Outcome) -> pa.RecordBatch:
         """The period table of a batch: quarters, years and the horizon, for every region and country."""
@@ -218,8 +255,7 @@ class Plan:
         n_q, n_y = len(cal.quarters), len(cal.years)
         to_year = np.zeros((n_q, n_y))
         to_year[np.arange(n_q), cal.year_of_quarter] = 1.0
-        to_country = np.zeros((len(self.regions), len(self.countries)))
-        to_country[np.arange(len(self.regions)), self.country_of] = 1.0
+        to_country, units, levels = self._units()
 
         def by_period(q: F64) -> F64:  # (B, Q, R) -> (B, P, U): quarters, years, horizon; regions, countries
             p = np.concatenate([q, np.einsum("bqr,qy->byr", q, to_year), q.sum(axis=1, keepdims=True)], axis=1)
@@ -232,8 +268,6 @@ class Plan:
         with np.errstate(divide="ignore", invalid="ignore"):
             flows["va_loss_pct"] = np.where(base > 0, 100.0 * flows["va_loss"] / base, np.nan)
         b, n_p, n_u = flows["va_loss"].shape
-        units = np.array([*self.regions, *self.countries], dtype=object)
-        levels = np.array(["region"] * len(self.regions) + ["country"] * len(self.countries), dtype=object)
         policy_names = np.array([p.name for p in self.policies], dtype=object)
         columns: dict[str, Any] = {
             "scenario_id": np.repeat(ids, len(self.policies) * n_u * n_p),

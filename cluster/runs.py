@@ -52,6 +52,7 @@ class InMemoryRun:
     params: pa.Table
     periods: pa.Table
     stats: RunStats
+    trajectories: pa.Table | None = None
 
 
 def _config(config: Config | str | os.PathLike[str], overrides: Mapping[str, Any]) -> Config:
@@ -142,10 +143,11 @@ def run_in_memory(
 
     stats = execute(plan, executor=executor, batch_size=batch_size or cfg.batch_size, workers=workers, on_batch=keep)
     order = sorted(parts)
-    results, params, periods = (
-        pa.Table.from_batches([parts[i][k] for i in order], schema=parts[order[0]][k].schema) for k in range(3)
-    )
-    return InMemoryRun(cfg, results, params, periods, stats)
+    tables = [
+        pa.Table.from_batches([parts[i][k] for i in order], schema=parts[order[0]][k].schema)
+        for k in range(len(parts[order[0]]))
+    ]
+    return InMemoryRun(cfg, tables[0], tables[1], tables[2], stats, tables[3] if len(tables) > 3 else None)
 
 
 def builtin_config(

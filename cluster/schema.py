@@ -19,6 +19,7 @@ __all__ = [
     "RUN_FORMAT",
     "SUMMARY_FORMAT",
     "SUMMARY_SCHEMA",
+    "TRAJECTORIES_SCHEMA",
     "economy_metadata",
     "params_schema",
     "read_metadata",
@@ -97,6 +98,23 @@ PERIODS_SCHEMA = pa.schema(
         pa.field("days", pa.int32(), nullable=False),
         *(pa.field(name, pa.float64(), nullable=False) for name in FLOWS),
         pa.field("va_loss_pct", pa.float64(), nullable=False),
+    ]
+)
+
+
+#: One row per (scenario, policy, region or country, week) when a config asks for weekly trajectories: the mean
+#: daily real value added of the week (``va``, money a day) and its ratio to the baseline (``va_index``, 1 = the
+#: baseline). ``week`` counts whole weeks from day 0; ``date`` is the week's first day (null without a start).
+TRAJECTORIES_SCHEMA = pa.schema(
+    [
+        pa.field("scenario_id", pa.int64(), nullable=False),
+        pa.field("policy", pa.string(), nullable=False),
+        pa.field("region", pa.string(), nullable=False),
+        pa.field("level", pa.string(), nullable=False),
+        pa.field("week", pa.int32(), nullable=False),
+        pa.field("date", pa.date32(), nullable=True),
+        pa.field("va", pa.float64(), nullable=False),
+        pa.field("va_index", pa.float64(), nullable=False),
     ]
 )
 

@@ -51,7 +51,15 @@ import pyarrow.parquet as pq
 
 from cluster import __version__
 from cluster.errors import InputError
-from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, RUN_FORMAT, params_schema, read_metadata, with_provenance
+from cluster.schema import (
+    PERIODS_SCHEMA,
+    RESULT_SCHEMA,
+    RUN_FORMAT,
+    TRAJECTORIES_SCHEMA,
+    params_schema,
+    read_metadata,
+    with_provenance,
+)
 
 __all__ = ["Run", "RunFolder", "ShardInfo", "open_run"]
 
@@ -59,6 +67,7 @@ MANIFEST = "manifest.json"
 RESULTS = "results"
 PARAMS = "params"
 PERIODS = "periods"
+TRAJECTORIES = "trajectories"
 
 #: Keys of the manifest that the store owns; caller ``info`` may not set them.
 _RESERVED = frozenset({"format", "status", "started", "finished", "error", "shards", "rows"})
@@ -76,11 +85,13 @@ class ShardInfo:
     params_rows: int
     periods: str | None = None
     periods_rows: int = 0
+    trajectories: str | None = None
+    trajectories_rows: int = 0
 
     @property
     def files(self) -> tuple[str, ...]:
         """Every file of the shard."""
-        return (self.results, self.params) if self.periods is None else (self.results, self.params, self.periods)
+        return tuple(f for f in (self.results, self.params, self.periods, self.trajectories) if f is not None)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -92,12 +103,14 @@ class ShardInfo:
         }
         if self.periods is not None:
             data |= {"periods": self.periods, "periods_rows": self.periods_rows}
+        if self.trajectories is not None:
+            data |= {"trajectories": self.trajectories, "trajectories_rows": self.trajectories_rows}
         return data
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> ShardInfo:
         try:
-            periods = data.get("periods")
+            periods, trajectories = data.get("periods"), data.get("trajectories")
             return cls(
                 int(data["index"]),
                 str(data["results"]),
@@ -106,6 +119,8 @@ class ShardInfo:
                 int(data["params_rows"]),
                 None if periods is None else str(periods),
                 int(data.get("periods_rows", 0)),
+                None if trajectories is None else str(trajectories),
+                int(data.get("trajectories_rows", 0)),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: malformed shard entry {data!r} ({err}); the manifest is damaged") from err
@@ -200,7 +215,7 @@ class RunFolder:
         self._info = info
         self._started = _now()
         self._shards: dict[int, ShardInfo] = {}
-        self._schemas: tuple[pa.Schema, pa.Schema, pa.Schema | None] | None = None
+        self._schemas: tuple[pa.Schema, pa.Schema, pa.Schema | None, pa.Schema | None] | None = None
         self.status = "running"
 
     @classmethod
@@ -249,6 +264,7 @@ class RunFolder:
             fs.create_dir(_join(base, RESULTS))
             fs.create_dir(_join(base, PARAMS))
             fs.create_dir(_join(base, PERIODS))
+            fs.create_dir(_join(base, TRAJECTORIES))
         except BaseException:
             folder.abort()
             raise
@@ -265,9 +281,10 @@ class RunFolder:
         results: pa.RecordBatch | pa.Table,
         params: pa.RecordBatch | pa.Table,
         periods: pa.RecordBatch | pa.Table | None = None,
+        trajectories: pa.RecordBatch | pa.Table | None = None,
     ) -> ShardInfo:
         """Write batch ``index`` as ``results/part-NNNNNN.parquet`` and ``params/part-NNNNNN.parquet`` (and
-        ``periods/part-NNNNNN.parquet`` when given).
+        ``periods/part-NNNNNN.parquet`` and ``trajectories/part-NNNNNN.parquet`` when given).
 
         ``results`` must have the fields of ``RESULT_SCHEMA`` and ``periods`` those of ``PERIODS_SCHEMA``;
         every shard of a run must have the same schemas (the first shard sets them). Every file carries the
@@ -279,18 +296,22 @@ class RunFolder:
         res = _as_table(results).replace_schema_metadata(self._metadata)
         par = _as_table(params).replace_schema_metadata(self._metadata)
         per = None if periods is None else _as_table(periods).replace_schema_metadata(self._metadata)
+        tra = None if trajectories is None else _as_table(trajectories).replace_schema_metadata(self._metadata)
         if not res.schema.equals(RESULT_SCHEMA, check_metadata=False):
             raise ValueError(f"results do not have RESULT_SCHEMA's fields:\n{res.schema}")
         if per is not None and not per.schema.equals(PERIODS_SCHEMA, check_metadata=False):
             raise ValueError(f"periods do not have PERIODS_SCHEMA's fields:\n{per.schema}")
-        schemas = (res.schema, par.schema, None if per is None else per.schema)
+        if tra is not None and not tra.schema.equals(TRAJECTORIES_SCHEMA, check_metadata=False):
+            raise ValueError(f"trajectories do not have TRAJECTORIES_SCHEMA's fields:\n{tra.schema}")
+        schemas = (res.schema, par.schema, None if per is None else per.schema, None if tra is None else tra.schema)
         if self._schemas is None:
             self._schemas = schemas
         elif schemas != self._schemas:
             raise ValueError(f"shard {index} has other schemas (or metadata) than the run's first shard")
         name = _part_name(index)
         # The results file last: a shard whose results file exists has all its files (``_shards_on_disk``).
-        tables = ([] if per is None else [(PERIODS, per)]) + [(PARAMS, par), (RESULTS, res)]
+        optional = [(sub, t) for sub, t in ((TRAJECTORIES, tra), (PERIODS, per)) if t is not None]
+        tables = [*optional, (PARAMS, par), (RESULTS, res)]
         for sub, table in tables:
             _write_atomic(self._fs, _join(self._base, sub), name, lambda out, t=table: pq.write_table(t, out))
         shard = ShardInfo(
@@ -301,6 +322,8 @@ class RunFolder:
             par.num_rows,
             None if per is None else f"{PERIODS}/{name}",
             0 if per is None else per.num_rows,
+            None if tra is None else f"{TRAJECTORIES}/{name}",
+            0 if tra is None else tra.num_rows,
         )
         self._shards[index] = shard
         return shard
@@ -365,6 +388,7 @@ class RunFolder:
             "results": sum(s.results_rows for s in shards),
             "params": sum(s.params_rows for s in shards),
             "periods": sum(s.periods_rows for s in shards),
+            "trajectories": sum(s.trajectories_rows for s in shards),
         }
         data["shards"] = [s.to_json() for s in shards]
         data.update(self._info)
@@ -408,6 +432,14 @@ class Run:
         if self.shards and not self.has_periods:
             raise InputError(f"run {self.path} has no period tables: it was written by an older version; re-run it")
         return self._dataset([s.periods for s in self.shards if s.periods is not None], PERIODS_SCHEMA)
+
+    def trajectories(self) -> ds.Dataset:
+        """The weekly paths of real value added, when the run's config asked for them."""
+        if not self.shards or any(s.trajectories is None for s in self.shards):
+            raise InputError(
+                f'run {self.path} has no trajectories: set [output] trajectories = "weekly" in its config and re-run'
+            )
+        return self._dataset([s.trajectories for s in self.shards if s.trajectories], TRAJECTORIES_SCHEMA)
 
     def periods_table(self, columns: list[str] | None = None, filter: Any = None) -> pa.Table:
         """The period rows (only ``columns`` and the rows matching the pyarrow ``filter`` if given)."""
@@ -482,7 +514,7 @@ def _shards_on_disk(fs: pafs.FileSystem, base: str) -> list[ShardInfo]:
         found = fs.get_file_info(pafs.FileSelector(_join(base, sub), allow_not_found=True))
         return {int(m.group(1)): f"{sub}/{m.group(0)}" for f in found if (m := _PART.match(f.base_name))}
 
-    res, par, per = parts(RESULTS), parts(PARAMS), parts(PERIODS)
+    res, par, per, tra = parts(RESULTS), parts(PARAMS), parts(PERIODS), parts(TRAJECTORIES)
 
     def rows(rel: str | None) -> int:
         if rel is None:
@@ -491,6 +523,8 @@ def _shards_on_disk(fs: pafs.FileSystem, base: str) -> list[ShardInfo]:
             return int(pq.ParquetFile(f).metadata.num_rows)
 
     return [
-        ShardInfo(i, res[i], par[i], rows(res[i]), rows(par[i]), per.get(i), rows(per.get(i)))
+        ShardInfo(
+            i, res[i], par[i], rows(res[i]), rows(par[i]), per.get(i), rows(per.get(i)), tra.get(i), rows(tra.get(i))
+        )
         for i in sorted(res.keys() & par.keys())
     ]

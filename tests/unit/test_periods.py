@@ -152,3 +152,27 @@ def test_summarize_by_quarter_and_country_in_text_and_json(tmp_path: Path) -> No
     bad = CliRunner().invoke(cli, ["summarize", str(out), "--by", "quarter", "--metric", "recovery_day"])
     assert bad.exit_code == 2
     assert "unknown metric 'recovery_day' (by quarter)" in bad.output
+
+
+def test_weekly_trajectories_of_regions_and_countries(tmp_path: Path) -> None:
+    """``[output] trajectories = "weekly"``: a row per scenario, policy, region or country and whole week, dated;
+    the index is 1 before anything happens and the countries' paths are the sums of their regions'."""
+    text = (
+        SMOKE.read_text().replace("[run]\n", "[run]\nstart = 2022-01-03\n", 1) + '\n[output]\ntrajectories = "weekly"\n'
+    )
+    path = tmp_path / "smoke.toml"
+    path.write_text(text)
+    out = run_in_memory(path, draws=8, days=120, batch_size=8)
+    tra = out.trajectories
+    assert tra is not None
+    assert tra.num_rows == 8 * 3 * (22 + 9) * (120 // 7)
+    first = tra.filter(pc.equal(tra["week"], 0))
+    np.testing.assert_allclose(first["va_index"].to_numpy(), 1.0, rtol=1e-12)  # onset is day 10 or later
+    assert first["date"].to_pylist()[0] == dt.date(2022, 1, 3)
+    ru = tra.filter(pc.and_(pc.equal(tra["region"], "RU"), pc.equal(tra["level"], "country")))
+    regions = tra.filter(pc.and_(pc.starts_with(tra["region"], "RU-"), pc.equal(tra["level"], "region")))
+    summed = regions.group_by(["scenario_id", "policy", "week"]).aggregate([("va", "sum")])
+    keys = [("scenario_id", "ascending"), ("policy", "ascending"), ("week", "ascending")]
+    np.testing.assert_allclose(ru.sort_by(keys)["va"].to_numpy(), summed.sort_by(keys)["va_sum"].to_numpy(), rtol=1e-12)
+    late = tra.filter(pc.and_(pc.equal(tra["week"], 15), pc.equal(tra["region"], "RU")))
+    assert late["va_index"].to_numpy().min() < 1.0  # the embargo bites
