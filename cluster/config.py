@@ -158,6 +158,7 @@ class Config:
     sanctions: Values  # the run-level sanction parameters (premium, substitution)
     packages: tuple[Package, ...]  # the sanction packages, in the config's order
     ario: Values
+    prices: Values
     projects: dict[str, Project]
     policies: tuple[Policy, ...]
     resolved: dict[str, Any] = field(repr=False)
@@ -400,15 +401,16 @@ def _values(
     days: int,
     tags: Mapping[str, Mapping[str, float]],
     start: dt.date | None = None,
+    horizon: bool = True,
 ) -> Values:
     """Every declared parameter of ``section`` read from the table ``raw`` at ``where``; a parameter whose unit is
-    a day may be given as a date (counted from ``start``)."""
+    a day may be given as a date (counted from ``start``). ``horizon=False`` lets a day lie past the horizon."""
     out: dict[str, Any] = {}
     dated = dict(raw)
     for p in declared(section):
         if p.unit == "day" and p.key in dated:
             dated[p.key] = _day(ctx, dated[p.key], f"{where}.{p.key}", start)
-        out[p.key] = _value(ctx, p, dated, f"{where}.{p.key}", labels, days, tags)
+        out[p.key] = _value(ctx, p, dated, f"{where}.{p.key}", labels, days if horizon else 2**62, tags)
     return Values(out)
 
 
@@ -451,7 +453,7 @@ def _keys(section: str, *structural: str) -> tuple[str, ...]:
     return (*structural, *(p.key for p in declared(section)))
 
 
-_TOP = ("run", "economy", "sanctions", "ario", "projects", "policies", "output")
+_TOP = ("run", "economy", "sanctions", "ario", "projects", "policies", "prices", "output")
 _OUTPUT = ("trajectories",)
 #: What ``[output] trajectories`` takes: weekly paths of real value added, or none (the default).
 TRAJECTORIES = ("none", "weekly")
@@ -542,8 +544,13 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     sanctions = _values(ctx, sec, "sanctions", "sanctions", labels=labels, days=days, tags=tags, start=start)
 
     def package(name: str | None, table: Mapping[str, Any], where: str) -> Package:
-        return Package(name, _values(ctx, _dated(ctx, table, where, start, days), where, "package", labels=labels,
-                                     days=days, tags=tags))  # fmt: skip
+        # A named package may start after the horizon (a later phase of a shortened run): it then never acts.
+        # The [sanctions] table's own package must start within it, or the run simulates nothing.
+        table = _dated(ctx, table, where, start, days)
+        values = _values(
+            ctx, table, where, "package", labels=labels, days=days, tags=tags, start=start, horizon=name is None
+        )
+        return Package(name, values)
 
     defaults = {k: sec[k] for k in _INHERITED if k in sec}
     first = package(None, defaults, "sanctions")  # the [sanctions] table's own package keys, checked where written
@@ -561,6 +568,8 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         )
     ario_raw = _table(ctx, raw.get("ario", {}), "ario", _keys("ario"))
     ario = _values(ctx, ario_raw, "ario", "ario", labels=labels, days=days, tags=tags, start=start)
+    prices_raw = _table(ctx, raw.get("prices", {}), "prices", _keys("prices"))
+    prices = _values(ctx, prices_raw, "prices", "prices", labels=labels, days=days, tags=tags, start=start)
     psi, inv = ario.dist("psi"), ario.dist("inventory_days")
     assert psi is not None
     assert inv is not None
@@ -616,6 +625,8 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         resolved["run"]["start"] = start.isoformat()
     if output:
         resolved["output"] = dict(output)
+    if prices_raw:
+        resolved["prices"] = dict(prices_raw)
 
     return Config(
         path=source,
@@ -634,6 +645,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         sanctions=sanctions,
         packages=packages,
         ario=ario,
+        prices=prices,
         projects=projects,
         policies=policies,
         resolved=resolved,

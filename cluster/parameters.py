@@ -34,6 +34,7 @@ SECTIONS: dict[str, str] = {
     "project": "[projects.NAME]",
     "counter_trade": "[policies.NAME] counter_trade = {...}",
     "cooperation": "[policies.NAME] cooperation = {...}",
+    "prices": "[prices]",
 }
 
 
@@ -304,6 +305,48 @@ PARAMETERS: tuple[Param, ...] = (
         low=1.0,
         kind="number",
     ),
+    # --- world prices and the price of leaked exports ([prices]) -------------------------------------------------
+    Param(
+        "prices",
+        "level",
+        "relative change",
+        0.0,
+        "change of the product's world price at its peak (0.4 = +40%); prices value flows, they move no quantity",
+        over="sector",
+        low=-0.9,
+        high=10.0,
+        target="prices.level",
+    ),
+    Param(
+        "prices",
+        "onset",
+        "day",
+        0.0,
+        "day (or date) the world prices change",
+        low=0.0,
+        within_horizon=True,
+        target="prices.onset",
+    ),
+    Param(
+        "prices",
+        "tau",
+        "days",
+        180.0,
+        "time constant of the prices' return to the baseline",
+        low=1.0,
+        target="prices.tau",
+    ),
+    Param(
+        "prices",
+        "export_discount",
+        "share of value",
+        0.0,
+        "price cut on the targets' exports that reach coalition buyers through leakage",
+        over="sector",
+        low=0.0,
+        high=1.0,
+        target="prices.export_discount",
+    ),
 )
 
 
@@ -327,6 +370,7 @@ def column(param: Param, *, owner: str | None = None, label: str | None = None) 
         "project": f"project.{owner}.",
         "counter_trade": f"policy.{owner}.counter_trade.",
         "cooperation": f"policy.{owner}.cooperation.",
+        "prices": "prices.",
     }
     name = prefix[param.section] + param.key
     return f"{name}.{label}" if label is not None else name

@@ -19,7 +19,7 @@ from cluster.config import Config, Policy, Project
 from cluster.core import FLOWS, METRICS, NEVER, Baseline, Extensions, Outcome, ShockBatch, embargo_links, simulate
 from cluster.distributions import Dist
 from cluster.parameters import PARAMETERS, Param, column, declared
-from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, TRAJECTORIES_SCHEMA, params_schema
+from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, TRADE_SCHEMA, TRAJECTORIES_SCHEMA, params_schema
 from cluster.timeline import Calendar
 
 __all__ = ["Column", "Plan", "rng_for"]
@@ -73,7 +73,9 @@ def _columns(config: Config) -> tuple[Column, ...]:
         if pol.counter_trade is not None:
             for p in recorded("counter_trade"):
                 add(p, pol.counter_trade.values.items[p.key], pol.name)
-    placed = {"package", "sanctions", "ario", "project", "counter_trade"}
+    for p in recorded("prices"):
+        add(p, config.prices.items[p.key])
+    placed = {"package", "sanctions", "ario", "project", "counter_trade", "prices"}
     if stray := [p.key for p in PARAMETERS if p.recorded and p.section not in placed]:
         raise AssertionError(f"recorded parameters {stray} have no place in the plan")
     return tuple(cols)
@@ -177,9 +179,9 @@ class Plan:
         """The core's inputs for scenarios ``ids`` under every policy, scenario-major (B = ids x policies)."""
         return _Compiler(self, ids, values).batch()
 
-    def run(self, ids: Ids) -> tuple[pa.RecordBatch, ...]:
-        """Simulate scenarios ``ids`` under every policy: (results, drawn parameters, periods[, trajectories]) as
-        Arrow record batches."""
+    def run(self, ids: Ids) -> tuple[pa.RecordBatch | None, ...]:
+        """Simulate scenarios ``ids`` under every policy: the tables of ``store.TABLES`` as Arrow record batches,
+        in its order (results, drawn parameters, periods, trajectories or None, trade between countries)."""
         ids = np.asarray(ids, dtype=np.int64)
         values = self.draw(ids)
         out = simulate(
@@ -212,8 +214,41 @@ class Plan:
         for j, name in enumerate(self.names):
             p_cols[name] = np.repeat(values[:, j], n_pol)
         params = pa.RecordBatch.from_pydict(p_cols, schema=params_schema(list(self.names)))
-        tables = (results, params, self._periods(ids, out))
-        return tables if self.trajectories is None else (*tables, self._trajectories(ids, out))
+        trajectories = None if self.trajectories is None else self._trajectories(ids, out)
+        return results, params, self._periods(ids, out), trajectories, self._trade(ids, out)
+
+    def _trade(self, ids: Ids, out: Outcome) -> pa.RecordBatch:
+        """Trade between countries by period (quarters, years, the horizon): volume and value."""
+        assert out.period_trade_volume is not None
+        assert out.period_trade_value is not None
+        assert out.period_days is not None
+        cal = self.calendar
+        n_q, n_y = len(cal.quarters), len(cal.years)
+        to_year = np.zeros((n_q, n_y))
+        to_year[np.arange(n_q), cal.year_of_quarter] = 1.0
+        to_country, _, _ = self._units()
+
+        def by_country(q: F64) -> F64:  # (B, Q, R, R) -> (B, P, C, C)
+            p = np.concatenate([q, np.einsum("bqod,qy->byod", q, to_year), q.sum(axis=1, keepdims=True)], axis=1)
+            summed: F64 = np.einsum("bpod,oc,de->bpce", p, to_country, to_country)
+            return summed
+
+        volume, value = by_country(out.period_trade_volume), by_country(out.period_trade_value)
+        days = np.concatenate([out.period_days, out.period_days @ to_year, [self.steps]]).astype(np.int32)
+        b, n_p, n_c, _ = volume.shape
+        countries = np.array(self.countries, dtype=object)
+        policy_names = np.array([p.name for p in self.policies], dtype=object)
+        columns: dict[str, Any] = {
+            "scenario_id": np.repeat(ids, len(self.policies) * n_p * n_c * n_c),
+            "policy": np.tile(np.repeat(policy_names, n_p * n_c * n_c), len(ids)),
+            "period": np.tile(np.repeat(np.array(cal.periods, dtype=object), n_c * n_c), b),
+            "origin": np.tile(np.repeat(countries, n_c), b * n_p),
+            "destination": np.tile(countries, b * n_p * n_c),
+            "days": np.tile(np.repeat(days, n_c * n_c), b),
+            "volume": volume.reshape(-1),
+            "value": value.reshape(-1),
+        }
+        return pa.RecordBatch.from_pydict(columns, schema=TRADE_SCHEMA)
 
     def _units(self) -> tuple[F64, NDArray[np.object_], NDArray[np.object_]]:
         """Regions then countries: the (R, C) map of regions to countries, the labels, the levels."""
@@ -306,22 +341,24 @@ class _Compiler:
         plan, bl = self.plan, self.plan.baseline
         b = self.n * self.n_pol
         base = ShockBatch.quiet(bl, b, events=1, projects=max(len(plan.projects), 1), packages=len(plan.packages))
-        groups: dict[str, dict[str, Any]] = {name: {} for name in ("sanctions", "ario")}
+        groups: dict[str, dict[str, Any]] = {name: {} for name in ("sanctions", "ario", "prices")}
         # Parameters that set a core field as drawn: one per scenario, or one per sector.
-        for section, owner_group in (("sanctions", "sanctions"), ("ario", "ario")):
+        for section in ("sanctions", "ario", "prices"):
             for p in declared(section):
                 if p.target is None:
                     continue
                 group, name = p.target.split(".")
-                assert group == owner_group, p.target
                 current = getattr(getattr(base, group), name)
                 value = self.per(p, plan.sectors) if p.over == "sector" else self.scalar(p)
                 if value.ndim == 1 and current.ndim == 2:  # one value for every sector
                     value = np.repeat(value[:, None], current.shape[1], axis=1)
+                if current.dtype.kind == "i":  # a day: drawn as a number, rounded as every day is
+                    value = np.rint(value).astype(np.int64)
                 groups[group][name] = self.rep(value)
         sanctions = replace(base.sanctions, **groups["sanctions"], **self._packages())
         ario = replace(base.ario, **groups["ario"])
-        return replace(base, target=plan.target, sanctions=sanctions, ario=ario, **self._policies(base))
+        prices = replace(base.prices, **groups["prices"])
+        return replace(base, target=plan.target, sanctions=sanctions, ario=ario, prices=prices, **self._policies(base))
 
     def _packages(self) -> dict[str, Any]:
         """Per package (axis K): the window from onset and duration, the embargo from its coalition draw and its

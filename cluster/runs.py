@@ -53,6 +53,7 @@ class InMemoryRun:
     periods: pa.Table
     stats: RunStats
     trajectories: pa.Table | None = None
+    trade: pa.Table | None = None
 
 
 def _config(config: Config | str | os.PathLike[str], overrides: Mapping[str, Any]) -> Config:
@@ -104,7 +105,7 @@ def run_config(
     }
     with RunFolder.create(cfg.out, overwrite=overwrite, info=info, provenance=provenance) as folder:
 
-        def write(index: int, ids: Any, *tables: pa.RecordBatch) -> None:
+        def write(index: int, ids: Any, *tables: pa.RecordBatch | None) -> None:
             folder.write_batch(index, *tables)
 
         stats = execute(
@@ -136,18 +137,23 @@ def run_in_memory(
     """
     cfg = _config(config, {"draws": draws, "seed": seed, "days": days})
     plan = Plan.from_config(cfg)
-    parts: dict[int, tuple[pa.RecordBatch, ...]] = {}
+    parts: dict[int, tuple[pa.RecordBatch | None, ...]] = {}
 
-    def keep(index: int, ids: Any, *tables: pa.RecordBatch) -> None:
+    def keep(index: int, ids: Any, *tables: pa.RecordBatch | None) -> None:
         parts[index] = tables
 
     stats = execute(plan, executor=executor, batch_size=batch_size or cfg.batch_size, workers=workers, on_batch=keep)
     order = sorted(parts)
-    tables = [
-        pa.Table.from_batches([parts[i][k] for i in order], schema=parts[order[0]][k].schema)
-        for k in range(len(parts[order[0]]))
-    ]
-    return InMemoryRun(cfg, tables[0], tables[1], tables[2], stats, tables[3] if len(tables) > 3 else None)
+    first = parts[order[0]]
+    tables: list[pa.Table | None] = [None] * (len(first) + 3)  # room for the tables a job may leave out
+    for k, table in enumerate(first):
+        if table is not None:
+            tables[k] = pa.Table.from_batches([parts[i][k] for i in order], schema=table.schema)
+    results, params, periods = tables[0], tables[1], tables[2]
+    assert results is not None
+    assert params is not None
+    assert periods is not None
+    return InMemoryRun(cfg, results, params, periods, stats, tables[3], tables[4])
 
 
 def builtin_config(

@@ -19,6 +19,7 @@ __all__ = [
     "RUN_FORMAT",
     "SUMMARY_FORMAT",
     "SUMMARY_SCHEMA",
+    "TRADE_SCHEMA",
     "TRAJECTORIES_SCHEMA",
     "economy_metadata",
     "params_schema",
@@ -115,6 +116,24 @@ TRAJECTORIES_SCHEMA = pa.schema(
         pa.field("date", pa.date32(), nullable=True),
         pa.field("va", pa.float64(), nullable=False),
         pa.field("va_index", pa.float64(), nullable=False),
+    ]
+)
+
+
+#: One row per (scenario, policy, period, origin country, destination country): the deliveries from the origin's
+#: regions to the destination's, intermediate and final, counter-trade and leaked flows included, summed over
+#: products and the period's days; ``volume`` at baseline prices, ``value`` at the scenario's prices (world
+#: prices, less the discounts on bartered and leaked exports). The diagonal is trade inside a country.
+TRADE_SCHEMA = pa.schema(
+    [
+        pa.field("scenario_id", pa.int64(), nullable=False),
+        pa.field("policy", pa.string(), nullable=False),
+        pa.field("period", pa.string(), nullable=False),
+        pa.field("origin", pa.string(), nullable=False),
+        pa.field("destination", pa.string(), nullable=False),
+        pa.field("days", pa.int32(), nullable=False),
+        pa.field("volume", pa.float64(), nullable=False),
+        pa.field("value", pa.float64(), nullable=False),
     ]
 )
 

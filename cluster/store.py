@@ -39,6 +39,7 @@ import json
 import os
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -55,6 +56,7 @@ from cluster.schema import (
     PERIODS_SCHEMA,
     RESULT_SCHEMA,
     RUN_FORMAT,
+    TRADE_SCHEMA,
     TRAJECTORIES_SCHEMA,
     params_schema,
     read_metadata,
@@ -68,6 +70,16 @@ RESULTS = "results"
 PARAMS = "params"
 PERIODS = "periods"
 TRAJECTORIES = "trajectories"
+TRADE = "trade"
+#: The tables a shard may hold, each in the subfolder of its name, with the schema its rows must have (params:
+#: any, its columns come from the config). A job returns them in this order, the first two always.
+TABLES: dict[str, pa.Schema | None] = {
+    RESULTS: RESULT_SCHEMA,
+    PARAMS: None,
+    PERIODS: PERIODS_SCHEMA,
+    TRAJECTORIES: TRAJECTORIES_SCHEMA,
+    TRADE: TRADE_SCHEMA,
+}
 
 #: Keys of the manifest that the store owns; caller ``info`` may not set them.
 _RESERVED = frozenset({"format", "status", "started", "finished", "error", "shards", "rows"})
@@ -76,51 +88,53 @@ _PART = re.compile(r"^part-(\d+)\.parquet$")
 
 @dataclass(frozen=True)
 class ShardInfo:
-    """One written batch: its index, its files (relative to the run folder) and their row counts."""
+    """One written batch: its index, and per table (``TABLES``) its file, relative to the run folder, and rows.
+
+    ``results`` and ``params`` are in every shard; the other tables only when the job writes them.
+    """
 
     index: int
-    results: str
-    params: str
-    results_rows: int
-    params_rows: int
-    periods: str | None = None
-    periods_rows: int = 0
-    trajectories: str | None = None
-    trajectories_rows: int = 0
+    paths: Mapping[str, str]
+    counts: Mapping[str, int]
+
+    @property
+    def results(self) -> str:
+        return self.paths[RESULTS]
+
+    @property
+    def params(self) -> str:
+        return self.paths[PARAMS]
+
+    @property
+    def results_rows(self) -> int:
+        return self.counts[RESULTS]
+
+    @property
+    def params_rows(self) -> int:
+        return self.counts[PARAMS]
 
     @property
     def files(self) -> tuple[str, ...]:
         """Every file of the shard."""
-        return tuple(f for f in (self.results, self.params, self.periods, self.trajectories) if f is not None)
+        return tuple(self.paths[t] for t in TABLES if t in self.paths)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "index": self.index,
-            "results": self.results,
-            "params": self.params,
-            "results_rows": self.results_rows,
-            "params_rows": self.params_rows,
-        }
-        if self.periods is not None:
-            data |= {"periods": self.periods, "periods_rows": self.periods_rows}
-        if self.trajectories is not None:
-            data |= {"trajectories": self.trajectories, "trajectories_rows": self.trajectories_rows}
+        data: dict[str, Any] = {"index": self.index}
+        for table in TABLES:
+            if table in self.paths:
+                data |= {table: self.paths[table], f"{table}_rows": self.counts[table]}
         return data
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> ShardInfo:
         try:
-            periods, trajectories = data.get("periods"), data.get("trajectories")
+            present = [t for t in TABLES if t in data]
+            if RESULTS not in present or PARAMS not in present:
+                raise KeyError(RESULTS if RESULTS not in present else PARAMS)
             return cls(
                 int(data["index"]),
-                str(data["results"]),
-                str(data["params"]),
-                int(data["results_rows"]),
-                int(data["params_rows"]),
-                None if periods is None else str(periods),
-                int(data.get("periods_rows", 0)),
-                None if trajectories is None else str(trajectories),
-                int(data.get("trajectories_rows", 0)),
+                {t: str(data[t]) for t in present},
+                {t: int(data[f"{t}_rows"]) for t in present},
             )
         except (KeyError, TypeError, ValueError) as err:
             raise InputError(f"{where}: malformed shard entry {data!r} ({err}); the manifest is damaged") from err
@@ -215,7 +229,7 @@ class RunFolder:
         self._info = info
         self._started = _now()
         self._shards: dict[int, ShardInfo] = {}
-        self._schemas: tuple[pa.Schema, pa.Schema, pa.Schema | None, pa.Schema | None] | None = None
+        self._schemas: dict[str, pa.Schema] | None = None
         self.status = "running"
 
     @classmethod
@@ -261,10 +275,8 @@ class RunFolder:
         folder = cls(text, fs, base, created=created, info=info, provenance=stamped)
         try:
             folder._write_manifest()  # first, so that a crash leaves a recognisable run folder
-            fs.create_dir(_join(base, RESULTS))
-            fs.create_dir(_join(base, PARAMS))
-            fs.create_dir(_join(base, PERIODS))
-            fs.create_dir(_join(base, TRAJECTORIES))
+            for table in TABLES:
+                fs.create_dir(_join(base, table))
         except BaseException:
             folder.abort()
             raise
@@ -275,56 +287,40 @@ class RunFolder:
         """The shards written so far, in part-number order."""
         return [self._shards[i] for i in sorted(self._shards)]
 
-    def write_batch(
-        self,
-        index: int,
-        results: pa.RecordBatch | pa.Table,
-        params: pa.RecordBatch | pa.Table,
-        periods: pa.RecordBatch | pa.Table | None = None,
-        trajectories: pa.RecordBatch | pa.Table | None = None,
-    ) -> ShardInfo:
-        """Write batch ``index`` as ``results/part-NNNNNN.parquet`` and ``params/part-NNNNNN.parquet`` (and
-        ``periods/part-NNNNNN.parquet`` and ``trajectories/part-NNNNNN.parquet`` when given).
+    def write_batch(self, index: int, *tables: pa.RecordBatch | pa.Table | None, **named: Any) -> ShardInfo:
+        """Write batch ``index``: one file ``TABLE/part-NNNNNN.parquet`` per table given.
 
-        ``results`` must have the fields of ``RESULT_SCHEMA`` and ``periods`` those of ``PERIODS_SCHEMA``;
-        every shard of a run must have the same schemas (the first shard sets them). Every file carries the
-        run's provenance in its metadata. Nothing is kept in memory but the counts.
+        The tables come in the order of ``TABLES`` (results, params, then periods, trajectories, trade when the
+        job writes them; None skips one), or by name. Each must have its ``TABLES`` schema's fields, and every
+        shard of a run the same schemas (the first shard sets them). Every file carries the run's provenance in
+        its metadata. The results file is written last, so a shard whose results file exists is whole. Nothing
+        is kept in memory but the counts.
         """
         self._check_running()
         if index < 0 or index in self._shards:
             raise ValueError(f"shard index {index} is negative or already written")
-        res = _as_table(results).replace_schema_metadata(self._metadata)
-        par = _as_table(params).replace_schema_metadata(self._metadata)
-        per = None if periods is None else _as_table(periods).replace_schema_metadata(self._metadata)
-        tra = None if trajectories is None else _as_table(trajectories).replace_schema_metadata(self._metadata)
-        if not res.schema.equals(RESULT_SCHEMA, check_metadata=False):
-            raise ValueError(f"results do not have RESULT_SCHEMA's fields:\n{res.schema}")
-        if per is not None and not per.schema.equals(PERIODS_SCHEMA, check_metadata=False):
-            raise ValueError(f"periods do not have PERIODS_SCHEMA's fields:\n{per.schema}")
-        if tra is not None and not tra.schema.equals(TRAJECTORIES_SCHEMA, check_metadata=False):
-            raise ValueError(f"trajectories do not have TRAJECTORIES_SCHEMA's fields:\n{tra.schema}")
-        schemas = (res.schema, par.schema, None if per is None else per.schema, None if tra is None else tra.schema)
+        if len(tables) > len(TABLES) or (unknown := sorted(set(named) - set(TABLES))):
+            raise ValueError(f"write_batch takes the tables {list(TABLES)}; got {len(tables)} and {unknown}")
+        given = {**dict(zip(TABLES, tables, strict=False)), **named}
+        if given.get(RESULTS) is None or given.get(PARAMS) is None:
+            raise ValueError("a shard needs its results and params tables")
+        data = {t: _as_table(v).replace_schema_metadata(self._metadata) for t, v in given.items() if v is not None}
+        for table, value in data.items():
+            schema = TABLES[table]
+            if schema is not None and not value.schema.equals(schema, check_metadata=False):
+                raise ValueError(f"{table} do not have the fields of its schema:\n{value.schema}\nexpected\n{schema}")
+        schemas = {t: v.schema for t, v in data.items()}
         if self._schemas is None:
             self._schemas = schemas
         elif schemas != self._schemas:
-            raise ValueError(f"shard {index} has other schemas (or metadata) than the run's first shard")
+            raise ValueError(f"shard {index} has other tables or schemas (or metadata) than the run's first shard")
         name = _part_name(index)
-        # The results file last: a shard whose results file exists has all its files (``_shards_on_disk``).
-        optional = [(sub, t) for sub, t in ((TRAJECTORIES, tra), (PERIODS, per)) if t is not None]
-        tables = [*optional, (PARAMS, par), (RESULTS, res)]
-        for sub, table in tables:
-            _write_atomic(self._fs, _join(self._base, sub), name, lambda out, t=table: pq.write_table(t, out))
-        shard = ShardInfo(
-            index,
-            f"{RESULTS}/{name}",
-            f"{PARAMS}/{name}",
-            res.num_rows,
-            par.num_rows,
-            None if per is None else f"{PERIODS}/{name}",
-            0 if per is None else per.num_rows,
-            None if tra is None else f"{TRAJECTORIES}/{name}",
-            0 if tra is None else tra.num_rows,
-        )
+        for table in reversed(TABLES):  # the results file last
+            if table in data:
+                _write_atomic(
+                    self._fs, _join(self._base, table), name, lambda out, t=data[table]: pq.write_table(t, out)
+                )
+        shard = ShardInfo(index, {t: f"{t}/{name}" for t in data}, {t: v.num_rows for t, v in data.items()})
         self._shards[index] = shard
         return shard
 
@@ -384,12 +380,7 @@ class RunFolder:
         if error is not None:
             data["error"] = error
         shards = self.shards
-        data["rows"] = {
-            "results": sum(s.results_rows for s in shards),
-            "params": sum(s.params_rows for s in shards),
-            "periods": sum(s.periods_rows for s in shards),
-            "trajectories": sum(s.trajectories_rows for s in shards),
-        }
+        data["rows"] = {t: sum(s.counts.get(t, 0) for s in shards) for t in TABLES}
         data["shards"] = [s.to_json() for s in shards]
         data.update(self._info)
         text = json.dumps(data, indent=2) + "\n"
@@ -425,21 +416,27 @@ class Run:
     @property
     def has_periods(self) -> bool:
         """Whether the run wrote period tables (runs of this version do)."""
-        return bool(self.shards) and all(s.periods is not None for s in self.shards)
+        return bool(self.shards) and all(PERIODS in s.paths for s in self.shards)
 
     def periods(self) -> ds.Dataset:
         """The period rows (quarters, years, the horizon; regions and countries) as a dataset."""
         if self.shards and not self.has_periods:
             raise InputError(f"run {self.path} has no period tables: it was written by an older version; re-run it")
-        return self._dataset([s.periods for s in self.shards if s.periods is not None], PERIODS_SCHEMA)
+        return self._dataset([s.paths[PERIODS] for s in self.shards], PERIODS_SCHEMA)
 
     def trajectories(self) -> ds.Dataset:
         """The weekly paths of real value added, when the run's config asked for them."""
-        if not self.shards or any(s.trajectories is None for s in self.shards):
+        if not self.shards or any(TRAJECTORIES not in s.paths for s in self.shards):
             raise InputError(
                 f'run {self.path} has no trajectories: set [output] trajectories = "weekly" in its config and re-run'
             )
-        return self._dataset([s.trajectories for s in self.shards if s.trajectories], TRAJECTORIES_SCHEMA)
+        return self._dataset([s.paths[TRAJECTORIES] for s in self.shards], TRAJECTORIES_SCHEMA)
+
+    def trade(self) -> ds.Dataset:
+        """Trade between countries by period (volume and value), for runs that wrote it."""
+        if not self.shards or any(TRADE not in s.paths for s in self.shards):
+            raise InputError(f"run {self.path} has no trade tables: it was written by an older version; re-run it")
+        return self._dataset([s.paths[TRADE] for s in self.shards], TRADE_SCHEMA)
 
     def periods_table(self, columns: list[str] | None = None, filter: Any = None) -> pa.Table:
         """The period rows (only ``columns`` and the rows matching the pyarrow ``filter`` if given)."""
@@ -507,24 +504,20 @@ def open_run(path: str | os.PathLike[str], *, partial: bool = False) -> Run:
 
 
 def _shards_on_disk(fs: pafs.FileSystem, base: str) -> list[ShardInfo]:
-    """Shards whose results and params files both exist, with their periods file when there is one (row counts
-    from the Parquet footers). A shard's results file is written last."""
+    """Shards whose results file exists (written last, so the shard is whole), with every file they have (row
+    counts from the Parquet footers)."""
 
     def parts(sub: str) -> dict[int, str]:
         found = fs.get_file_info(pafs.FileSelector(_join(base, sub), allow_not_found=True))
         return {int(m.group(1)): f"{sub}/{m.group(0)}" for f in found if (m := _PART.match(f.base_name))}
 
-    res, par, per, tra = parts(RESULTS), parts(PARAMS), parts(PERIODS), parts(TRAJECTORIES)
-
-    def rows(rel: str | None) -> int:
-        if rel is None:
-            return 0
+    def rows(rel: str) -> int:
         with fs.open_input_file(_join(base, rel)) as f:
             return int(pq.ParquetFile(f).metadata.num_rows)
 
-    return [
-        ShardInfo(
-            i, res[i], par[i], rows(res[i]), rows(par[i]), per.get(i), rows(per.get(i)), tra.get(i), rows(tra.get(i))
-        )
-        for i in sorted(res.keys() & par.keys())
-    ]
+    found = {t: parts(t) for t in TABLES}
+    shards = []
+    for i in sorted(found[RESULTS].keys() & found[PARAMS].keys()):
+        paths = {t: files[i] for t, files in found.items() if i in files}
+        shards.append(ShardInfo(i, paths, {t: rows(rel) for t, rel in paths.items()}))
+    return shards

@@ -3,9 +3,12 @@
 Runs, single-threaded and side by side in one process:
   * BoARIO on one scenario (a capacity shock: 30% of one industry's capital, linear recovery), 365 steps;
   * the core on B = 256 copies of the same shock, every sanctions extension off;
-  * the core on the same 256 scenarios with a sanctions package and every extension on.
-Prints wall times (medians of --repeats runs), scenario-days per second and the ratios; the last line is
-``speedup_vs_boario=<plain core / BoARIO> peak_rss_mb=<process peak>``.
+  * the core on the same 256 scenarios with a sanctions package and every extension on;
+  * the same, asking for quarterly periods (period tables and trade by partner: the origin-resolved
+    contraction runs every day), and the same without periods but with world prices moving (real income
+    needs the trade across bloc borders by product, the same contraction).
+Prints wall times (medians of --repeats runs), milliseconds per step, scenario-days per second and the ratios;
+the last line is ``speedup_vs_boario=<plain core / BoARIO> peak_rss_mb=<process peak>``.
 
     python scripts/bench_core.py [--batch 256] [--steps 365] [--repeats 3]
 
@@ -31,6 +34,7 @@ from dataclasses import replace  # noqa: E402
 import numpy as np  # noqa: E402
 
 from cluster.core import Baseline, Extensions, ShockBatch, embargo_links, simulate  # noqa: E402
+from cluster.core.baseline import DAYS_PER_YEAR  # noqa: E402
 from cluster.economy import Economy, synthetic  # noqa: E402
 
 REGION, SECTOR, SHARE, OCCURRENCE, DURATION, RECOVERY = "R03", "S02", 0.3, 5, 10, 90
@@ -124,9 +128,17 @@ def shocks(economy: Economy, bl: Baseline, batch: int, sanctions: bool) -> Shock
     )
 
 
-def core_once(bl: Baseline, sh: ShockBatch, steps: int, ext: Extensions) -> float:
+def with_prices(sh: ShockBatch) -> ShockBatch:
+    """``sh`` with world prices moving: +40% on product 0 from day 20, decaying over 90 days."""
+    level = np.zeros_like(sh.prices.level)
+    level[:, 0] = 0.4
+    prices = replace(sh.prices, level=level, onset=np.full(sh.batch, 20), tau=np.full(sh.batch, 90.0))
+    return replace(sh, prices=prices)
+
+
+def core_once(bl: Baseline, sh: ShockBatch, steps: int, ext: Extensions, periods: np.ndarray | None = None) -> float:
     start = time.perf_counter()
-    simulate(bl, sh, steps, extensions=ext)
+    simulate(bl, sh, steps, extensions=ext, periods=periods)
     return time.perf_counter() - start
 
 
@@ -148,12 +160,16 @@ def main() -> None:
     economy = synthetic(22, 10, seed=0, n_domestic=8)
     bl = economy.baseline()
     plain, full = shocks(economy, bl, args.batch, False), shocks(economy, bl, args.batch, True)
-    t_boario, t_plain, t_full = [], [], []
-    for _ in range(args.repeats):  # interleaved, so that machine noise hits all three alike
-        t_boario.append(boario_once(economy, args.steps))
-        t_plain.append(core_once(bl, plain, args.steps, Extensions.none()))
-        t_full.append(core_once(bl, full, args.steps, Extensions()))
-    med = {name: statistics.median(v) for name, v in (("boario", t_boario), ("plain", t_plain), ("full", t_full))}
+    priced = with_prices(full)
+    quarters = np.arange(args.steps) * 4 // DAYS_PER_YEAR  # quarter-like periods
+    times: dict[str, list[float]] = {name: [] for name in ("boario", "plain", "full", "periods", "prices")}
+    for _ in range(args.repeats):  # interleaved, so that machine noise hits all of them alike
+        times["boario"].append(boario_once(economy, args.steps))
+        times["plain"].append(core_once(bl, plain, args.steps, Extensions.none()))
+        times["full"].append(core_once(bl, full, args.steps, Extensions()))
+        times["periods"].append(core_once(bl, full, args.steps, Extensions(), quarters))
+        times["prices"].append(core_once(bl, priced, args.steps, Extensions()))
+    med = {name: statistics.median(v) for name, v in times.items()}
     rate = {
         "boario": args.steps / med["boario"],
         "plain": args.batch * args.steps / med["plain"],
@@ -170,6 +186,13 @@ def main() -> None:
         f"core, B={args.batch}, every extension on: {med['full']:8.2f} s  {rate['full']:10.0f} scenario-days/s"
         f"  ({rate['full'] / rate['boario']:.1f}x BoARIO)"
     )
+    for name, what in (("periods", "with periods"), ("prices", "world prices")):
+        print(
+            f"core, B={args.batch}, every extension on, {what}: {med[name]:8.2f} s"
+            f"  ({med[name] / med['full'] - 1:+.1%} vs. without)"
+        )
+    step_ms = {name: 1e3 * med[name] / args.steps for name in ("plain", "full", "periods", "prices")}
+    print("median step time, ms: " + ", ".join(f"{name} {ms:.2f}" for name, ms in step_ms.items()))
     print(f"core peak numpy allocation, B={args.batch}, every extension on: {peak_alloc:.0f} MB")
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"speedup_with_extensions={rate['full'] / rate['boario']:.2f}")

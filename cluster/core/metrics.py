@@ -29,7 +29,7 @@ class Metric:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("va_loss", "money", "flow", "cumulative value-added loss over the horizon"),
+        Metric("va_loss", "money", "flow", "cumulative loss of real value added (at baseline prices) over the horizon"),
         Metric(
             "va_loss_pct",
             "% of a year's baseline value added",
@@ -45,6 +45,13 @@ METRICS: dict[str, Metric] = {
             "day",
             "first day after onset from which value added stays within 1% of baseline for 30 days "
             "(never: null in tables, -1 in the core)",
+        ),
+        Metric(
+            "income_loss",
+            "money",
+            "flow",
+            "cumulative real income below baseline: value added plus terms-of-trade gains at world prices, less "
+            "leakage premia and the discounts on bartered and leaked exports",
         ),
         Metric("unmet_final_demand", "money", "flow", "cumulative final demand of the region not delivered"),
         Metric("exports_lost", "money", "flow", "cumulative exports below baseline, counter-trade included"),

@@ -15,6 +15,9 @@ Every contraction is therefore computed as if all links were open (a few large m
 corrected on the closed links only, grouped in blocks of origin regions x destination regions. A scenario
 may hold several sanction packages with their own dates; the links' closed, sanctioned and leaked shares
 are combined from the packages in force, once per pattern of which packages are in force (cached).
+
+Prices never enter the step: they only value what it delivered (real income, and trade by partner when asked
+for, which needs the deliveries resolved by origin and destination region, ``Stepper._bilateral``).
 """
 
 from __future__ import annotations
@@ -62,7 +65,8 @@ class StepRecord:
     """What one step produced, per scenario (batch-last), for the metrics."""
 
     production: F64  # (n, B)
-    va: F64  # (R, B) value added net of premia and discounts
+    va: F64  # (R, B) real value added: sum_j v_j x_j, at baseline prices
+    income: F64  # (R, B) real income: va + terms-of-trade gains - premia and export discounts
     final_delivered: F64  # (R, B) final demand delivered, by destination region
     exports: F64  # (R, B) deliveries across the origin's bloc border, incl. counter-trade
     ct_exports: F64  # (R, B)
@@ -70,6 +74,8 @@ class StepRecord:
     premium: F64  # (R, B) leakage premium paid, by buyer region
     balance_residual: F64  # (B,) max relative gap between what suppliers produced and what buyers got
     min_stock: F64  # (B,)
+    trade_volume: F64 | None = None  # (R_o, R_d, B) deliveries by origin and destination, baseline prices
+    trade_value: F64 | None = None  # (R_o, R_d, B) the same at the day's prices, discounts and premia
 
 
 @dataclass
@@ -109,8 +115,11 @@ class _Pattern:
 class Stepper:
     """Holds the state of a batch and advances it one day at a time (see ``simulate``)."""
 
-    def __init__(self, baseline: Baseline, shocks: ShockBatch, ext: Extensions, diagnostics: bool = False):
-        self.bl, self.sh, self.ext, self.diag = baseline, shocks, ext, diagnostics
+    def __init__(
+        self, baseline: Baseline, shocks: ShockBatch, ext: Extensions, diagnostics: bool = False, trade: bool = False
+    ):
+        """``trade``: also record each day's deliveries by origin and destination region (``StepRecord.trade_*``)."""
+        self.bl, self.sh, self.ext, self.diag, self.trade = baseline, shocks, ext, diagnostics, trade
         bl, sh = baseline, shocks
         r, s, b, n = bl.n_regions, bl.n_sectors, shocks.batch, bl.n
         self.r, self.s, self.b, self.n = r, s, b, n
@@ -159,6 +168,8 @@ class Stepper:
         # The substitution and counter-trade ramps count days from the first onset of any package.
         self.first_onset = sh.sanctions.onset.min(axis=1)  # (B,)
         self.tgt_idx = np.flatnonzero(sh.target)
+        self.is_target = np.zeros(r, dtype=bool)
+        self.is_target[self.tgt_idx] = True
         self.buf1, self.buf2, self.buf3, self.buf4 = (np.empty((s, n, b)) for _ in range(4))
         # Origin classes: domestic and foreign origins are told apart only under cooperation.
         split = ext.cooperation and self.dom_idx.size > 0 and self.for_idx.size > 0
@@ -181,6 +192,7 @@ class Stepper:
         if ext.counter_trade:
             self._init_counter_trade()
         self._init_projects()
+        self._init_prices()
         # --- state ----------------------------------------------------------------------------------
         self.x = np.repeat(self.x0, b, axis=1)  # production of the last step
         self.alpha = np.ones((n, b))
@@ -334,8 +346,40 @@ class Stepper:
         w = x0[:, :, None] * fr.T[:, None, :]  # (R, S, B)
         self.ct_phi = _safe_div(w, w.sum(axis=0, keepdims=True))
         self.ct_has_supply = self.ct_phi.sum(axis=0) > 0  # (S, B)
-        self.is_target = np.zeros(self.r, dtype=bool)
-        self.is_target[self.tgt_idx] = True
+        # Where the channel's exports go (for trade by partner and the bloc border): to the friendly partners in
+        # proportion to their baseline use of the product (intermediate + final, from every origin), evenly when
+        # none uses it.
+        use = bl.z_links.sum(axis=(2, 3)) + bl.y.sum(axis=0)  # (S, R_d)
+        frt = fr.T.astype(float)  # (R, B)
+        w = use[:, :, None] * frt[None]  # (S, R_d, B)
+        even = np.broadcast_to(_safe_div(frt, frt.sum(axis=0)), w.shape)
+        self.ct_dest = np.where(w.sum(axis=1, keepdims=True) > 0, _safe_div(w, w.sum(axis=1, keepdims=True)), even)
+        # Share of a target's channel exports that crosses its bloc border (1 unless a friendly partner is a
+        # domestic region and the target is one too).
+        inside = np.einsum("od,kdb->okb", 1.0 - self.foreign, self.ct_dest)  # (R_o, S, B)
+        self.ct_cross = 1.0 - inside
+        self.ct_all_cross = not inside[self.tgt_idx].any()
+
+    def _init_prices(self) -> None:
+        pr = self.sh.prices
+        self.price_on = bool((pr.level != 0).any())  # any world price moves in this batch
+        self.price_level = np.ascontiguousarray(pr.level.T)  # (S, B)
+        # The discount on leaked exports needs leaked links out of some target region.
+        self.discount_on = self.ext.leakage and self.tgt_idx.size > 0 and bool((pr.export_discount > 0).any())
+        self.export_discount = np.ascontiguousarray(pr.export_discount.T)  # (S, B)
+        self.premium_k = np.ascontiguousarray(self.sh.sanctions.leakage_premium.T)  # (S, B)
+        if self.trade or self.price_on:  # for the origin-resolved contraction, ``_bilateral``
+            self.z_links_cls = [np.ascontiguousarray(self.bl.z_links[:, :, rows]) for rows in self.classes]
+            self.y_odk = np.ascontiguousarray(self.y_kdo.transpose(2, 1, 0))  # (R_o, R_d, S)
+            self.y_dok_cls = [np.ascontiguousarray(y.transpose(1, 2, 0)) for y in self.y_cls]  # (R_d, R_c, S)
+
+    def price_change(self, t: int) -> F64:
+        """p_k(t) - 1, the world price of product k relative to the baseline less one, (S, B):
+        level_k exp(-(t - onset) / tau) from the onset, 0 before it."""
+        pr = self.sh.prices
+        since = t - pr.onset  # (B,)
+        decay = np.where(since >= 0, np.exp(-np.maximum(since, 0) / pr.tau), 0.0)
+        return self.price_level * decay  # type: ignore[no-any-return]
 
     def _init_projects(self) -> None:
         sh = self.sh
@@ -639,7 +683,7 @@ class Stepper:
     ) -> StepRecord:
         r, s, b = self.r, self.s, self.b
         sh = self.sh
-        va = (self.va_coef * x.reshape(r, s, b)).sum(axis=1)  # (R, B)
+        va = (self.va_coef * x.reshape(r, s, b)).sum(axis=1)  # (R, B) real value added, at baseline prices
         fd, fd_exports, premium = self._fd_flows(rat3, y_sup, pat_t, f_cls)
         # Intermediate exports: all deliveries less those inside the origin's bloc.
         p_blk, pu_blk = blocks
@@ -657,13 +701,182 @@ class Stepper:
         ct_imp = np.zeros((r, b))
         if ct_in is not None:
             ct_exp = (self.ct_x * rat3).sum(axis=1)  # (R, B)
-            exports += ct_exp
+            exports += ct_exp if self.ct_all_cross else (self.ct_x * rat3 * self.ct_cross).sum(axis=1)
+            if self.tgt_idx.size:  # the friendly suppliers' sales to the targets through the channel
+                bought = self.ct_q.reshape(s, -1, s, b).sum(axis=2)  # (S, R_t, B)
+                crossing = np.einsum("od,kdb->okb", self.foreign[:, self.tgt_idx], bought)  # (R_o, S, B)
+                exports += (self.ct_phi * rat3 * crossing).sum(axis=1)
             ct_imp[self.tgt_idx] = ct_in.reshape(s, -1, s, b).sum(axis=(0, 2))
             self._settle_counter_trade(t, ct_exp, ct_in)
-        va = va - premium - sh.counter_trade.discount * ct_exp
+        # Real income: premia and discounts are income transfers, not a loss of volume.
+        income = va - premium - sh.counter_trade.discount * ct_exp
+        leaked = self._leaked(rat3, p_blk, pat_o, pat_t) if self.discount_on or self.trade else []
+        if self.discount_on:  # the targets' leaked exports sell below the world price
+            for blk, lk in leaked:
+                cut = (lk * self.export_discount[:, None, None, :]).sum(axis=(0, 1))  # (O, B)
+                income[blk.o] -= cut * self.is_target[blk.o, None]
+        volume = value = None
+        if self.trade or self.price_on:
+            # Deliveries by origin and destination summed over products: in volume (trade by partner) and
+            # weighted by p_k - 1 (the terms of trade).
+            dp = self.price_change(t) if self.price_on else None
+            weights = ([None] if self.trade else []) + ([dp] if dp is not None else [])
+            channel = self._channel(rat3) if ct_in is not None and self.tgt_idx.size else None
+            sums = self._bilateral(rat3, tt, p_blk, pu_blk, pat_o, pat_t, f_cls, channel, weights)
+            gain = sums[-1] if dp is not None else None  # (R_d, R_o, B): sum_k (p_k - 1) flow_k
+            if gain is not None:  # sum_k (p_k - 1) (exports_k - imports_k) across the bloc border
+                income += np.einsum("dob,od->ob", gain, self.foreign) - np.einsum("dob,od->db", gain, self.foreign)
+            if self.trade:
+                volume, value = self._trade_values(sums[0], gain, leaked, channel)
         zero = np.zeros(b)
         balance, min_stock = diag if diag is not None else (zero, zero)
-        return StepRecord(x, va, fd, exports, ct_exp, ct_imp, premium, balance, min_stock)
+        return StepRecord(
+            production=x,
+            va=va,
+            income=income,
+            final_delivered=fd,
+            exports=exports,
+            ct_exports=ct_exp,
+            ct_imports=ct_imp,
+            premium=premium,
+            balance_residual=balance,
+            min_stock=min_stock,
+            trade_volume=volume,
+            trade_value=value,
+        )
+
+    # --------------------------------------------------------------------------- trade by partner --
+    def _leaked(
+        self, rat3: F64, p_blk: list[F64], pat_o: _Pattern | None, pat_t: _Pattern | None
+    ) -> list[tuple[_Block, F64]]:
+        """Per block with leaked links, the flows delivered through third countries, (S, D, O, B): intermediate
+        goods ordered yesterday (``pat_o``) and today's final demand (``pat_t``), as the premium counts them."""
+        out: list[tuple[_Block, F64]] = []
+        rat_k = rat3.transpose(1, 0, 2)  # (S, R, B)
+        rc_k = (rat3 * self.c_o).transpose(1, 0, 2)
+        for i, blk in enumerate(self.blocks):
+            total: F64 | None = None
+            lk = pat_o.leak[i] if pat_o is not None and p_blk else None
+            if lk is not None:
+                total = p_blk[i] * lk * rc_k[:, None, blk.o]
+            yl = pat_t.y_leak[i] if pat_t is not None else None
+            if yl is not None:
+                part = yl * rat_k[:, None, blk.o]
+                total = part if total is None else total + part
+            if total is not None:
+                out.append((blk, total))
+        return out
+
+    def _bilateral(
+        self,
+        rat3: F64,
+        tt: list[F64],
+        p_blk: list[F64],
+        pu_blk: list[F64 | None],
+        pat_o: _Pattern | None,
+        pat_t: _Pattern | None,
+        f_cls: list[F64] | None,
+        channel: tuple[F64, F64, F64] | None,
+        weights: list[F64 | None],
+    ) -> list[F64]:
+        """Deliveries from each origin region to each destination region, intermediate + final + counter-trade,
+        leaked flows included, summed over products with each of ``weights`` (w[k, b], (S, B); None: 1 — volume):
+        sum_k w_k flow_k[ro -> rd], (R_d, R_o, B) each.
+
+        The same flows as ``_deliveries``, ``_fd_flows`` and the channel, resolved by origin. The orders on every
+        link as if open, W[k, rd, ro, b] = sum over the buyers' sectors of Z0 x intensity (one batched matrix
+        product per origin class, the only (S, R, R, B) arrays), are weighted by the origin's capacity ratio x
+        rationing x w_k and summed over products; final demand (with its redirected part) is added; the closed
+        share of the usual orders, the redirected orders on sanctioned links and the final demand those links
+        do not carry are taken out block by block, on the blocks' own small arrays, as ``_deliveries`` and
+        ``_fd_flows`` do. Summed over destinations (in volume) it is each supplier's production.
+        """
+        r, s, b = self.r, self.s, self.b
+        # Per origin class, (S, R_d, R_c, B); always per class, so that a scenario's bits do not depend on whether
+        # its companions have redirected orders.
+        orders = [np.matmul(self.z_links_cls[c], tt[c].reshape(s, r, s, b)) for c in range(len(self.classes))]
+        rc_k = (rat3 * self.c_o).transpose(1, 0, 2)  # (S, R_o, B)
+        rat_k = rat3.transpose(1, 0, 2)
+        shut: list[F64 | None] = []  # per block, the intermediate orders its links do not carry, (S, D, O, B)
+        for i in range(len(self.blocks)):
+            part: F64 | None = None
+            if pat_o is not None:
+                cl, tc, pu = pat_o.closed[i], pat_o.touched[i], pu_blk[i]
+                if cl is not None:
+                    part = p_blk[i] * cl
+                if pu is not None and tc is not None:
+                    part = pu * tc if part is None else part + pu * tc
+            shut.append(part)
+        removed = [None if pat_t is None else self._fd_removed(pat_t, i, f_cls) for i in range(len(self.blocks))]
+        out = []
+        for w in weights:
+            rcw = rc_k if w is None else rc_k * w[:, None]
+            ratw = rat_k if w is None else rat_k * w[:, None]
+            m = np.empty((r, r, b))  # (R_d, R_o, B)
+            for rows, w_links in zip(self.classes, orders, strict=True):
+                m[:, rows] = np.einsum("kdob,kob->dob", w_links, rcw[:, rows])
+            # Final demand, sum_k y[ro, k, rd] rat w, and its redirected part F (0 where nothing is redirected).
+            m += np.matmul(self.y_odk, ratw.transpose(1, 0, 2)).transpose(1, 0, 2)
+            if f_cls is not None:
+                for c, rows in enumerate(self.classes):
+                    grown = f_cls[c].transpose(1, 0, 2)[:, None] * ratw[:, rows].transpose(1, 0, 2)[None]
+                    m[:, rows] += np.matmul(self.y_dok_cls[c][:, :, None], grown)[:, :, 0]  # sum over products
+            for i, blk in enumerate(self.blocks):
+                links = (blk.d[:, None], blk.o[None, :])
+                part, rem = shut[i], removed[i]
+                if part is not None:
+                    m[links] -= np.einsum("kdob,kob->dob", part, rcw[:, blk.o])
+                if rem is not None:
+                    m[links] -= np.einsum("kdob,kob->dob", rem, ratw[:, blk.o])
+            if channel is not None:  # the counter-trade channel's deliveries (``_channel``)
+                exports, imports = self._channel_links(*channel, w)
+                m[:, self.tgt_idx] += exports
+                m[self.tgt_idx] += imports
+            out.append(m)
+        return out
+
+    def _channel(self, rat3: F64) -> tuple[F64, F64, F64]:
+        """The counter-trade channel's deliveries by product: ``sold`` (S, R_t, B) the target regions' channel
+        exports, which go to the friendly partners in the shares ``ct_dest``; ``bought`` (S, R_t, B) the target
+        regions' channel import orders and ``supplied`` (S, R, B) the share of them each origin delivers, so
+        that origin o delivers ``supplied[k, o] * bought[k, d]`` to target region d."""
+        s, b, tgt = self.s, self.b, self.tgt_idx
+        sold = (self.ct_x[tgt] * rat3[tgt]).transpose(1, 0, 2)
+        bought = self.ct_q.reshape(s, -1, s, b).sum(axis=2)
+        supplied = (self.ct_phi * rat3).transpose(1, 0, 2)
+        return sold, bought, supplied
+
+    def _channel_links(self, sold: F64, bought: F64, supplied: F64, weight: F64 | None) -> tuple[F64, F64]:
+        """The channel's deliveries summed over products, weighted by ``weight`` (S, B) if given: exports from
+        the target regions to each destination, (R_d, R_t, B), and imports into the target regions from each
+        origin, (R_t, R_o, B)."""
+        dest = self.ct_dest if weight is None else self.ct_dest * weight[:, None]
+        orders = bought if weight is None else bought * weight[:, None]
+        exports = np.matmul(dest.transpose(2, 1, 0), sold.transpose(2, 0, 1)).transpose(1, 2, 0)
+        imports = np.matmul(orders.transpose(2, 1, 0), supplied.transpose(2, 0, 1)).transpose(1, 2, 0)
+        return exports, imports
+
+    def _trade_values(
+        self,
+        volume: F64,
+        gain: F64 | None,
+        leaked: list[tuple[_Block, F64]],
+        channel: tuple[F64, F64, F64] | None,
+    ) -> tuple[F64, F64]:
+        """Deliveries by origin and destination region summed over products, (R_o, R_d, B): in volume, and in
+        value: volume + sum_k (p_k(t) - 1) flow_k (``gain``), less the counter-trade discount on bartered exports
+        and the export discount on the targets' leaked exports (both at baseline prices, as in real income),
+        plus the leakage premium the destination pays on leaked imports."""
+        value = volume.copy() if gain is None else volume + gain
+        if channel is not None:
+            exports, _ = self._channel_links(*channel, None)
+            value[:, self.tgt_idx] -= self.sh.counter_trade.discount * exports
+        for blk, lk in leaked:
+            charge = np.einsum("kdob,kb->dob", lk, self.premium_k)
+            if self.discount_on:
+                charge -= np.einsum("kdob,kb->dob", lk, self.export_discount) * self.is_target[blk.o, None]
+            value[blk.d[:, None], blk.o[None, :]] += charge
+        return volume.transpose(1, 0, 2), value.transpose(1, 0, 2)
 
     def _within_bloc(self, tt: list[F64], p_blk: list[F64], pu_blk: list[F64 | None], pat: _Pattern | None) -> F64:
         """Intermediate orders from inside each origin's bloc, (R, S, B), before the capacity ratio c_o.

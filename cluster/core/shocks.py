@@ -1,7 +1,7 @@
 """Per-scenario inputs of the core: arrays with a leading batch axis B, drawn elsewhere, grouped by lever.
 
-Each group (``CapacityEvents``, ``Sanctions``, ``Cooperation``, ``CounterTrade``, ``Projects``, ``Ario``)
-declares its fields once, with their shape, dtype, allowed range and the value of a quiet (unshocked)
+Each group (``CapacityEvents``, ``Sanctions``, ``Cooperation``, ``CounterTrade``, ``Projects``, ``Prices``,
+``Ario``) declares its fields once, with their shape, dtype, allowed range and the value of a quiet (unshocked)
 scenario; shape checks, range checks, sub-batches and the quiet batch are derived from those declarations.
 """
 
@@ -25,6 +25,7 @@ __all__ = [
     "Cooperation",
     "CounterTrade",
     "Extensions",
+    "Prices",
     "Projects",
     "Sanctions",
     "ShockBatch",
@@ -213,6 +214,25 @@ class Projects(_Group):
 
 
 @dataclass(frozen=True)
+class Prices(_Group):
+    """World prices of the products, and the price cut on the targets' leaked exports.
+
+    The world price of product k, relative to the baseline, jumps by ``level[b, k]`` (B, S) on day
+    ``onset[b]`` (0.4 = +40%, at least -0.9) and decays back with the time constant ``tau[b]`` days:
+    p_k(t) = 1 + level_k exp(-(t - onset) / tau) from the onset, 1 before. ``export_discount[b, k]`` (B, S) in
+    [0, 1] is the share of the price the targets forgo on their exports that still reach coalition buyers
+    through leakage. Prices value flows (real income, trade by partner); they never move quantities
+    (``docs/model.md``, prices, terms of trade and real income).
+    """
+
+    NAME: ClassVar[str] = "prices"
+    level: F64 = _arr(("B", "S"), low=-0.9)
+    onset: I64 = _int(("B",))
+    tau: F64 = _arr(("B",), 180.0, low=0.0, low_open=True)
+    export_discount: F64 = _arr(("B", "S"), low=0.0, high=1.0)
+
+
+@dataclass(frozen=True)
 class Ario(_Group):
     """ARIO parameters per scenario (shape (B,), ``inventory_days`` (B, S)); the quiet values are BoARIO's
     defaults: alpha_max 1.25, tau_alpha 365 days, psi 0.8, tau_inv 60 days, 90 days of stock."""
@@ -230,13 +250,15 @@ class Ario(_Group):
         return cls.quiet({"B": batch, "S": n_sectors})
 
 
-#: The groups of a ``ShockBatch``, attribute name -> type, in the order of ``Extensions`` (ARIO last).
+#: The groups of a ``ShockBatch``, attribute name -> type, in the order of ``Extensions``, then the prices (which
+#: no switch turns off: they never move quantities) and ARIO last.
 GROUPS: dict[str, type[_Group]] = {
     "events": CapacityEvents,
     "sanctions": Sanctions,
     "cooperation": Cooperation,
     "counter_trade": CounterTrade,
     "projects": Projects,
+    "prices": Prices,
     "ario": Ario,
 }
 
@@ -256,6 +278,7 @@ class ShockBatch:
     cooperation: Cooperation
     counter_trade: CounterTrade
     projects: Projects
+    prices: Prices
     ario: Ario = field(repr=False)
 
     @property

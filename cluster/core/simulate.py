@@ -37,7 +37,11 @@ class Outcome:
     counter-trade received, relative to the production (or to a millionth of the product's baseline output,
     once production has collapsed); ``min_stock`` (B,) the lowest inventory seen. Periods, when asked for:
     ``period_metrics[name]`` (B, P, R) sums each daily flow of ``FLOWS`` over the days of each period, and
-    ``period_days`` (P,) counts those days.
+    ``period_days`` (P,) counts those days; ``period_trade_volume`` and ``period_trade_value`` (B, P, R_o, R_d)
+    are the deliveries from each origin region to each destination region (intermediate + final +
+    counter-trade, leaked flows included, a region's deliveries to itself on the diagonal) summed over products
+    and the period's days, in volume (baseline prices) and in value (the day's world prices, less the discounts
+    on bartered and leaked exports, plus the leakage premium paid by the destination; ``docs/model.md``).
     """
 
     metrics: dict[str, F64]
@@ -51,6 +55,8 @@ class Outcome:
     min_stock: F64 | None = None
     period_metrics: dict[str, F64] | None = None
     period_days: NDArray[np.int64] | None = None
+    period_trade_volume: F64 | None = None
+    period_trade_value: F64 | None = None
 
 
 def shock_onset(shocks: ShockBatch, ext: Extensions) -> NDArray[np.int64]:
@@ -96,7 +102,8 @@ def simulate(
         Also return accounting residuals (costs a few reductions per step).
     periods
         The period of each day, shape (steps,), values 0 .. P - 1 (e.g. calendar quarters): also return every
-        daily flow summed by period (``Outcome.period_metrics``). The core knows no dates; the caller maps them.
+        daily flow summed by period (``Outcome.period_metrics``), and the trade between every pair of regions
+        (``Outcome.period_trade_volume``, ``period_trade_value``). The core knows no dates; the caller maps them.
 
     Returns
     -------
@@ -148,6 +155,8 @@ def _concat(parts: list[Outcome]) -> Outcome:
         if first.period_metrics is None
         else {name: np.concatenate([p.period_metrics[name] for p in parts if p.period_metrics]) for name in FLOWS},
         period_days=first.period_days,
+        period_trade_volume=cat([p.period_trade_volume for p in parts]),
+        period_trade_value=cat([p.period_trade_value for p in parts]),
     )
 
 
@@ -163,7 +172,7 @@ def _run(
     """One chunk: pad to whole BLAS blocks, step, reduce to metrics."""
     b_user = shocks.batch
     shocks = _pad(shocks)
-    st = Stepper(baseline, shocks, ext, diagnostics)
+    st = Stepper(baseline, shocks, ext, diagnostics, trade=periods is not None)
     r, b = baseline.n_regions, shocks.batch
     va0 = st.va0[:, None]  # (R, 1)
     onset = shock_onset(shocks, ext)
@@ -179,12 +188,15 @@ def _run(
     safe_va0 = np.where(va0 > 0, va0, 1.0)
     n_periods = 0 if periods is None else int(periods.max(initial=-1)) + 1
     by_period = {name: np.zeros((n_periods, r, b)) for name in FLOWS} if periods is not None else None
+    trade_volume = np.zeros((n_periods, r, r, b)) if periods is not None else None
+    trade_value = np.zeros((n_periods, r, r, b)) if periods is not None else None
     for t in range(steps):
         rec = st.step(t)
         loss = va0 - rec.va
         worst = np.maximum(worst, loss / safe_va0)
         daily = {
             "va_loss": loss,
+            "income_loss": va0 - rec.income,
             "unmet_final_demand": st.fd0[:, None] - rec.final_delivered,
             "exports_lost": st.base_exports[:, None] - rec.exports,
             "ct_exports": rec.ct_exports,
@@ -197,6 +209,12 @@ def _run(
             assert periods is not None
             for name in FLOWS:
                 by_period[name][periods[t]] += daily[name]
+            assert trade_volume is not None
+            assert trade_value is not None
+            assert rec.trade_volume is not None
+            assert rec.trade_value is not None
+            trade_volume[periods[t]] += rec.trade_volume
+            trade_value[periods[t]] += rec.trade_value
         within = np.abs(loss) <= RECOVERY_BAND * va0
         after = t >= onset  # (B,)
         open_ = (found < 0) & after
@@ -240,7 +258,14 @@ def _run(
         if by_period is None
         else {name: np.ascontiguousarray(v.transpose(2, 0, 1)[keep_b]) for name, v in by_period.items()},
         period_days=None if periods is None else np.bincount(periods, minlength=n_periods).astype(np.int64),
+        period_trade_volume=None if trade_volume is None else _batch_first(trade_volume[..., keep_b]),
+        period_trade_value=None if trade_value is None else _batch_first(trade_value[..., keep_b]),
     )
+
+
+def _batch_first(a: F64) -> F64:
+    """(P, R_o, R_d, B) -> (B, P, R_o, R_d), contiguous."""
+    return np.ascontiguousarray(a.transpose(3, 0, 1, 2))
 
 
 #: OpenBLAS computes the columns of a matrix product in blocks of 8 with one kernel and the leftover

@@ -2,15 +2,20 @@
 
 Whatever the shock, each day every unit a supplier produces reaches a buyer's inventory, a final buyer or
 the counter-trade channel (``Outcome.balance_residual`` ~ 0), inventories never go meaningfully negative,
-and every metric is finite (``recovery_day`` uses -1 for "never", mirrored by ``recovered``).
+and every metric is finite (``recovery_day`` uses -1 for "never", mirrored by ``recovered``). Trade by partner
+adds up: each region's deliveries to all regions (``period_trade_volume``) are its production, their part
+across its bloc border is the ``exports`` flow behind ``exports_lost``, and, with world prices quiet and no
+export discount, value less volume is the premium paid less the counter-trade discount. Real income differs
+from real value added by the premium, the discounts and terms-of-trade gains that net to zero over the world;
+with none of them it is the same bits.
 
 The Hypothesis tests draw the economy (3..6 regions, 2..4 sectors, 0..R-1 domestic regions, random seed)
 and a batch of 1..10 scenarios over the whole validated input space: 1..3 sanction packages, each with its
 own window (some ending, some for good), embargo (random coalition and import/export bans) and leakage; the
 leakage premium, substitution, cooperation, friendly partners and counter-trade, capacity events (several may
-hit one industry) and projects, for 30..120 days. Every seed is used: a third property checks that
-``synthetic`` builds any such economy (and larger ones) without raising or warning, with positive value
-added everywhere.
+hit one industry), projects and world prices, for 30..120 days, in periods of 30 days. Every seed is used: a
+third property checks that ``synthetic`` builds any such economy (and larger ones) without raising or warning,
+with positive value added everywhere.
 
 The deterministic tests below them pin down, with minimal inputs, the defects these properties found.
 """
@@ -34,6 +39,7 @@ from cluster.core import (
     CounterTrade,
     Extensions,
     Outcome,
+    Prices,
     Projects,
     Sanctions,
     ShockBatch,
@@ -47,6 +53,12 @@ from cluster.errors import ShapeError
 BALANCE_TOL = 1e-9
 #: Lowest inventory allowed, as a share of the largest baseline daily output.
 STOCK_TOL = 1e-9
+#: Largest relative gap between two ways of adding up the same flows (trade by partner against production,
+#: exports and the premium), relative to the flow or, once it has collapsed, to a millionth of its baseline:
+#: the open-minus-closed contractions leave ~1e-16 of the baseline flows, as in the balance residual.
+TRADE_TOL = 1e-9
+#: Days per period in the property runs.
+PERIOD_DAYS = 30
 
 #: No shrinking: a failing batch costs up to ~0.5 s to re-run and Hypothesis would spend minutes shrinking
 #: it. The failing example is printed as drawn (``Case`` repr, then ``@reproduce_failure``/the example
@@ -122,11 +134,94 @@ def check_accounts(case: Case, out: Outcome) -> None:
         assert np.all(out.metrics["ct_imports"] == 0.0)
     if not ext.leakage:
         assert np.all(out.metrics["leakage_premium"] == 0.0)
+    check_trade(case, out)
+    check_income(case, out)
+
+
+def foreign(bl: Baseline) -> np.ndarray:
+    """(R_o, R_d) 1 where a delivery crosses the origin's bloc border (the domestic regions are one bloc)."""
+    f = 1.0 - np.eye(bl.n_regions)
+    f[np.ix_(bl.domestic, bl.domestic)] = 0.0
+    return f
+
+
+def assert_close(got: np.ndarray, ref: np.ndarray, floor: np.ndarray, what: str) -> None:
+    """|got - ref| <= TRADE_TOL x max(|ref|, floor), elementwise."""
+    gap = np.abs(got - ref) / np.maximum(np.abs(ref), floor)
+    bad = np.argwhere(~(gap <= TRADE_TOL))
+    assert bad.size == 0, f"{what}: relative gap {gap.max():.3g} at {bad[:5].tolist()}"
+
+
+def check_trade(case: Case, out: Outcome) -> None:
+    """Trade by partner adds up to production and to the exports flow; value = volume at quiet prices."""
+    bl, sh = case.baseline, case.shocks
+    b, r, steps = sh.batch, bl.n_regions, case.steps
+    vol, val = out.period_trade_volume, out.period_trade_value
+    assert vol is not None
+    assert val is not None
+    assert out.production_path is not None
+    n_periods = -(-steps // PERIOD_DAYS)
+    assert vol.shape == val.shape == (b, n_periods, r, r)
+    assert np.all(np.isfinite(vol))
+    assert np.all(np.isfinite(val))
+    x0_region = bl.x0.reshape(r, -1).sum(axis=1)  # (R,) daily baseline output
+    # Every region's deliveries to every region, itself included, are its production (counter-trade included).
+    produced = out.production_path.sum(axis=1)  # (B, R)
+    assert_close(vol.sum(axis=(1, 3)), produced, 1e-6 * steps * x0_region, "deliveries vs production")
+    # Their part across the region's bloc border is the exports flow: baseline exports - exports_lost.
+    f = foreign(bl)
+    z_rr = bl.z_links.sum(axis=(0, 3)).T + bl.y.sum(axis=1)  # (R_o, R_d) daily baseline trade
+    base = steps * (z_rr * f).sum(axis=1)  # (R,)
+    exported = (vol.sum(axis=1) * f).sum(axis=2)  # (B, R)
+    assert_close(exported, base - out.metrics["exports_lost"], 1e-6 * base, "exports vs exports_lost")
+    # Where world prices are quiet and leaked exports carry no discount, value - volume is the premium paid by
+    # the destinations less the discount on bartered exports.
+    ext = case.extensions
+    quiet = np.all(sh.prices.level == 0.0, axis=1) & (
+        np.all(sh.prices.export_discount == 0.0, axis=1) | (not ext.leakage)
+    )
+    charges = (val - vol).sum(axis=(1, 2, 3))
+    premium, ct_exports = out.metrics["leakage_premium"].sum(axis=1), out.metrics["ct_exports"].sum(axis=1)
+    expected = premium - sh.counter_trade.discount * ct_exports
+    scale = np.maximum(premium + ct_exports, 1e-6 * steps * x0_region.sum())
+    assert_close(charges[quiet], expected[quiet], scale[quiet], "value - volume vs premium - discount")
+    no_premium = np.all(sh.sanctions.leakage_premium == 0.0, axis=1) | (not ext.leakage)
+    no_discount = (sh.counter_trade.discount == 0.0) | (not ext.counter_trade)
+    bare = quiet & no_premium & no_discount
+    assert np.array_equal(val[bare], vol[bare]), "quiet prices, no premium, no discount: value = volume"
+
+
+def check_income(case: Case, out: Outcome) -> None:
+    """Real income = real value added less premia and discounts, plus terms-of-trade gains that net to zero
+    over the world; with no price change, premium or discount it is the same bits."""
+    sh, ext = case.shocks, case.extensions
+    income, va = out.metrics["income_loss"], out.metrics["va_loss"]
+    no_discount = (sh.counter_trade.discount == 0.0) | (not ext.counter_trade)
+    no_leak_charge = np.all(sh.sanctions.leakage_premium == 0.0, axis=1) & np.all(
+        sh.prices.export_discount == 0.0, axis=1
+    )
+    bare = np.all(sh.prices.level == 0.0, axis=1) & no_discount & (no_leak_charge | (not ext.leakage))
+    assert np.array_equal(income[bare], va[bare]), "no price change, premium or discount: income = value added"
+    # Summed over the world, the terms of trade cancel: income loss - va loss = premium + barter discount (with
+    # no export discount on leaked exports).
+    # The scale is the horizon's baseline value added: both losses are sums of daily gaps to it.
+    plain = np.all(sh.prices.export_discount == 0.0, axis=1) | (not ext.leakage)
+    gap = (income - va).sum(axis=1)
+    premium, ct_exports = out.metrics["leakage_premium"].sum(axis=1), out.metrics["ct_exports"].sum(axis=1)
+    charged = premium + sh.counter_trade.discount * ct_exports
+    scale = np.full(sh.batch, case.steps * np.abs(out.va0).sum()) + charged
+    assert_close(gap[plain], charged[plain], scale[plain], "world income loss - va loss vs premium + discount")
 
 
 def run(case: Case) -> Outcome:
     return simulate(
-        case.baseline, case.shocks, case.steps, extensions=case.extensions, trajectories="daily", diagnostics=True
+        case.baseline,
+        case.shocks,
+        case.steps,
+        extensions=case.extensions,
+        trajectories="daily",
+        diagnostics=True,
+        periods=np.arange(case.steps) // PERIOD_DAYS,
     )
 
 
@@ -214,7 +309,7 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
             end=end,
             embargo=embargo,
             leakage=draw(_f((b, pk, s), UNIT)),
-            leakage_premium=draw(_f((b, s), _floats(0.0, 1.0))),
+            leakage_premium=draw(_f((b, s), st.one_of(st.just(0.0), _floats(0.0, 1.0)))),
             substitutability=draw(_f((b, s), UNIT)),
             substitution_tau=draw(_f((b, s), _floats(0.5, 400.0))),
         ),
@@ -244,6 +339,12 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
             ramp=draw(_i((b, p), 0, 60)),
             success=draw(_b((b, p))),
             capex=draw(_f((b, p), _floats(0.0, 1e3))),
+        ),
+        prices=Prices(
+            level=draw(_f((b, s), st.one_of(st.just(0.0), _floats(-0.9, 2.0)))),
+            onset=draw(_i((b,), 0, steps)),
+            tau=draw(_f((b,), _floats(1.0, 400.0))),
+            export_discount=draw(_f((b, s), st.one_of(st.just(0.0), _floats(0.0, 1.0)))),
         ),
         ario=Ario.default(b, s),
     )

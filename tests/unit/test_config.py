@@ -131,7 +131,7 @@ def test_draws_do_not_depend_on_batching(design: str) -> None:
 def test_policies_share_the_draws() -> None:
     """Common random numbers: the parameters recorded for every policy of a scenario are identical."""
     plan = Plan.from_config(load(SMOKE, draws=6, days=40))
-    _, params, _ = plan.run(np.arange(3))
+    params = plan.run(np.arange(3))[1]
     table = params.to_pydict()
     names = plan.names
     for sid in range(3):
@@ -210,7 +210,7 @@ def test_a_pickled_plan_runs_to_the_same_bits() -> None:
     copy = pickle.loads(pickle.dumps(plan))
     ids = np.arange(8)
     here, there = plan.run(ids), copy.run(ids)
-    assert len(here) == len(there) == 3  # results, params, periods
+    assert len(here) == len(there) == 4  # results, params, periods, no trajectories
     for mine, theirs in zip(here, there, strict=True):
-        assert mine.equals(theirs)
+        assert mine == theirs if mine is None else mine.equals(theirs)
     assert here[0].column("va_loss").to_numpy().sum() > 0  # the package bites: the comparison is not of zeros

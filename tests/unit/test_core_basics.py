@@ -15,7 +15,8 @@ from cluster.errors import EconomyError, ShapeError
 
 
 def _sanctions(bl: Baseline, b: int, seed: int) -> ShockBatch:
-    """A varied batch: random embargo, onset, leakage, substitution, cooperation, counter-trade, projects."""
+    """A varied batch: random embargo, onset, leakage, substitution, cooperation, counter-trade, projects, and
+    world prices (which move no quantity, only real income)."""
     rng = np.random.default_rng(seed)
     r, s = bl.n_regions, bl.n_sectors
     target = bl.domestic.copy()
@@ -61,6 +62,13 @@ def _sanctions(bl: Baseline, b: int, seed: int) -> ShockBatch:
             ramp=rng.integers(1, 90, (b, 1)),
             success=rng.uniform(size=(b, 1)) < 0.7,
             capex=rng.uniform(0, 100, (b, 1)),
+        ),
+        prices=replace(
+            base.prices,
+            level=rng.uniform(-0.5, 1.0, (b, s)) * (rng.uniform(size=(b, s)) < 0.5),
+            onset=rng.integers(0, 100, b),
+            tau=rng.uniform(30, 300, b),
+            export_discount=rng.uniform(0, 0.3, (b, s)),
         ),
     )
 

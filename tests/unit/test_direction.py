@@ -1,5 +1,8 @@
 """Direction of the model's responses: which way the target regions' value-added loss moves.
 
+The loss is the loss of real value added (at baseline prices, ``va_loss``); what premia, discounts and world
+prices do to the targets' income is in ``income_loss`` (``docs/model.md``, prices and real income).
+
 One synthetic economy, 8 regions x 5 sectors, the 3 domestic regions are the targets, regions 3-4 the
 coalition and regions 5-7 friendly partners; one year. Per-draw claims compare two variants of the same 50
 random draws (everything identical but the one input), one ``simulate`` call per variant. Mean claims use
@@ -25,16 +28,19 @@ reversal *and* the channel that makes it:
   product 0 *lowers* the loss: the blocked exports sold to friendly partners earn the credit that buys the
   blocked imports (the channel's imports rise). Without counter-trade the same export ban raises the loss;
   without import bans, or without counter-trade, more export bans never lowered the loss in the draws.
-* Leakage premium (sanctions and leakage): with a full import ban on product 2, less leakage (0.6 -> 0.4) at
-  a premium of 0.5 *lowers* the loss: the premium on leaked goods is charged to the buyers' value added, while
-  final demand left unmet costs none (unmet final demand rises). The loss less the premium equals the loss
-  with free leakage, which rises.
+* Leakage premium (sanctions and leakage): the premium on leaked goods is an income transfer, not a loss of
+  volume, so it no longer reaches real value added: with a full import ban on product 2 the loss is the same bits
+  at a premium of 0.5 as with free leakage, and less leakage (0.6 -> 0.4) *raises* it. The reversal this case
+  used to show in value added (less leakage lowering the loss at a premium) is now in real income: the
+  targets' income loss, value added plus the premium paid, falls as less is leaked, while their final demand
+  left unmet rises.
 * Leakage and counter-trade: with a full import ban on product 4, less leakage on a full export ban on
   product 3 (0.6 -> 0.2) *lowers* the loss: the exports the leak no longer carries are sold through the
   channel and buy blocked imports. Without counter-trade the same cut raises the loss.
 
-Substituted orders also cost no premium and partly go to the targets' own producers, a third reason why less
-leakage can lower the loss under substitution; its effect is small in this economy and not pinned down here.
+Substituted orders partly go to the targets' own producers, another reason why less leakage can lower the loss
+under substitution; its effect is small in this economy and not pinned down here. So less leakage can still
+lower the real value-added loss, through counter-trade and substitution, but no longer through the premium.
 """
 
 from __future__ import annotations
@@ -328,7 +334,8 @@ def test_export_ban_lowers_target_loss_through_counter_trade_credit(baseline: Ba
     """Sanctions and counter-trade only, a full import ban on product 4 and an export ban of 0.3 on product 1;
     scenario 1 adds a full export ban on product 0.
 
-    Loss 11870 -> 2073 as the channel's imports go 598 -> 2156; without counter-trade the loss rises by 1589.
+    Loss 11801 -> 1789 as the channel's imports go 598 -> 2156 (income loss, less the discount on the bartered
+    exports: 11870 -> 2073); without counter-trade the loss rises by 1589.
     """
     shocks = constructed(
         baseline,
@@ -347,12 +354,12 @@ def test_export_ban_lowers_target_loss_through_counter_trade_credit(baseline: Ba
     assert loss_off[1] > loss_off[0], "without counter-trade the extra export ban should cost value added"
 
 
-def test_less_leakage_lowers_target_loss_by_the_premium(baseline: Baseline) -> None:
+def test_less_leakage_lowers_target_income_loss_by_the_premium_not_value_added(baseline: Baseline) -> None:
     """Sanctions and leakage only, a full import ban on product 2 leaking 0.6 (scenarios 0, 2) or 0.4 (1, 3),
     at a premium of 0.5 (0, 1) or free (2, 3).
 
-    Loss 1163 -> 959 while the premium paid falls 1104 -> 753 and unmet final demand rises 743 -> 1201; free
-    leakage: 59 -> 206.
+    Real value added does not see the premium: loss 59 -> 206 at either premium (the same bits). Income does:
+    income loss 1163 -> 959 while the premium paid falls 1104 -> 753 and unmet final demand rises 743 -> 1201.
     """
     k = 2
     shocks = constructed(
@@ -365,13 +372,16 @@ def test_less_leakage_lowers_target_loss_by_the_premium(baseline: Baseline) -> N
         },
     )
     loss = target_loss(baseline, shocks, LEAKAGE)
-    assert loss[1] < loss[0], f"less leakage raises the loss: {loss[0]:.1f} -> {loss[1]:.1f}"
-    # The channel: the premium is a charge on value added alone; the flows are those of free leakage.
+    assert np.array_equal(loss[:2], loss[2:]), "the premium should not reach real value added"
+    assert loss[1] > loss[0], f"less leakage lowers the real value-added loss: {loss[0]:.1f} -> {loss[1]:.1f}"
+    # The reversal is in income: the premium is a charge on income alone, on the flows of free leakage.
+    income = on_targets(baseline, shocks, LEAKAGE, "income_loss")
+    assert income[1] < income[0], f"less leakage raises the income loss: {income[0]:.1f} -> {income[1]:.1f}"
     premium = on_targets(baseline, shocks, LEAKAGE, "leakage_premium")
     assert premium[0] > premium[1] > 0
     assert premium[2] == premium[3] == 0.0
-    np.testing.assert_allclose(loss[:2] - premium[:2], loss[2:], rtol=1e-12)
-    assert loss[3] > loss[2], "with free leakage less leakage should cost value added"
+    np.testing.assert_allclose(income - premium, loss, rtol=1e-12)
+    assert np.array_equal(income[2:], loss[2:]), "free leakage: income loss = value-added loss"
     unmet = on_targets(baseline, shocks, LEAKAGE, "unmet_final_demand")
     assert unmet[1] > unmet[0], "less leakage should leave more of the targets' final demand unmet"
 
@@ -380,7 +390,7 @@ def test_less_leakage_on_exports_lowers_target_loss_through_counter_trade(baseli
     """Sanctions, leakage and counter-trade, no premium; a full import ban on product 4 and a full export ban
     on product 3 leaking 0.6 (scenario 0) or 0.2 (1).
 
-    Loss 10801 -> 2689 as the channel's imports go 687 -> 1535; without counter-trade 22529 -> 23262.
+    Loss 10721 -> 2510 as the channel's imports go 687 -> 1535; without counter-trade 22529 -> 23262.
     """
     shocks = constructed(
         baseline,

@@ -105,3 +105,12 @@ def test_bad_packages_are_refused_naming_the_key(tmp_path: Path, text: str, key:
     message = str(err.value)
     assert f"[{key}]" in message, message
     assert hint in message, message
+
+
+def test_a_named_package_may_start_after_the_horizon_and_then_never_acts(tmp_path: Path) -> None:
+    """A shortened run of a phased sequence: the later package is accepted, and the run is the run without it."""
+    late = SECOND.replace("onset = 2022-05-01\nend = 2022-06-15", "onset = 2023-02-05")
+    short = HEAD.replace("days = 200", "days = 60")
+    with_late = run_in_memory(_write(tmp_path, short + late, "late.toml"), batch_size=8).results
+    without = run_in_memory(_write(tmp_path, short, "without.toml"), batch_size=8).results
+    assert with_late.equals(without)

@@ -25,6 +25,7 @@ PLACE = {
     ),
     "counter_trade": ("[policies.a]\ncounter_trade = {{{key} = {value}}}\n", "policies.a.counter_trade.{key}"),
     "cooperation": ("[policies.a]\ncooperation = {{{key} = {value}}}\n", "policies.a.cooperation.{key}"),
+    "prices": ("[prices]\n{key} = {value}\n", "prices.{key}"),
 }
 
 
@@ -60,7 +61,7 @@ def test_the_parameters_table_has_one_column_per_recorded_value() -> None:
     sectors, partners = cfg.economy.sectors, cfg.partners
     expected: list[str] = []
     for p in PARAMETERS:  # eu_embargo's [sanctions] is its one package: bare names; no package leakage of its own
-        if not p.recorded or p.optional or p.section in ("project", "counter_trade"):
+        if not p.recorded or p.optional or p.section in ("project", "counter_trade", "prices"):
             continue
         labels = {"sector": sectors, "partner": partners}.get(p.over)
         expected += [column(p, label=lab) for lab in labels] if labels else [column(p)]
@@ -69,6 +70,9 @@ def test_the_parameters_table_has_one_column_per_recorded_value() -> None:
     for pol in cfg.policies:
         if pol.counter_trade is not None:
             expected += [column(p, owner=pol.name) for p in PARAMETERS if p.section == "counter_trade" and p.recorded]
+    for p in PARAMETERS:  # world prices last: a run without them keeps its other columns where they were
+        if p.section == "prices":
+            expected += [column(p, label=lab) for lab in sectors] if p.over == "sector" else [column(p)]
     assert list(plan.names) == expected
 
 

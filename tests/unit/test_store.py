@@ -92,7 +92,7 @@ def test_round_trip_keeps_rows_schema_and_scenario_order(tmp_path: Path) -> None
     assert manifest["elapsed_s"] == 1.5
     assert "finished" in manifest
     assert [s["index"] for s in manifest["shards"]] == [0, 1, 2, 3]
-    assert manifest["rows"] == {"results": 1200, "params": 400, "periods": 0}
+    assert manifest["rows"] == {"results": 1200, "params": 400, "periods": 0, "trajectories": 0, "trade": 0}
     assert {k: manifest[k] for k in STAMPED} == STAMPED
 
     one = pq.read_table(run_dir / "results" / parts[2])
@@ -136,7 +136,14 @@ def test_a_running_folder_already_has_a_manifest_and_empty_part_folders(tmp_path
     RunFolder.create(str(tmp_path / "run"), info={"seed": 3})
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert (manifest["status"], manifest["shards"], manifest["seed"]) == ("running", [], 3)
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["manifest.json", "params", "periods", "results"]
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [
+        "manifest.json",
+        "params",
+        "periods",
+        "results",
+        "trade",
+        "trajectories",
+    ]
 
 
 def test_an_existing_run_is_refused_without_overwrite(tmp_path: Path) -> None:
@@ -223,7 +230,7 @@ def test_inconsistent_shards_are_refused(tmp_path: Path) -> None:
     folder = write_run(tmp_path / "run", [0])
     with pytest.raises(ValueError, match="already written"):
         folder.write_batch(0, results(batch_ids(0)), params(batch_ids(0)))
-    with pytest.raises(ValueError, match="RESULT_SCHEMA"):
+    with pytest.raises(ValueError, match="results do not have the fields of its schema"):
         folder.write_batch(1, results(batch_ids(1)).drop_columns(["va_loss"]), params(batch_ids(1)))
     bare = results(batch_ids(1)).replace_schema_metadata(None)  # the store stamps the run's provenance itself
     folder.write_batch(1, bare, params(batch_ids(1)).replace_schema_metadata(None))
