@@ -301,7 +301,8 @@ class Plan:
         flows = {name: by_period(out.period_metrics[name]) for name in FLOWS}
         base = va0[None, :] * days[:, None]  # (P, U)
         with np.errstate(divide="ignore", invalid="ignore"):
-            flows["va_loss_pct"] = np.where(base > 0, 100.0 * flows["va_loss"] / base, np.nan)
+            for name in ("va_loss", "income_loss"):
+                flows[f"{name}_pct"] = np.where(base > 0, 100.0 * flows[name] / base, np.nan)
         b, n_p, n_u = flows["va_loss"].shape
         policy_names = np.array([p.name for p in self.policies], dtype=object)
         columns: dict[str, Any] = {

@@ -86,7 +86,8 @@ RESULT_SCHEMA = pa.schema(
 PERIOD_KEYS = ("scenario_id", "policy", "region", "level", "period")
 
 #: One row per (scenario, policy, region or country, period): every daily flow of ``cluster.core.FLOWS`` summed
-#: over the period, and the value-added loss as a share of the period's baseline value added. ``level`` is
+#: over the period, and the losses of real value added and of real income as shares of the period's baseline
+#: value added (``va_loss_pct``, ``income_loss_pct``). ``level`` is
 #: ``region`` or ``country`` (the sum of a country's regions; ``region`` then holds the country's code);
 #: ``period`` is a quarter (``2022Q2``), a year (``2022``) or ``all`` (the horizon); ``days`` counts its days.
 PERIODS_SCHEMA = pa.schema(
@@ -99,6 +100,7 @@ PERIODS_SCHEMA = pa.schema(
         pa.field("days", pa.int32(), nullable=False),
         *(pa.field(name, pa.float64(), nullable=False) for name in FLOWS),
         pa.field("va_loss_pct", pa.float64(), nullable=False),
+        pa.field("income_loss_pct", pa.float64(), nullable=False),
     ]
 )
 

@@ -210,7 +210,7 @@ def test_a_pickled_plan_runs_to_the_same_bits() -> None:
     copy = pickle.loads(pickle.dumps(plan))
     ids = np.arange(8)
     here, there = plan.run(ids), copy.run(ids)
-    assert len(here) == len(there) == 4  # results, params, periods, no trajectories
+    assert len(here) == len(there) == 5  # results, params, periods, no trajectories, trade
     for mine, theirs in zip(here, there, strict=True):
         assert mine == theirs if mine is None else mine.equals(theirs)
     assert here[0].column("va_loss").to_numpy().sum() > 0  # the package bites: the comparison is not of zeros
