@@ -156,39 +156,15 @@ def simulate(
         click.echo(line)
 
 
-#: Bytes a trajectory row takes in Parquet: 15.6 measured (smoke config, 64 draws, a year), rounded up for margin.
-_TRAJECTORY_ROW_BYTES = 20
-
-
 @cli.command()
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
 def validate(config_path: str) -> None:
     """Check a scenario config and print the expanded design (nothing is run or written)."""
     from cluster.config import load as load_config
-    from cluster.plan import Plan
+    from cluster.runs import describe
 
-    cfg = load_config(config_path)
-    plan = Plan.from_config(cfg)
-    eco = cfg.economy
-    click.echo(f"config {cfg.path}: valid")
-    click.echo(
-        f"economy {eco.id}: {len(eco.regions)} regions x {len(eco.sectors)} sectors; targets {', '.join(cfg.targets)}"
-    )
-    click.echo(
-        f"design {cfg.design}, seed {cfg.seed}: {cfg.draws} draws x {len(cfg.policies)} policies x "
-        f"{cfg.days} days -> {cfg.draws * len(cfg.policies) * len(eco.regions):,} result rows; "
-        f"output {cfg.out}"
-    )
-    if cfg.trajectories:
-        rows = cfg.draws * len(cfg.policies) * (len(eco.regions) + len(plan.countries)) * (cfg.days // 7)
-        click.echo(f"weekly trajectories: {rows:,} rows, about {rows * _TRAJECTORY_ROW_BYTES / 1e6:,.0f} MB in Parquet")
-    click.echo(f"parameters: {len(plan.columns)} recorded, {len(plan.uncertain)} uncertain:")
-    for j in plan.uncertain:
-        c = plan.columns[j]
-        click.echo(f"  {c.name:<48} {c.dist.describe():<28} {c.param.unit}")
-    click.echo("policies:")
-    for pol in cfg.policies:
-        click.echo(f"  {pol.name:<24} {pol.describe()}")
+    for line in describe(load_config(config_path)):
+        click.echo(line)
 
 
 class _Progress:

@@ -41,6 +41,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "CounterTrade",
+    "DemandShock",
     "Package",
     "Policy",
     "Project",
@@ -90,6 +91,16 @@ class Package:
     """A sanction package: its name (None for the [sanctions] table itself) and its ``package`` values."""
 
     name: str | None
+    values: Values
+
+
+@dataclass(frozen=True)
+class DemandShock:
+    """A change of final demand: its name, the destination regions and the products it applies to, its values."""
+
+    name: str
+    regions: tuple[str, ...]
+    sectors: tuple[str, ...]
     values: Values
 
 
@@ -159,6 +170,7 @@ class Config:
     packages: tuple[Package, ...]  # the sanction packages, in the config's order
     ario: Values
     prices: Values
+    demand: tuple[DemandShock, ...]
     projects: dict[str, Project]
     policies: tuple[Policy, ...]
     resolved: dict[str, Any] = field(repr=False)
@@ -382,6 +394,22 @@ def _dated(ctx: _Ctx, raw: Mapping[str, Any], where: str, start: dt.date | None,
     return out
 
 
+def _regions_or_countries(ctx: _Ctx, raw: Any, key: str, economy: Economy) -> tuple[str, ...]:
+    """Region labels, a country code standing for all its regions."""
+    if not isinstance(raw, list) or not raw or not all(isinstance(v, str) for v in raw):
+        raise ctx.fail(key, raw, "expected a list of region labels or country codes")
+    out: list[str] = []
+    for v in raw:
+        if v in economy.regions:
+            out.append(v)
+        elif v in economy.country:
+            out += [r for r, c in zip(economy.regions, economy.country, strict=True) if c == v]
+        else:
+            known = f"regions {', '.join(economy.regions)}; countries {', '.join(dict.fromkeys(economy.country))}"
+            raise ctx.fail(key, v, f"unknown region or country; the economy has {known}")
+    return tuple(dict.fromkeys(out))
+
+
 def _regions(ctx: _Ctx, raw: Any, key: str, economy: Economy) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
         raise ctx.fail(key, raw, "expected a list of region labels")
@@ -453,7 +481,7 @@ def _keys(section: str, *structural: str) -> tuple[str, ...]:
     return (*structural, *(p.key for p in declared(section)))
 
 
-_TOP = ("run", "economy", "sanctions", "ario", "projects", "policies", "prices", "output")
+_TOP = ("run", "economy", "sanctions", "ario", "projects", "policies", "prices", "demand", "output")
 _OUTPUT = ("trajectories",)
 #: What ``[output] trajectories`` takes: weekly paths of real value added, or none (the default).
 TRAJECTORIES = ("none", "weekly")
@@ -570,6 +598,19 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     ario = _values(ctx, ario_raw, "ario", "ario", labels=labels, days=days, tags=tags, start=start)
     prices_raw = _table(ctx, raw.get("prices", {}), "prices", _keys("prices"))
     prices = _values(ctx, prices_raw, "prices", "prices", labels=labels, days=days, tags=tags, start=start)
+    demand: list[DemandShock] = []
+    for dname, draw in _table(ctx, raw.get("demand", {}), "demand").items():
+        where = f"demand.{dname}"
+        d = _dated(ctx, _table(ctx, draw, where, _keys("demand", "regions", "sectors", "end")), where, start, days)
+        regions = _regions_or_countries(ctx, d.pop("regions", list(targets)), f"{where}.regions", economy)
+        sectors = d.pop("sectors", list(economy.sectors))
+        if not isinstance(sectors, list) or not sectors or any(k not in economy.sectors for k in sectors):
+            bad = sectors if not isinstance(sectors, list) else [k for k in sectors if k not in economy.sectors]
+            raise ctx.fail(
+                f"{where}.sectors", bad, f"expected a list of the economy's sectors: {', '.join(economy.sectors)}"
+            )
+        change = _values(ctx, d, where, "demand", labels=labels, days=days, tags=tags, start=start, horizon=False)
+        demand.append(DemandShock(str(dname), regions, tuple(sectors), change))
     psi, inv = ario.dist("psi"), ario.dist("inventory_days")
     assert psi is not None
     assert inv is not None
@@ -627,6 +668,8 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         resolved["output"] = dict(output)
     if prices_raw:
         resolved["prices"] = dict(prices_raw)
+    if raw.get("demand"):
+        resolved["demand"] = raw["demand"]
 
     return Config(
         path=source,
@@ -646,6 +689,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         packages=packages,
         ario=ario,
         prices=prices,
+        demand=tuple(demand),
         projects=projects,
         policies=policies,
         resolved=resolved,

@@ -35,6 +35,7 @@ SECTIONS: dict[str, str] = {
     "counter_trade": "[policies.NAME] counter_trade = {...}",
     "cooperation": "[policies.NAME] cooperation = {...}",
     "prices": "[prices]",
+    "demand": "[demand.NAME]",
 }
 
 
@@ -79,7 +80,8 @@ PARAMETERS: tuple[Param, ...] = (
         "onset",
         "day",
         0.0,
-        "first day of the package, in days from day 0 (a date with [run] start: onset = 2022-02-24)",
+        "first day of the package, in days from day 0 (a date with [run] start: onset = 2022-02-24); a named"
+        " package may start after the horizon, and then never acts",
         low=0.0,
         within_horizon=True,
     ),
@@ -347,6 +349,29 @@ PARAMETERS: tuple[Param, ...] = (
         high=1.0,
         target="prices.export_discount",
     ),
+    # --- final-demand paths ([demand.NAME]) ---------------------------------------------------------------------
+    Param(
+        "demand",
+        "change",
+        "relative change",
+        0.0,
+        "change of the final demand of the shock's regions for its sectors' products (0.1 = +10%)",
+        low=-1.0,
+        high=10.0,
+    ),
+    Param("demand", "onset", "day", 0.0, "day (or date) the change starts (it may lie past the horizon)", low=0.0),
+    Param(
+        "demand",
+        "duration",
+        "days",
+        None,
+        'how long the change lasts: "forever" (the default) or days (or give end = a date or a day)',
+        low=0.0,
+        forever=True,
+    ),
+    Param(
+        "demand", "ramp_days", "days", 0.0, "days over which the change phases in, linearly", low=0.0, kind="integer"
+    ),
 )
 
 
@@ -371,6 +396,7 @@ def column(param: Param, *, owner: str | None = None, label: str | None = None) 
         "counter_trade": f"policy.{owner}.counter_trade.",
         "cooperation": f"policy.{owner}.cooperation.",
         "prices": "prices.",
+        "demand": f"demand.{owner}.",
     }
     name = prefix[param.section] + param.key
     return f"{name}.{label}" if label is not None else name
@@ -403,7 +429,13 @@ def reference_markdown() -> str:
                 if p.optional
                 else f"{p.default:g}"
             )
-            owners = {"project": "project", "counter_trade": "policy", "cooperation": "policy", "package": "package"}
+            owners = {
+                "project": "project",
+                "counter_trade": "policy",
+                "cooperation": "policy",
+                "package": "package",
+                "demand": "demand shock",
+            }
             owner = owners.get(section)
             per = ", ".join(x for x in (p.over, owner) if x) if p.recorded else f"{owner or 'run'} (fixed)"
             lines.append(f"| `{p.key}` | {kinds[p.kind]} | {p.unit} | {default} | {_bounds(p)} | {per} | {p.doc} |")
@@ -432,6 +464,8 @@ A config is a TOML file with the tables `[run]`, `[economy]`, `[sanctions]`, `[a
   in `[sanctions]` itself are then the defaults of every package (e.g. the coalition). A package's `onset` and
   `end` may be dates (with `[run] start`); `end` is the first day the package no longer applies. On a link
   closed by several packages, the closed shares combine as independent bans: 1 - (1 - e1)(1 - e2)...
+- `[demand.NAME]`: a change of final demand over time: `regions` (region labels or country codes; default: the
+  targets), `sectors` (default: all), `end` (a date or a day, instead of `duration`) and the parameters below.
 - `[projects.NAME]`: `region`, `sector` and the parameters below.
 - `[policies.NAME]`: `counter_trade = {...}` (plus `friendly = [...]`, default: the economy's friendly partners),
   `projects = [...]`, `cooperation = {...}`, `include = [other policies]`.

@@ -15,8 +15,19 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from cluster.config import Config, Policy, Project
-from cluster.core import FLOWS, METRICS, NEVER, Baseline, Extensions, Outcome, ShockBatch, embargo_links, simulate
+from cluster.config import Config, DemandShock, Policy, Project
+from cluster.core import (
+    FLOWS,
+    METRICS,
+    NEVER,
+    Baseline,
+    Demand,
+    Extensions,
+    Outcome,
+    ShockBatch,
+    embargo_links,
+    simulate,
+)
 from cluster.distributions import Dist
 from cluster.parameters import PARAMETERS, Param, column, declared
 from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, TRADE_SCHEMA, TRAJECTORIES_SCHEMA, params_schema
@@ -75,7 +86,10 @@ def _columns(config: Config) -> tuple[Column, ...]:
                 add(p, pol.counter_trade.values.items[p.key], pol.name)
     for p in recorded("prices"):
         add(p, config.prices.items[p.key])
-    placed = {"package", "sanctions", "ario", "project", "counter_trade", "prices"}
+    for shock in config.demand:
+        for p in recorded("demand"):
+            add(p, shock.values.items[p.key], shock.name)
+    placed = {"package", "sanctions", "ario", "project", "counter_trade", "prices", "demand"}
     if stray := [p.key for p in PARAMETERS if p.recorded and p.section not in placed]:
         raise AssertionError(f"recorded parameters {stray} have no place in the plan")
     return tuple(cols)
@@ -96,6 +110,7 @@ class Plan:
     steps: int
     target: NDArray[np.bool_]
     packages: tuple[str | None, ...]  # the sanction packages' names (None: the [sanctions] table's own)
+    demand: tuple[DemandShock, ...]
     projects: tuple[Project, ...]
     project_industry: tuple[int, ...]
     extensions: Extensions
@@ -129,6 +144,7 @@ class Plan:
             steps=config.days,
             target=np.isin(eco.regions, config.targets),
             packages=tuple(p.name for p in config.packages),
+            demand=config.demand,
             projects=projects,
             project_industry=tuple(eco.industry(p.region, p.sector) for p in projects),
             extensions=ext,
@@ -341,7 +357,14 @@ class _Compiler:
     def batch(self) -> ShockBatch:
         plan, bl = self.plan, self.plan.baseline
         b = self.n * self.n_pol
-        base = ShockBatch.quiet(bl, b, events=1, projects=max(len(plan.projects), 1), packages=len(plan.packages))
+        base = ShockBatch.quiet(
+            bl,
+            b,
+            events=1,
+            projects=max(len(plan.projects), 1),
+            packages=len(plan.packages),
+            demand=max(len(plan.demand), 1),
+        )
         groups: dict[str, dict[str, Any]] = {name: {} for name in ("sanctions", "ario", "prices")}
         # Parameters that set a core field as drawn: one per scenario, or one per sector.
         for section in ("sanctions", "ario", "prices"):
@@ -359,7 +382,37 @@ class _Compiler:
         sanctions = replace(base.sanctions, **groups["sanctions"], **self._packages())
         ario = replace(base.ario, **groups["ario"])
         prices = replace(base.prices, **groups["prices"])
-        return replace(base, target=plan.target, sanctions=sanctions, ario=ario, prices=prices, **self._policies(base))
+        return replace(
+            base,
+            target=plan.target,
+            sanctions=sanctions,
+            ario=ario,
+            prices=prices,
+            demand=self._demand(base),
+            **self._policies(base),
+        )
+
+    def _demand(self, base: ShockBatch) -> Demand:
+        """The final-demand shocks: each one's drawn change on its regions' demand for its sectors' products."""
+        plan = self.plan
+        if not plan.demand:
+            return base.demand
+        p = {q.key: q for q in declared("demand")}
+        n_j, r, s = len(plan.demand), len(plan.regions), len(plan.sectors)
+        change = np.zeros((self.n, n_j, r, s))
+        onset = np.zeros((self.n, n_j), dtype=np.int64)
+        end = np.full((self.n, n_j), NEVER, dtype=np.int64)
+        ramp = np.zeros((self.n, n_j), dtype=np.int64)
+        for j, shock in enumerate(plan.demand):
+            mask = np.zeros((r, s))
+            rows = [plan.regions.index(x) for x in shock.regions]
+            mask[np.ix_(rows, [plan.sectors.index(k) for k in shock.sectors])] = 1.0
+            change[:, j] = self.scalar(p["change"], shock.name)[:, None, None] * mask
+            onset[:, j] = np.rint(self.scalar(p["onset"], shock.name)).astype(np.int64)
+            dur = self.scalar(p["duration"], shock.name)
+            end[:, j] = np.where(dur < 0, NEVER, onset[:, j] + np.rint(np.maximum(dur, 0.0)).astype(np.int64))
+            ramp[:, j] = int(shock.values.number("ramp_days"))
+        return Demand(change=self.rep(change), onset=self.rep(onset), end=self.rep(end), ramp=self.rep(ramp))
 
     def _packages(self) -> dict[str, Any]:
         """Per package (axis K): the window from onset and duration, the embargo from its coalition draw and its

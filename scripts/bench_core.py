@@ -6,7 +6,8 @@ Runs, single-threaded and side by side in one process:
   * the core on the same 256 scenarios with a sanctions package and every extension on;
   * the same, asking for quarterly periods (period tables and trade by partner: the origin-resolved
     contraction runs every day), and the same without periods but with world prices moving (real income
-    needs the trade across bloc borders by product, the same contraction).
+    needs the trade across bloc borders by product, the same contraction), and the same with a final-demand
+    push on the domestic regions (every final-demand flow is scaled by the day's multiplier).
 Prints wall times (medians of --repeats runs), milliseconds per step, scenario-days per second and the ratios;
 the last line is ``speedup_vs_boario=<plain core / BoARIO> peak_rss_mb=<process peak>``.
 
@@ -136,6 +137,15 @@ def with_prices(sh: ShockBatch) -> ShockBatch:
     return replace(sh, prices=prices)
 
 
+def with_demand(sh: ShockBatch, economy: Economy) -> ShockBatch:
+    """``sh`` with a final-demand shock: +10% on the domestic regions' final demand from day 20, over 30 days."""
+    change = np.zeros_like(sh.demand.change)
+    change[:, :, economy.domestic] = 0.1
+    b = sh.batch
+    demand = replace(sh.demand, change=change, onset=np.full((b, 1), 20), ramp=np.full((b, 1), 30))
+    return replace(sh, demand=demand)
+
+
 def core_once(bl: Baseline, sh: ShockBatch, steps: int, ext: Extensions, periods: np.ndarray | None = None) -> float:
     start = time.perf_counter()
     simulate(bl, sh, steps, extensions=ext, periods=periods)
@@ -161,14 +171,17 @@ def main() -> None:
     bl = economy.baseline()
     plain, full = shocks(economy, bl, args.batch, False), shocks(economy, bl, args.batch, True)
     priced = with_prices(full)
+    pushed = with_demand(full, economy)
     quarters = np.arange(args.steps) * 4 // DAYS_PER_YEAR  # quarter-like periods
-    times: dict[str, list[float]] = {name: [] for name in ("boario", "plain", "full", "periods", "prices")}
+    names = ("boario", "plain", "full", "periods", "prices", "demand")
+    times: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(args.repeats):  # interleaved, so that machine noise hits all of them alike
         times["boario"].append(boario_once(economy, args.steps))
         times["plain"].append(core_once(bl, plain, args.steps, Extensions.none()))
         times["full"].append(core_once(bl, full, args.steps, Extensions()))
         times["periods"].append(core_once(bl, full, args.steps, Extensions(), quarters))
         times["prices"].append(core_once(bl, priced, args.steps, Extensions()))
+        times["demand"].append(core_once(bl, pushed, args.steps, Extensions()))
     med = {name: statistics.median(v) for name, v in times.items()}
     rate = {
         "boario": args.steps / med["boario"],
@@ -186,12 +199,12 @@ def main() -> None:
         f"core, B={args.batch}, every extension on: {med['full']:8.2f} s  {rate['full']:10.0f} scenario-days/s"
         f"  ({rate['full'] / rate['boario']:.1f}x BoARIO)"
     )
-    for name, what in (("periods", "with periods"), ("prices", "world prices")):
+    for name, what in (("periods", "with periods"), ("prices", "world prices"), ("demand", "demand push")):
         print(
             f"core, B={args.batch}, every extension on, {what}: {med[name]:8.2f} s"
             f"  ({med[name] / med['full'] - 1:+.1%} vs. without)"
         )
-    step_ms = {name: 1e3 * med[name] / args.steps for name in ("plain", "full", "periods", "prices")}
+    step_ms = {name: 1e3 * med[name] / args.steps for name in ("plain", "full", "periods", "prices", "demand")}
     print("median step time, ms: " + ", ".join(f"{name} {ms:.2f}" for name, ms in step_ms.items()))
     print(f"core peak numpy allocation, B={args.batch}, every extension on: {peak_alloc:.0f} MB")
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

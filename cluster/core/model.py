@@ -18,6 +18,12 @@ are combined from the packages in force, once per pattern of which packages are 
 
 Prices never enter the step: they only value what it delivered (real income, and trade by partner when asked
 for, which needs the deliveries resolved by origin and destination region, ``Stepper._bilateral``).
+
+Final-demand paths (``ShockBatch.demand``) multiply every baseline final-demand flow y[ro, k, rd] by the day's
+mu[k, rd] (``Stepper.demand_multiplier``) where the flow is used; the cached sanction patterns stay at baseline
+final demand (mu depends on the destination and the product only, so the redirected share F is unchanged). Sums of
+baseline flows precomputed for the run take the change as a correction, sum y (mu - 1), so that a scenario whose
+mu is 1 keeps its bits whatever its companions do; on days when no demand shock is active nothing is scaled.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ class StepRecord:
     min_stock: F64  # (B,)
     trade_volume: F64 | None = None  # (R_o, R_d, B) deliveries by origin and destination, baseline prices
     trade_value: F64 | None = None  # (R_o, R_d, B) the same at the day's prices, discounts and premia
+    final_demand: F64 | None = None  # (R, B) the day's final demand by destination; None: the baseline's
 
 
 @dataclass
@@ -193,6 +200,7 @@ class Stepper:
             self._init_counter_trade()
         self._init_projects()
         self._init_prices()
+        self._init_demand()
         # --- state ----------------------------------------------------------------------------------
         self.x = np.repeat(self.x0, b, axis=1)  # production of the last step
         self.alpha = np.ones((n, b))
@@ -373,6 +381,38 @@ class Stepper:
             self.y_odk = np.ascontiguousarray(self.y_kdo.transpose(2, 1, 0))  # (R_o, R_d, S)
             self.y_dok_cls = [np.ascontiguousarray(y.transpose(1, 2, 0)) for y in self.y_cls]  # (R_d, R_c, S)
 
+    def _init_demand(self) -> None:
+        dem = self.sh.demand
+        self.demand_moves = (dem.change != 0).any(axis=(2, 3))  # (B, J) shocks that change anything
+        self.demand_on = bool(self.demand_moves.any())
+        self.y_kd = self.bl.y.sum(axis=0)  # (S, R_d) baseline final demand by product and destination
+        # The day's multiplier mu (S, R_d, B) and mu - 1, set at the start of each step; None when mu = 1 everywhere.
+        self.fd_m: F64 | None = None
+        self.fd_d: F64 | None = None
+
+    def demand_multiplier(self, t: int) -> F64 | None:
+        """mu[k, rd](t), shape (S, R_d, B): max(0, 1 + sum_j change_j[rd, k] a_j(t)) with the phase-in
+        a_j(t) = min(1, (t - onset_j + 1) / max(ramp_j, 1)) on days onset_j <= t < end_j, 0 outside; None when no
+        shock that changes anything is in its window on day t in any scenario (mu = 1: nothing is scaled)."""
+        if not self.demand_on:
+            return None
+        dem = self.sh.demand
+        live = (dem.onset <= t) & (t < dem.end) & self.demand_moves  # (B, J)
+        if not live.any():
+            return None
+        phase = np.minimum(1.0, (t - dem.onset + 1) / np.maximum(dem.ramp, 1))
+        a = np.where(live, phase, 0.0)
+        total = np.zeros((self.b, self.r, self.s))
+        for j in np.flatnonzero(live.any(axis=0)):  # the shocks in sequence: a scenario's sum never depends on B
+            total += a[:, j, None, None] * dem.change[:, j]
+        total += 1.0
+        np.maximum(total, 0.0, out=total)
+        return np.ascontiguousarray(total.transpose(2, 1, 0))
+
+    def _fd_scaled(self, blk: _Block, flows: F64) -> F64:
+        """Final-demand flows of block ``blk`` (S, D, O, B) at the day's demand: times mu[k, d], if it moves."""
+        return flows if self.fd_m is None else flows * self.fd_m[:, blk.d][:, :, None]  # type: ignore[no-any-return]
+
     def price_change(self, t: int) -> F64:
         """p_k(t) - 1, the world price of product k relative to the baseline less one, (S, B):
         level_k exp(-(t - onset) / tau) from the onset, 0 before it."""
@@ -444,8 +484,10 @@ class Stepper:
         active: B8 = np.any(packages, axis=1)  # (B,) under sanctions: any package in force
         pat_t = self._pattern(packages)
         pat_o = self._pattern(self.active_o)
+        self.fd_m = self.demand_multiplier(t)
+        self.fd_d = None if self.fd_m is None else self.fd_m - 1.0
 
-        # 1. Final demand of the day: cut on closed links, the blocked part partly redirected.
+        # 1. Final demand of the day: Y0 x mu, cut on closed links, the blocked part partly redirected.
         f_cls = self._fd_redirect(t, active, pat_t)  # per class (S, R_d, B) or None
         y_sup = self._fd_supply(pat_t, f_cls)  # (R, S, B)
 
@@ -480,6 +522,8 @@ class Stepper:
         ct_in = None
         if ext.counter_trade:
             ct_rho = (self.ct_phi * rat3).sum(axis=0)  # (S, B) share of channel imports filled
+            # A supplier whose stock rounded below 0 produces ~-1e-16 (rat < 0): the channel delivers nothing then.
+            np.maximum(ct_rho, 0.0, out=ct_rho)
             ct_in = self.ct_q * ct_rho[:, None, :]  # (S, n_target, B)
             add.reshape(s, r, s, b)[:, self.tgt_idx] += ct_in.reshape(s, -1, s, b)
         use = np.multiply(self.tech, x[None], out=self.buf3)
@@ -571,7 +615,11 @@ class Stepper:
 
     # ----------------------------------------------------------------------------- final demand --
     def _fd_redirect(self, t: int, active: B8, pat: _Pattern | None) -> list[F64] | None:
-        """Per origin class, the factor F[k, rd, b] by which open final-demand flows grow (redirection)."""
+        """Per origin class, the factor F[k, rd, b] by which open final-demand flows grow (redirection).
+
+        F is a ratio of final-demand flows into (k, rd), so the day's demand multiplier mu[k, rd] cancels out of it:
+        it is computed from the cached baseline flows, and the flows it multiplies are scaled where they are used.
+        """
         if pat is None or not self.ext.substitution:
             return None
         sh = self.sh
@@ -591,11 +639,15 @@ class Stepper:
         """Final demand addressed to each supplier, (R, S, B)."""
         r, s, b = self.r, self.s, self.b
         y_sup = np.repeat(self.y_supplier.reshape(r, s, 1), b, axis=2)
+        if self.fd_d is not None:  # sum_rd y[ro, k, rd] (mu - 1)[k, rd]; never below 0 by rounding (mu = 0)
+            y_sup += np.matmul(self.y_kod, self.fd_d).transpose(1, 0, 2)
+            np.maximum(y_sup, 0.0, out=y_sup)
         if pat is None:
             return y_sup
         if f_cls is not None:
             for c, rows in enumerate(self.classes):
-                y_sup[rows] += np.matmul(self.y_kod_cls[c], f_cls[c]).transpose(1, 0, 2)
+                f = f_cls[c] if self.fd_m is None else f_cls[c] * self.fd_m
+                y_sup[rows] += np.matmul(self.y_kod_cls[c], f).transpose(1, 0, 2)
         for i in range(len(self.blocks)):
             rem = self._fd_removed(pat, i, f_cls)
             if rem is not None:
@@ -603,38 +655,49 @@ class Stepper:
         return y_sup
 
     def _fd_removed(self, pat: _Pattern, i: int, f_cls: list[F64] | None) -> F64 | None:
-        """Final demand that block i's links do not carry, (S, D, O, B): the closed share of the baseline
-        flow, and the redirected final demand, which sanctioned links never receive."""
+        """Final demand that block i's links do not carry, (S, D, O, B): the closed share of the day's flow
+        (baseline x mu), and the redirected final demand, which sanctioned links never receive."""
         yc, yt = pat.y_closed[i], pat.y_touched[i]
         if yc is None or yt is None:
             return None
-        if f_cls is None:
-            return yc
         blk = self.blocks[i]
-        return yc + yt * f_cls[blk.cls][:, blk.d][:, :, None]  # type: ignore[no-any-return]
+        if f_cls is None:
+            return self._fd_scaled(blk, yc)
+        return self._fd_scaled(blk, yc + yt * f_cls[blk.cls][:, blk.d][:, :, None])
 
     def _fd_flows(self, rat3: F64, y_sup: F64, pat: _Pattern | None, f_cls: list[F64] | None) -> tuple[F64, F64, F64]:
         """Final demand delivered: to each destination (R, B), across bloc borders by origin (R, B), and
         the leakage premium paid by final buyers (R, B)."""
         r, s, b = self.r, self.s, self.b
+        dm = self.fd_m  # the day's demand multiplier (S, R_d, B), None when 1
         rat_k = rat3.transpose(1, 0, 2)  # (S, R, B)
         to = np.zeros((s, r, b))  # (S, R_d, B)
         for c, rows in enumerate(self.classes):
             part = np.matmul(self.y_cls[c], rat_k[:, rows])  # (S, R_d, B)
-            to += part if f_cls is None else part * (1.0 + f_cls[c])
+            if f_cls is not None:
+                part = part * (1.0 + f_cls[c])
+            to += part if dm is None else part * dm
         # Inside the bloc: own region for a partner, every domestic region for a domestic origin.
         if f_cls is None:
             within = np.repeat(self.y_diag.T[..., None], b, axis=2)  # (R, S, B)
+            if dm is not None:  # own region: y[r, k, r] mu[k, r]
+                within *= dm.transpose(1, 0, 2)
             if self.dom_idx.size:
                 within[self.dom_idx] = self.y_dom_in[..., None]
+                if self.fd_d is not None:
+                    within[self.dom_idx] += np.einsum("kdo,kdb->okb", self.y_dd, self.fd_d[:, self.dom_idx])
         else:
             grow_by_origin = np.empty((s, r, b))  # 1 + F for the origin's class, at the origin's own region
             for c, rows in enumerate(self.classes):
                 grow_by_origin[:, rows] = 1.0 + f_cls[c][:, rows]
+            if dm is not None:
+                grow_by_origin *= dm
             within = (self.y_diag[..., None] * grow_by_origin).transpose(1, 0, 2)
             if self.dom_idx.size:
                 dom = self.dom_idx
                 grow = 1.0 + f_cls[self.cls_of[dom[0]]][:, dom]  # (S, R_dom_d, B)
+                if dm is not None:
+                    grow *= dm[:, dom]
                 within[dom] = np.einsum("kdo,kdb->okb", self.y_dd, grow)
         premium = np.zeros((r, b))
         if pat is not None:
@@ -648,6 +711,7 @@ class Stepper:
                     within[blk.o] -= np.einsum("kdob,do->okb", rem, blk.within)
                 yl = pat.y_leak[i]
                 if yl is not None:
+                    yl = self._fd_scaled(blk, yl)
                     leaked = np.einsum("kdob,kdob->kdb", yl, np.broadcast_to(rat_o, yl.shape))
                     premium[blk.d] += (leaked * self.sh.sanctions.leakage_premium.T[:, None, :]).sum(axis=0)
         from_ = (rat3 * y_sup).sum(axis=1)  # (R, B) all final demand delivered by each origin
@@ -728,6 +792,9 @@ class Stepper:
                 income += np.einsum("dob,od->ob", gain, self.foreign) - np.einsum("dob,od->db", gain, self.foreign)
             if self.trade:
                 volume, value = self._trade_values(sums[0], gain, leaked, channel)
+        day_fd = None  # the day's final demand by destination, fd0 + sum_k y[k, rd] (mu - 1)[k, rd]
+        if self.fd_d is not None:
+            day_fd = self.fd0[:, None] + np.einsum("kd,kdb->db", self.y_kd, self.fd_d)
         zero = np.zeros(b)
         balance, min_stock = diag if diag is not None else (zero, zero)
         return StepRecord(
@@ -743,6 +810,7 @@ class Stepper:
             min_stock=min_stock,
             trade_volume=volume,
             trade_value=value,
+            final_demand=day_fd,
         )
 
     # --------------------------------------------------------------------------- trade by partner --
@@ -761,7 +829,7 @@ class Stepper:
                 total = p_blk[i] * lk * rc_k[:, None, blk.o]
             yl = pat_t.y_leak[i] if pat_t is not None else None
             if yl is not None:
-                part = yl * rat_k[:, None, blk.o]
+                part = self._fd_scaled(blk, yl) * rat_k[:, None, blk.o]
                 total = part if total is None else total + part
             if total is not None:
                 out.append((blk, total))
@@ -815,11 +883,15 @@ class Stepper:
             m = np.empty((r, r, b))  # (R_d, R_o, B)
             for rows, w_links in zip(self.classes, orders, strict=True):
                 m[:, rows] = np.einsum("kdob,kob->dob", w_links, rcw[:, rows])
-            # Final demand, sum_k y[ro, k, rd] rat w, and its redirected part F (0 where nothing is redirected).
+            # Final demand, sum_k y[ro, k, rd] mu[k, rd] rat w (the day's change as a correction), and its
+            # redirected part F (0 where nothing is redirected).
             m += np.matmul(self.y_odk, ratw.transpose(1, 0, 2)).transpose(1, 0, 2)
+            if self.fd_d is not None:
+                m += np.einsum("odk,kdb,okb->dob", self.y_odk, self.fd_d, ratw.transpose(1, 0, 2))
             if f_cls is not None:
                 for c, rows in enumerate(self.classes):
-                    grown = f_cls[c].transpose(1, 0, 2)[:, None] * ratw[:, rows].transpose(1, 0, 2)[None]
+                    f = f_cls[c] if self.fd_m is None else f_cls[c] * self.fd_m
+                    grown = f.transpose(1, 0, 2)[:, None] * ratw[:, rows].transpose(1, 0, 2)[None]
                     m[:, rows] += np.matmul(self.y_dok_cls[c][:, :, None], grown)[:, :, 0]  # sum over products
             for i, blk in enumerate(self.blocks):
                 links = (blk.d[:, None], blk.o[None, :])
@@ -1023,7 +1095,7 @@ class Stepper:
                 continue
             p = np.matmul(blk.z, v4[:, blk.d])  # (S, D, O, B) orders at usual intensities
             blk_exp[blk.o] += np.einsum("kdob,kdob->okb", p, cl) * self.c_o[blk.o]
-            blk_exp[blk.o] += yc.sum(axis=1).transpose(1, 0, 2)
+            blk_exp[blk.o] += self._fd_scaled(blk, yc).sum(axis=1).transpose(1, 0, 2)
         blk_exp[~self.is_target] = 0.0
         want = blk_exp * eps
         tot = want.sum(axis=(0, 1))

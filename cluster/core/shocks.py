@@ -1,8 +1,9 @@
 """Per-scenario inputs of the core: arrays with a leading batch axis B, drawn elsewhere, grouped by lever.
 
 Each group (``CapacityEvents``, ``Sanctions``, ``Cooperation``, ``CounterTrade``, ``Projects``, ``Prices``,
-``Ario``) declares its fields once, with their shape, dtype, allowed range and the value of a quiet (unshocked)
-scenario; shape checks, range checks, sub-batches and the quiet batch are derived from those declarations.
+``Demand``, ``Ario``) declares its fields once, with their shape, dtype, allowed range and the value of a quiet
+(unshocked) scenario; shape checks, range checks, sub-batches and the quiet batch are derived from those
+declarations.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "CapacityEvents",
     "Cooperation",
     "CounterTrade",
+    "Demand",
     "Extensions",
     "Prices",
     "Projects",
@@ -78,7 +80,7 @@ def _arr(
     high: float = math.inf,
     low_open: bool = False,
 ) -> Any:
-    """Declare an array field: its shape over the named axes (B, K, R, S, E, P), dtype, range and quiet value."""
+    """Declare an array field: its shape over the named axes (B, K, R, S, E, P, J), dtype, range and quiet value."""
     return field(
         metadata={"shape": shape, "dtype": dtype, "quiet": quiet, "low": low, "high": high, "low_open": low_open}
     )
@@ -100,7 +102,7 @@ class _Group:
 
     @classmethod
     def quiet(cls, sizes: dict[str, int]) -> Self:
-        """The group of a scenario with no shock, for axis sizes ``sizes`` (B, K, R, S, E, P)."""
+        """The group of a scenario with no shock, for axis sizes ``sizes`` (B, K, R, S, E, P, J)."""
         values = {}
         for f in fields(cls):  # type: ignore[arg-type]
             m = f.metadata
@@ -233,6 +235,24 @@ class Prices(_Group):
 
 
 @dataclass(frozen=True)
+class Demand(_Group):
+    """J final-demand shocks per scenario (J >= 0, the same J for the whole batch), shapes (B, J) but ``change``.
+
+    Shock j changes the final demand of destination region r for product k by the share ``change[b, j, r, k]``
+    (B, J, R, S), at least -1 (0.1 = +10%), from day ``onset[b, j]`` until ``end[b, j]`` (exclusive; ``NEVER``
+    for good), phasing in linearly over ``ramp[b, j]`` days: a_j(t) = min(1, (t - onset + 1) / max(ramp, 1)) in
+    the window, 0 outside. The baseline final demand of every origin for (r, k) is multiplied by
+    mu[r, k](t) = max(0, 1 + sum_j change_j[r, k] a_j(t)) (``docs/model.md``, final-demand paths).
+    """
+
+    NAME: ClassVar[str] = "demand"
+    change: F64 = _arr(("B", "J", "R", "S"), low=-1.0)
+    onset: I64 = _int(("B", "J"))
+    end: I64 = _int(("B", "J"), NEVER)
+    ramp: I64 = _int(("B", "J"))
+
+
+@dataclass(frozen=True)
 class Ario(_Group):
     """ARIO parameters per scenario (shape (B,), ``inventory_days`` (B, S)); the quiet values are BoARIO's
     defaults: alpha_max 1.25, tau_alpha 365 days, psi 0.8, tau_inv 60 days, 90 days of stock."""
@@ -251,7 +271,7 @@ class Ario(_Group):
 
 
 #: The groups of a ``ShockBatch``, attribute name -> type, in the order of ``Extensions``, then the prices (which
-#: no switch turns off: they never move quantities) and ARIO last.
+#: no switch turns off: they never move quantities), the final-demand paths (no switch either) and ARIO last.
 GROUPS: dict[str, type[_Group]] = {
     "events": CapacityEvents,
     "sanctions": Sanctions,
@@ -259,6 +279,7 @@ GROUPS: dict[str, type[_Group]] = {
     "counter_trade": CounterTrade,
     "projects": Projects,
     "prices": Prices,
+    "demand": Demand,
     "ario": Ario,
 }
 
@@ -268,7 +289,8 @@ class ShockBatch:
     """Everything that differs between the B scenarios of a batch, one group per lever.
 
     ``target`` (R,) are the regions under sanctions (shared by the batch). Shapes use B (batch), K (sanction
-    packages), R (regions), S (sectors/products), E (capacity events), P (projects). Days count from 0; a
+    packages), R (regions), S (sectors/products), E (capacity events), P (projects), J (final-demand shocks).
+    Days count from 0; a
     quantity "from day d" applies to the step with index d. Each group's docstring says what its fields mean.
     """
 
@@ -279,6 +301,7 @@ class ShockBatch:
     counter_trade: CounterTrade
     projects: Projects
     prices: Prices
+    demand: Demand
     ario: Ario = field(repr=False)
 
     @property
@@ -288,11 +311,21 @@ class ShockBatch:
 
     @classmethod
     def quiet(
-        cls, baseline: Baseline, batch: int, *, events: int = 1, projects: int = 1, packages: int = 1
+        cls,
+        baseline: Baseline,
+        batch: int,
+        *,
+        events: int = 1,
+        projects: int = 1,
+        packages: int = 1,
+        demand: int = 1,
     ) -> ShockBatch:
-        """A batch with no shock at all (the steady state), to be edited with ``dataclasses.replace``."""
+        """A batch with no shock at all (the steady state), to be edited with ``dataclasses.replace``; ``demand``
+        is the number J of final-demand shocks (slots of change 0)."""
         if packages < 1:
             raise ShapeError(f"a batch needs at least one sanction package, got packages={packages}")
+        if demand < 0:
+            raise ShapeError(f"the number of demand shocks must be >= 0, got demand={demand}")
         sizes = {
             "B": batch,
             "K": packages,
@@ -300,6 +333,7 @@ class ShockBatch:
             "S": baseline.n_sectors,
             "E": events,
             "P": projects,
+            "J": demand,
         }
         groups = {name: group.quiet(sizes) for name, group in GROUPS.items()}
         return cls(target=np.zeros(baseline.n_regions, dtype=bool), **groups)  # type: ignore[arg-type]
@@ -324,6 +358,7 @@ class ShockBatch:
             "S": baseline.n_sectors,
             "E": np.shape(self.events.share)[-1],
             "P": np.shape(self.projects.capacity)[-1],
+            "J": np.shape(self.demand.onset)[-1],
         }
         for name in GROUPS:
             getattr(self, name).check(sizes)
@@ -332,6 +367,8 @@ class ShockBatch:
                 raise ShapeError(f"ShockBatch.{name} must index industries 0..{n - 1}")
         if np.any(self.sanctions.end < self.sanctions.onset):
             raise ShapeError("ShockBatch.sanctions.end must be >= sanctions.onset, package by package")
+        if np.any(self.demand.end < self.demand.onset):
+            raise ShapeError("ShockBatch.demand.end must be >= demand.onset, shock by shock")
         if np.any(self.ario.psi[:, None] * self.ario.inventory_days < 1 - 1e-12):
             raise ShapeError(
                 "ShockBatch.ario: psi x inventory_days must be >= 1: the inventory constraint lets an industry use "

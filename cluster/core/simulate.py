@@ -60,8 +60,8 @@ class Outcome:
 
 
 def shock_onset(shocks: ShockBatch, ext: Extensions) -> NDArray[np.int64]:
-    """First day on which anything happens in each scenario (0 when nothing does): the first capacity event
-    and the earliest onset of a sanction package that closes anything."""
+    """First day on which anything happens in each scenario (0 when nothing does): the first capacity event,
+    the earliest onset of a sanction package that closes anything and of a demand shock that changes anything."""
     big = np.iinfo(np.int64).max
     onset = np.full(shocks.batch, big, dtype=np.int64)
     ev = np.where(shocks.events.share > 0, shocks.events.onset, big)
@@ -71,6 +71,10 @@ def shock_onset(shocks: ShockBatch, ext: Extensions) -> NDArray[np.int64]:
         emb = shocks.sanctions.embargo  # (B, K, R, S, R)
         closes = emb.reshape(emb.shape[0], emb.shape[1], -1).max(axis=2) > 0  # (B, K)
         onset = np.minimum(onset, np.where(closes, shocks.sanctions.onset, big).min(axis=1))
+    dem = shocks.demand
+    if dem.onset.size:
+        moves = (dem.change != 0).any(axis=(2, 3))  # (B, J)
+        onset = np.minimum(onset, np.where(moves, dem.onset, big).min(axis=1))
     return np.where(onset == big, 0, onset)
 
 
@@ -197,7 +201,8 @@ def _run(
         daily = {
             "va_loss": loss,
             "income_loss": va0 - rec.income,
-            "unmet_final_demand": st.fd0[:, None] - rec.final_delivered,
+            "unmet_final_demand": (st.fd0[:, None] if rec.final_demand is None else rec.final_demand)
+            - rec.final_delivered,
             "exports_lost": st.base_exports[:, None] - rec.exports,
             "ct_exports": rec.ct_exports,
             "ct_imports": rec.ct_imports,

@@ -7,13 +7,15 @@ adds up: each region's deliveries to all regions (``period_trade_volume``) are i
 across its bloc border is the ``exports`` flow behind ``exports_lost``, and, with world prices quiet and no
 export discount, value less volume is the premium paid less the counter-trade discount. Real income differs
 from real value added by the premium, the discounts and terms-of-trade gains that net to zero over the world;
-with none of them it is the same bits.
+with none of them it is the same bits. Final demand delivered never exceeds the day's final demand (the baseline
+shifted by the demand shocks): rationing and the redirection of blocked final demand only ever deliver less.
 
 The Hypothesis tests draw the economy (3..6 regions, 2..4 sectors, 0..R-1 domestic regions, random seed)
 and a batch of 1..10 scenarios over the whole validated input space: 1..3 sanction packages, each with its
 own window (some ending, some for good), embargo (random coalition and import/export bans) and leakage; the
 leakage premium, substitution, cooperation, friendly partners and counter-trade, capacity events (several may
-hit one industry), projects and world prices, for 30..120 days, in periods of 30 days. Every seed is used: a
+hit one industry), projects, world prices and 0..2 final-demand shocks (changes in [-0.5, 0.5] by destination
+region and product, each with its window and ramp), for 30..120 days, in periods of 30 days. Every seed is used: a
 third property checks that ``synthetic`` builds any such economy (and larger ones) without raising or warning,
 with positive value added everywhere.
 
@@ -37,6 +39,7 @@ from cluster.core import (
     CapacityEvents,
     Cooperation,
     CounterTrade,
+    Demand,
     Extensions,
     Outcome,
     Prices,
@@ -128,6 +131,11 @@ def check_accounts(case: Case, out: Outcome) -> None:
     non_target = ~sh.target
     assert np.all(out.metrics["ct_exports"][:, non_target] == 0.0)
     assert np.all(out.metrics["ct_imports"][:, non_target] == 0.0)
+    # Final demand delivered never exceeds the day's final demand (shifted by the demand shocks, up to +50% each).
+    scale = case.steps * bl.y.sum(axis=(0, 1)) * (1.0 + 0.5 * sh.demand.change.shape[1])  # (R,)
+    unmet = out.metrics["unmet_final_demand"]
+    bad = np.argwhere(~(unmet >= -TRADE_TOL * scale))
+    assert bad.size == 0, f"final demand delivered beyond the day's demand: {unmet[tuple(bad.T)]} at {bad.tolist()}"
     ext = case.extensions
     if not ext.counter_trade:
         assert np.all(out.metrics["ct_exports"] == 0.0)
@@ -291,6 +299,7 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
     steps = draw(st.integers(30, 120), label="steps")
     e = draw(st.integers(0, 3), label="events")
     p = draw(st.integers(0, 2), label="projects")
+    j = draw(st.integers(0, 2), label="demand shocks")
     ext = draw(extensions, label="extensions")
 
     k = draw(st.integers(1, r - 1))
@@ -302,6 +311,7 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
     onset = draw(_i((b, pk), 0, steps))
     end = np.where(draw(_b((b, pk))), NEVER, onset + draw(_i((b, pk), 0, steps)))
     proj_industry = draw(_i((b, p), 0, n - 1))
+    demand_onset = draw(_i((b, j), 0, steps))
     shocks = ShockBatch(
         target=target,
         sanctions=Sanctions(
@@ -345,6 +355,12 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
             onset=draw(_i((b,), 0, steps)),
             tau=draw(_f((b,), _floats(1.0, 400.0))),
             export_discount=draw(_f((b, s), st.one_of(st.just(0.0), _floats(0.0, 1.0)))),
+        ),
+        demand=Demand(
+            change=draw(_f((b, j, r, s), st.one_of(st.just(0.0), _floats(-0.5, 0.5)))),
+            onset=demand_onset,
+            end=np.where(draw(_b((b, j))), NEVER, demand_onset + draw(_i((b, j), 0, steps))),
+            ramp=draw(_i((b, j), 0, 60)),
         ),
         ario=Ario.default(b, s),
     )

@@ -15,13 +15,13 @@ from cluster.errors import EconomyError, ShapeError
 
 
 def _sanctions(bl: Baseline, b: int, seed: int) -> ShockBatch:
-    """A varied batch: random embargo, onset, leakage, substitution, cooperation, counter-trade, projects, and
-    world prices (which move no quantity, only real income)."""
+    """A varied batch: random embargo, onset, leakage, substitution, cooperation, counter-trade, projects, world
+    prices (which move no quantity, only real income) and two final-demand shocks on some regions."""
     rng = np.random.default_rng(seed)
     r, s = bl.n_regions, bl.n_sectors
     target = bl.domestic.copy()
     coalition = (rng.uniform(size=(b, r)) < 0.6) & ~target
-    base = ShockBatch.quiet(bl, b)
+    base = ShockBatch.quiet(bl, b, demand=2)
     return replace(
         base,
         target=target,
@@ -69,6 +69,13 @@ def _sanctions(bl: Baseline, b: int, seed: int) -> ShockBatch:
             onset=rng.integers(0, 100, b),
             tau=rng.uniform(30, 300, b),
             export_discount=rng.uniform(0, 0.3, (b, s)),
+        ),
+        demand=replace(
+            base.demand,
+            change=rng.uniform(-0.4, 0.4, (b, 2, r, s)) * (rng.uniform(size=(b, 2, r, 1)) < 0.3),
+            onset=rng.integers(0, 150, (b, 2)),
+            end=np.where(rng.uniform(size=(b, 2)) < 0.5, rng.integers(150, 300, (b, 2)), NEVER),
+            ramp=rng.integers(0, 60, (b, 2)),
         ),
     )
 
@@ -174,6 +181,8 @@ def test_shock_batch_validation_names_the_field(small: Baseline) -> None:
         simulate(small, replace(sh, sanctions=replace(sh.sanctions, leakage=np.full((2, 1, small.n_sectors), 1.5))), 10)
     with pytest.raises(ShapeError, match="embargo"):
         simulate(small, replace(sh, sanctions=replace(sh.sanctions, embargo=np.zeros((2, 3)))), 10)
+    with pytest.raises(ShapeError, match=r"demand\.change"):
+        simulate(small, replace(sh, demand=replace(sh.demand, change=np.zeros((2, 1, small.n_regions)))), 10)
     with pytest.raises(ShapeError, match=r"events\.industry"):
         simulate(small, replace(sh, events=replace(sh.events, industry=np.full((2, 1), small.n))), 10)
     with pytest.raises(ShapeError, match="sanctions"):

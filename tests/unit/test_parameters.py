@@ -26,6 +26,7 @@ PLACE = {
     "counter_trade": ("[policies.a]\ncounter_trade = {{{key} = {value}}}\n", "policies.a.counter_trade.{key}"),
     "cooperation": ("[policies.a]\ncooperation = {{{key} = {value}}}\n", "policies.a.cooperation.{key}"),
     "prices": ("[prices]\n{key} = {value}\n", "prices.{key}"),
+    "demand": ("[demand.d]\n{key} = {value}\n", "demand.d.{key}"),
 }
 
 
@@ -61,7 +62,7 @@ def test_the_parameters_table_has_one_column_per_recorded_value() -> None:
     sectors, partners = cfg.economy.sectors, cfg.partners
     expected: list[str] = []
     for p in PARAMETERS:  # eu_embargo's [sanctions] is its one package: bare names; no package leakage of its own
-        if not p.recorded or p.optional or p.section in ("project", "counter_trade", "prices"):
+        if not p.recorded or p.optional or p.section in ("project", "counter_trade", "prices", "demand"):
             continue
         labels = {"sector": sectors, "partner": partners}.get(p.over)
         expected += [column(p, label=lab) for lab in labels] if labels else [column(p)]

@@ -59,3 +59,23 @@ def test_trade_rows_add_up_over_periods_and_match_exports(replay: pa.Table) -> N
     )
     assert ru_by.num_rows == 4
     assert np.all(ru_by["volume"].to_numpy() > 0)  # Russia-Belarus trade is a row of its own
+
+
+def test_a_world_price_rise_on_the_targets_exports_is_income_not_volume(tmp_path: Path) -> None:
+    """``[prices]``: oil up 40% from the sanctions' start: the targets' income loss falls, their real value added
+    (and every physical flow) is bit-identical; without prices, premia or discounts income equals value added."""
+    base = (CONFIGS / "smoke.toml").read_text().replace("leakage_premium = 0.3", "leakage_premium = 0.0")
+    base = base.replace("discount = 0.15", "discount = 0.0")
+    plain = tmp_path / "plain.toml"
+    plain.write_text(base)
+    priced = tmp_path / "priced.toml"
+    priced.write_text(base + "\n[prices]\nlevel = {oil_gas_mining = 0.4}\nonset = 10\ntau = 365\n")
+    a = run_in_memory(plain, draws=8, batch_size=8).results
+    b = run_in_memory(priced, draws=8, batch_size=8).results
+    for name in ("va_loss", "unmet_final_demand", "exports_lost", "ct_exports"):
+        assert a[name].equals(b[name]), name
+    np.testing.assert_allclose(a["income_loss"].to_numpy(), a["va_loss"].to_numpy(), rtol=1e-9, atol=1e-9)
+    ru = pc.starts_with(a["region"], "RU-")
+    gain = a.filter(ru)["income_loss"].to_numpy() - b.filter(ru)["income_loss"].to_numpy()
+    assert np.all(gain >= -1e-9)
+    assert gain.sum() > 0  # Russia exports oil: a higher world price is income
