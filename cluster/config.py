@@ -364,6 +364,17 @@ def _date(ctx: _Ctx, raw: Any, key: str) -> dt.date:
     raise ctx.fail(key, raw, "expected a date, e.g. 2022-01-01")
 
 
+def _plain(value: Any) -> Any:
+    """``value`` with its TOML dates and times as ISO strings, so that it is plain JSON."""
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _day(ctx: _Ctx, raw: Any, key: str, start: dt.date | None) -> Any:
     """A day given as a date (a TOML date or an ISO string) -> its number of days from ``start``; else ``raw``."""
     if isinstance(raw, dt.date) or (isinstance(raw, str) and raw[:1].isdigit()):
@@ -670,7 +681,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         resolved["prices"] = dict(prices_raw)
     if raw.get("demand"):
         resolved["demand"] = raw["demand"]
-
+    resolved = _plain(resolved)  # JSON as it is: the manifest records it, the config hash is taken of it
     return Config(
         path=source,
         name=name,

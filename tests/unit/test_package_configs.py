@@ -114,3 +114,17 @@ def test_a_named_package_may_start_after_the_horizon_and_then_never_acts(tmp_pat
     with_late = run_in_memory(_write(tmp_path, short + late, "late.toml"), batch_size=8).results
     without = run_in_memory(_write(tmp_path, short, "without.toml"), batch_size=8).results
     assert with_late.equals(without)
+
+
+def test_a_config_with_dates_runs_to_a_run_folder_whose_manifest_is_json(tmp_path: Path) -> None:
+    """Dates in packages reach the manifest as ISO strings (the manifest is JSON; the hash is taken of it)."""
+    import json
+
+    from cluster.runs import run_config
+
+    path = _write(tmp_path, HEAD + SECOND)
+    run_config(path, out=str(tmp_path / "run"), executor="serial", batch_size=8)
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    assert manifest["config"]["sanctions"]["packages"]["oil"]["onset"] == "2022-05-01"
+    assert manifest["config"]["run"]["start"] == "2022-01-01"
