@@ -8,76 +8,11 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from batches import varied_batch
 
-from cluster.core import NEVER, Baseline, Extensions, ShockBatch, embargo_links, simulate
+from cluster.core import Baseline, Extensions, ShockBatch, embargo_links, simulate
 from cluster.economy import Economy, synthetic
 from cluster.errors import EconomyError, ShapeError
-
-
-def _sanctions(bl: Baseline, b: int, seed: int) -> ShockBatch:
-    """A varied batch: random embargo, onset, leakage, substitution, cooperation, counter-trade, projects, world
-    prices (which move no quantity, only real income) and two final-demand shocks on some regions."""
-    rng = np.random.default_rng(seed)
-    r, s = bl.n_regions, bl.n_sectors
-    target = bl.domestic.copy()
-    coalition = (rng.uniform(size=(b, r)) < 0.6) & ~target
-    base = ShockBatch.quiet(bl, b, demand=2)
-    return replace(
-        base,
-        target=target,
-        sanctions=replace(
-            base.sanctions,
-            embargo=embargo_links(target, coalition, rng.uniform(size=(b, s)) < 0.5, rng.uniform(size=(b, s)) < 0.5)[
-                :, None
-            ],
-            onset=rng.integers(0, 40, b)[:, None],
-            end=np.where(rng.uniform(size=b) < 0.5, rng.integers(100, 300, b), NEVER)[:, None],
-            leakage=rng.uniform(0, 0.4, (b, s))[:, None],
-            leakage_premium=rng.uniform(0, 0.5, (b, s)),
-            substitutability=rng.uniform(0, 1, (b, s)),
-            substitution_tau=rng.uniform(20, 200, (b, s)),
-        ),
-        cooperation=replace(base.cooperation, weight=rng.uniform(1, 3, b), speedup=rng.uniform(1, 3, b)),
-        counter_trade=replace(
-            base.counter_trade,
-            friendly=~coalition & ~target,
-            capacity=rng.uniform(0, 0.05, b),
-            efficiency=rng.uniform(0, 1, b),
-            discount=rng.uniform(0, 0.3, b),
-            lag=rng.integers(0, 40, b),
-        ),
-        events=replace(
-            base.events,
-            industry=rng.integers(0, bl.n, (b, 1)),
-            share=rng.uniform(0, 0.5, (b, 1)),
-            onset=rng.integers(1, 50, (b, 1)),
-            duration=rng.integers(1, 30, (b, 1)),
-            recovery=rng.integers(1, 200, (b, 1)),
-        ),
-        projects=replace(
-            base.projects,
-            industry=rng.integers(0, bl.n, (b, 1)),
-            capacity=rng.uniform(0, 1, (b, 1)) * bl.x0.mean(),
-            online=rng.integers(50, 300, (b, 1)),
-            ramp=rng.integers(1, 90, (b, 1)),
-            success=rng.uniform(size=(b, 1)) < 0.7,
-            capex=rng.uniform(0, 100, (b, 1)),
-        ),
-        prices=replace(
-            base.prices,
-            level=rng.uniform(-0.5, 1.0, (b, s)) * (rng.uniform(size=(b, s)) < 0.5),
-            onset=rng.integers(0, 100, b),
-            tau=rng.uniform(30, 300, b),
-            export_discount=rng.uniform(0, 0.3, (b, s)),
-        ),
-        demand=replace(
-            base.demand,
-            change=rng.uniform(-0.4, 0.4, (b, 2, r, s)) * (rng.uniform(size=(b, 2, r, 1)) < 0.3),
-            onset=rng.integers(0, 150, (b, 2)),
-            end=np.where(rng.uniform(size=(b, 2)) < 0.5, rng.integers(150, 300, (b, 2)), NEVER),
-            ramp=rng.integers(0, 60, (b, 2)),
-        ),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +39,7 @@ def test_steady_state_three_years(extensions: Extensions) -> None:
 
 def test_batch_invariance_same_size_is_bit_identical(small: Baseline) -> None:
     """A scenario gives identical bits whatever its companions and position in a batch of the same size."""
-    sh = _sanctions(small, 30, seed=5)
+    sh = varied_batch(small, 30, seed=5, prices=True, demand=True)
     first = simulate(small, sh.take(np.array([3, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19])), 300, trajectories="daily")
     second = simulate(small, sh.take(np.array([20, 21, 22, 23, 24, 25, 26, 27, 28, 3, 29])), 300, trajectories="daily")
     for name in first.metrics:
@@ -116,7 +51,7 @@ def test_batch_invariance_same_size_is_bit_identical(small: Baseline) -> None:
 
 def test_batch_invariance_across_sizes(small: Baseline) -> None:
     """Across batch sizes results agree to 1e-12 relative (of each metric's scale)."""
-    sh = _sanctions(small, 40, seed=6)
+    sh = varied_batch(small, 40, seed=6, prices=True, demand=True)
     whole = simulate(small, sh, 300, trajectories="daily")
     assert whole.production_path is not None
     for lo, hi in [(0, 1), (5, 17), (7, 40), (32, 40)]:
@@ -205,7 +140,7 @@ def test_economy_refuses_bad_tables() -> None:
 
 def test_uncertain_ario_parameters_per_scenario(small: Baseline) -> None:
     """ARIO parameters may differ by scenario: each scenario gives what it gives when simulated alone."""
-    sh = _sanctions(small, 6, seed=8)
+    sh = varied_batch(small, 6, seed=8, prices=True, demand=True)
     rng = np.random.default_rng(9)
     ario = replace(
         sh.ario,
@@ -229,7 +164,7 @@ def test_uncertain_ario_parameters_per_scenario(small: Baseline) -> None:
 
 def test_counter_trade_channel_balances_in_value(small: Baseline) -> None:
     """Imports bought through the channel never exceed (1 - discount) x exports sold through it."""
-    sh = _sanctions(small, 24, seed=10)
+    sh = varied_batch(small, 24, seed=10, prices=True, demand=True)
     sh = replace(
         sh,
         counter_trade=replace(

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from batches import varied_batch
 
 from cluster.core import NEVER, Baseline, Extensions, ShockBatch, embargo_links, simulate
 from cluster.core.model import Stepper
@@ -29,58 +30,6 @@ NO_COUNTER_TRADE = Extensions(counter_trade=False)
 @pytest.fixture(scope="module")
 def small() -> Baseline:
     return synthetic(6, 4, seed=3, n_domestic=2).baseline()
-
-
-def varied(bl: Baseline, b: int, seed: int) -> ShockBatch:
-    """One package per scenario and every other lever drawn (as ``test_core_basics``): random embargo, window
-    (half of them ending), leakage, substitution, cooperation, counter-trade, events, projects."""
-    rng = np.random.default_rng(seed)
-    r, s = bl.n_regions, bl.n_sectors
-    target = bl.domestic.copy()
-    coalition = (rng.uniform(size=(b, r)) < 0.6) & ~target
-    base = ShockBatch.quiet(bl, b)
-    return replace(
-        base,
-        target=target,
-        sanctions=replace(
-            base.sanctions,
-            embargo=embargo_links(target, coalition, rng.uniform(size=(b, s)) < 0.5, rng.uniform(size=(b, s)) < 0.5)[
-                :, None
-            ],
-            onset=rng.integers(0, 40, b)[:, None],
-            end=np.where(rng.uniform(size=b) < 0.5, rng.integers(100, 300, b), NEVER)[:, None],
-            leakage=rng.uniform(0, 0.4, (b, s))[:, None],
-            leakage_premium=rng.uniform(0, 0.5, (b, s)),
-            substitutability=rng.uniform(0, 1, (b, s)),
-            substitution_tau=rng.uniform(20, 200, (b, s)),
-        ),
-        cooperation=replace(base.cooperation, weight=rng.uniform(1, 3, b), speedup=rng.uniform(1, 3, b)),
-        counter_trade=replace(
-            base.counter_trade,
-            friendly=~coalition & ~target,
-            capacity=rng.uniform(0, 0.05, b),
-            efficiency=rng.uniform(0, 1, b),
-            discount=rng.uniform(0, 0.3, b),
-            lag=rng.integers(0, 40, b),
-        ),
-        events=replace(
-            base.events,
-            industry=rng.integers(0, bl.n, (b, 1)),
-            share=rng.uniform(0, 0.5, (b, 1)),
-            onset=rng.integers(1, 50, (b, 1)),
-            duration=rng.integers(1, 30, (b, 1)),
-            recovery=rng.integers(1, 200, (b, 1)),
-        ),
-        projects=replace(
-            base.projects,
-            industry=rng.integers(0, bl.n, (b, 1)),
-            capacity=rng.uniform(0, 1, (b, 1)) * bl.x0.mean(),
-            online=rng.integers(50, 300, (b, 1)),
-            ramp=rng.integers(1, 90, (b, 1)),
-            success=rng.uniform(size=(b, 1)) < 0.7,
-            capex=rng.uniform(0, 100, (b, 1)),
-        ),
-    )
 
 
 def packages(
@@ -192,7 +141,7 @@ def test_splitting_a_package_by_sector_gives_the_same_closure(small: Baseline) -
     on, varied draws."""
     bl, b, s = small, 16, small.n_sectors
     rng = np.random.default_rng(21)
-    sh = varied(bl, b, seed=20)
+    sh = varied_batch(bl, b, seed=20)
     imp = rng.uniform(0.2, 1.0, (b, s)) * (rng.uniform(size=(b, s)) < 0.6)
     exp = rng.uniform(0.2, 1.0, (b, s)) * (rng.uniform(size=(b, s)) < 0.6)
     first = rng.uniform(size=(b, s)) < 0.5  # the sectors the first package takes, the rest go to the second
@@ -306,7 +255,7 @@ def test_an_empty_second_package_is_bit_identical_to_one_package(small: Baseline
     on its own dates (within the first package's first day and the horizon): the same bits everywhere."""
     b = 24
     rng = np.random.default_rng(41)
-    sh = varied(small, b, seed=40)
+    sh = varied_batch(small, b, seed=40)
     on1, end1 = sh.sanctions.onset, sh.sanctions.end
     on2 = on1 + rng.integers(0, 200, (b, 1))  # not before the first onset: the ramps count from the first one
     end2 = np.where(rng.uniform(size=(b, 1)) < 0.5, NEVER, on2 + rng.integers(0, 200, (b, 1)))

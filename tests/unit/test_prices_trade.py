@@ -12,8 +12,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from batches import NARROW, varied_batch
 
-from cluster.core import NEVER, Baseline, Extensions, Outcome, ShockBatch, embargo_links, simulate
+from cluster.core import Baseline, Extensions, Outcome, ShockBatch, simulate
 from cluster.core.model import Stepper
 from cluster.economy import synthetic
 from cluster.errors import ShapeError
@@ -48,52 +49,7 @@ def varied(
     cooperation, counter-trade with every partner neither target nor in the coalition, an event, a project);
     the leakage premium is ``premium`` on every product and the counter-trade discount ``discount``. World prices
     quiet. The targets are ``target`` (default: the domestic regions)."""
-    rng = np.random.default_rng(seed)
-    r, s = bl.n_regions, bl.n_sectors
-    target = bl.domestic.copy() if target is None else target
-    coalition = (rng.uniform(size=(b, r)) < 0.6) & ~target
-    base = ShockBatch.quiet(bl, b)
-    bans = embargo_links(target, coalition, rng.uniform(0.3, 1, (b, s)), rng.uniform(0.3, 1, (b, s)))
-    return replace(
-        base,
-        target=target,
-        sanctions=replace(
-            base.sanctions,
-            embargo=bans[:, None],
-            onset=rng.integers(0, 30, b)[:, None],
-            end=np.where(rng.uniform(size=b) < 0.3, rng.integers(100, 180, b), NEVER)[:, None],
-            leakage=rng.uniform(0.1, 0.5, (b, 1, s)),
-            leakage_premium=np.full((b, s), premium),
-            substitutability=rng.uniform(0, 1, (b, s)),
-            substitution_tau=rng.uniform(20, 200, (b, s)),
-        ),
-        cooperation=replace(base.cooperation, weight=rng.uniform(1, 3, b), speedup=rng.uniform(1, 3, b)),
-        counter_trade=replace(
-            base.counter_trade,
-            friendly=~coalition & ~target,
-            capacity=rng.uniform(0.01, 0.05, b),
-            efficiency=rng.uniform(0.2, 1, b),
-            discount=np.full(b, discount),
-            lag=rng.integers(0, 40, b),
-        ),
-        events=replace(
-            base.events,
-            industry=rng.integers(0, bl.n, (b, 1)),
-            share=rng.uniform(0, 0.5, (b, 1)),
-            onset=rng.integers(1, 50, (b, 1)),
-            duration=rng.integers(1, 30, (b, 1)),
-            recovery=rng.integers(1, 200, (b, 1)),
-        ),
-        projects=replace(
-            base.projects,
-            industry=rng.integers(0, bl.n, (b, 1)),
-            capacity=rng.uniform(0, 1, (b, 1)) * bl.x0.mean(),
-            online=rng.integers(50, 150, (b, 1)),
-            ramp=rng.integers(1, 90, (b, 1)),
-            success=rng.uniform(size=(b, 1)) < 0.7,
-            capex=rng.uniform(0, 100, (b, 1)),
-        ),
-    )
+    return varied_batch(bl, b, seed, **NARROW, target=target, premium=premium, discount=discount)
 
 
 def same_draw(shocks: ShockBatch, n: int) -> ShockBatch:
