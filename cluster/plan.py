@@ -237,20 +237,15 @@ class Plan:
         """Trade between countries by period (quarters, years, the horizon): volume and value."""
         assert out.period_trade_volume is not None
         assert out.period_trade_value is not None
-        assert out.period_days is not None
         cal = self.calendar
-        n_q, n_y = len(cal.quarters), len(cal.years)
-        to_year = np.zeros((n_q, n_y))
-        to_year[np.arange(n_q), cal.year_of_quarter] = 1.0
         to_country, _, _ = self._units()
 
         def by_country(q: F64) -> F64:  # (B, Q, R, R) -> (B, P, C, C)
-            p = np.concatenate([q, np.einsum("bqod,qy->byod", q, to_year), q.sum(axis=1, keepdims=True)], axis=1)
-            summed: F64 = np.einsum("bpod,oc,de->bpce", p, to_country, to_country)
+            summed: F64 = np.einsum("bpod,oc,de->bpce", cal.by_period(q), to_country, to_country)
             return summed
 
         volume, value = by_country(out.period_trade_volume), by_country(out.period_trade_value)
-        days = np.concatenate([out.period_days, out.period_days @ to_year, [self.steps]]).astype(np.int32)
+        days = cal.period_days.astype(np.int32)
         b, n_p, n_c, _ = volume.shape
         countries = np.array(self.countries, dtype=object)
         policy_names = np.array([p.name for p in self.policies], dtype=object)
@@ -301,18 +296,14 @@ class Plan:
     def _periods(self, ids: Ids, out: Outcome) -> pa.RecordBatch:
         """The period table of a batch: quarters, years and the horizon, for every region and country."""
         assert out.period_metrics is not None
-        assert out.period_days is not None
         cal = self.calendar
-        n_q, n_y = len(cal.quarters), len(cal.years)
-        to_year = np.zeros((n_q, n_y))
-        to_year[np.arange(n_q), cal.year_of_quarter] = 1.0
         to_country, units, levels = self._units()
 
         def by_period(q: F64) -> F64:  # (B, Q, R) -> (B, P, U): quarters, years, horizon; regions, countries
-            p = np.concatenate([q, np.einsum("bqr,qy->byr", q, to_year), q.sum(axis=1, keepdims=True)], axis=1)
+            p = cal.by_period(q)
             return np.concatenate([p, p @ to_country], axis=2)
 
-        days = np.concatenate([out.period_days, out.period_days @ to_year, [self.steps]]).astype(np.int64)
+        days = cal.period_days
         va0 = np.concatenate([out.va0, out.va0 @ to_country])  # (U,) daily baseline value added
         flows = {name: by_period(out.period_metrics[name]) for name in FLOWS}
         base = va0[None, :] * days[:, None]  # (P, U)

@@ -76,6 +76,21 @@ class Calendar:
         """Every period label of the horizon: the quarters, the years, then the whole horizon."""
         return (*self.quarters, *self.years, HORIZON)
 
+    @cached_property
+    def period_days(self) -> NDArray[np.int64]:
+        """The number of days of each period of ``periods``."""
+        quarters = np.bincount(self.quarter_of_day, minlength=len(self.quarters))
+        return np.concatenate([quarters, np.bincount(self.year_of_quarter, weights=quarters), [self.days]]).astype(
+            np.int64
+        )
+
+    def by_period(self, by_quarter: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Sums by quarter along axis 1, shape (B, Q, ...) -> (B, P, ...): the quarters, the years, the horizon."""
+        to_year = np.zeros((len(self.quarters), len(self.years)))
+        to_year[np.arange(len(self.quarters)), self.year_of_quarter] = 1.0
+        years = np.einsum("bq...,qy->by...", by_quarter, to_year)
+        return np.concatenate([by_quarter, years, by_quarter.sum(axis=1, keepdims=True)], axis=1)
+
     def _year_label(self, year: int) -> str:
         return str(year) if self.start is not None else f"Y{year}"
 
