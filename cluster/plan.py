@@ -269,6 +269,19 @@ class Plan:
         levels = np.array(["region"] * len(self.regions) + ["country"] * len(self.countries), dtype=object)
         return to_country, units, levels
 
+    def _unit_keys(
+        self, ids: Ids, units: NDArray[np.object_], levels: NDArray[np.object_], inner: int
+    ) -> dict[str, Any]:
+        """Key columns of rows ordered (scenario, policy, region or country, ``inner`` rows: periods or weeks)."""
+        policy_names = np.array([p.name for p in self.policies], dtype=object)
+        b = len(ids) * len(self.policies)
+        return {
+            "scenario_id": np.repeat(ids, len(self.policies) * len(units) * inner),
+            "policy": np.tile(np.repeat(policy_names, len(units) * inner), len(ids)),
+            "region": np.tile(np.repeat(units, inner), b),
+            "level": np.tile(np.repeat(levels, inner), b),
+        }
+
     def _trajectories(self, ids: Ids, out: Outcome) -> pa.RecordBatch:
         """Weekly mean daily real value added of every region and country, and its index to the baseline."""
         assert out.va_path is not None
@@ -280,12 +293,8 @@ class Plan:
         b, n_w, n_u = va.shape
         weeks = np.arange(n_w, dtype=np.int32)
         dates = [self.calendar.date(7 * int(w)) for w in weeks]
-        policy_names = np.array([p.name for p in self.policies], dtype=object)
         columns: dict[str, Any] = {
-            "scenario_id": np.repeat(ids, len(self.policies) * n_u * n_w),
-            "policy": np.tile(np.repeat(policy_names, n_u * n_w), len(ids)),
-            "region": np.tile(np.repeat(units, n_w), b),
-            "level": np.tile(np.repeat(levels, n_w), b),
+            **self._unit_keys(ids, units, levels, n_w),
             "week": np.tile(weeks, b * n_u),
             "date": pa.array(dates * (b * n_u), type=pa.date32()),
             "va": va.transpose(0, 2, 1).reshape(-1),
@@ -311,12 +320,8 @@ class Plan:
             for name in ("va_loss", "income_loss"):
                 flows[f"{name}_pct"] = np.where(base > 0, 100.0 * flows[name] / base, np.nan)
         b, n_p, n_u = flows["va_loss"].shape
-        policy_names = np.array([p.name for p in self.policies], dtype=object)
         columns: dict[str, Any] = {
-            "scenario_id": np.repeat(ids, len(self.policies) * n_u * n_p),
-            "policy": np.tile(np.repeat(policy_names, n_u * n_p), len(ids)),
-            "region": np.tile(np.repeat(units, n_p), b),
-            "level": np.tile(np.repeat(levels, n_p), b),
+            **self._unit_keys(ids, units, levels, n_p),
             "period": np.tile(np.array(cal.periods, dtype=object), b * n_u),
             "days": np.tile(days.astype(np.int32), b * n_u),
         }
