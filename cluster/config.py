@@ -1,7 +1,8 @@
 """Scenario configs: TOML -> typed, frozen objects, validated once, with errors naming file, key and fix.
 
 A config (see ``configs/*.toml``, the README and ``docs/config.md``) has the tables ``[run]``, ``[economy]``,
-``[sanctions]``, ``[ario]`` (optional), ``[projects.NAME]`` (optional) and ``[policies.NAME]``. The parameter
+``[sanctions]``, ``[ario]``, ``[prices]``, ``[demand.NAME]``, ``[adaptation]``, ``[projects.NAME]`` (all optional)
+and ``[policies.NAME]``. The parameter
 keys each table takes, their units, defaults and bounds are declared once in ``cluster.parameters``; this module
 reads them from that table. Every parameter of kind ``dist`` takes a *distribution*:
 
@@ -37,7 +38,9 @@ from cluster.parameters import Param, declared
 from cluster.timeline import Calendar
 
 __all__ = [
+    "DEFAULT_CAPEX_SECTORS",
     "DESIGNS",
+    "Adaptation",
     "Config",
     "ConfigError",
     "CounterTrade",
@@ -51,6 +54,8 @@ __all__ = [
 ]
 
 DESIGNS = ("monte_carlo", "latin_hypercube", "sobol")
+#: What a project's capex buys when its ``capex_sectors`` is not given (if the economy has both sectors).
+DEFAULT_CAPEX_SECTORS: Mapping[str, float] = {"construction": 0.6, "machinery": 0.4}
 Design = Literal["monte_carlo", "latin_hypercube", "sobol"]
 
 
@@ -88,10 +93,12 @@ class Values:
 
 @dataclass(frozen=True)
 class Package:
-    """A sanction package: its name (None for the [sanctions] table itself) and its ``package`` values."""
+    """A sanction package: its name (None for the [sanctions] table itself), its ``package`` values and the
+    targets it applies to (``targets``: some of the run's, in the economy's order; all of them by default)."""
 
     name: str | None
     values: Values
+    targets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -106,11 +113,31 @@ class DemandShock:
 
 @dataclass(frozen=True)
 class Project:
-    """An import-substitution project (a lever that policies may include); ``values`` by ``project`` key."""
+    """An import-substitution project (a lever that policies may include); ``values`` by ``project`` key.
+
+    ``capex_sectors`` are the products its capex buys, {sector: share} summing to 1 (empty when it spends
+    nothing and the economy has no default sectors).
+    """
 
     name: str
     region: str
     sector: str
+    values: Values
+    capex_sectors: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def signed(self) -> float | None:
+        """The day it is signed (None: the first sanction package's onset)."""
+        value = self.values.items["signed"]
+        return None if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    """How markets adapt (``[adaptation]``): the friendly buyers of diverted exports, ``values`` by
+    ``adaptation`` key."""
+
+    buyers: tuple[str, ...]
     values: Values
 
 
@@ -171,6 +198,7 @@ class Config:
     ario: Values
     prices: Values
     demand: tuple[DemandShock, ...]
+    adaptation: Adaptation | None  # None: no [adaptation] table (no diversion, no expansion, no columns)
     projects: dict[str, Project]
     policies: tuple[Policy, ...]
     resolved: dict[str, Any] = field(repr=False)
@@ -421,6 +449,25 @@ def _regions_or_countries(ctx: _Ctx, raw: Any, key: str, economy: Economy) -> tu
     return tuple(dict.fromkeys(out))
 
 
+def _package_targets(ctx: _Ctx, raw: Any, key: str, economy: Economy, targets: tuple[str, ...]) -> tuple[str, ...]:
+    """A package's ``targets``: region labels or country codes, each standing only for targets of the run; the
+    regions in the economy's order."""
+    run = f"the run's targets are {', '.join(targets)} ([economy] targets)"
+    if isinstance(raw, list) and not raw:
+        raise ctx.fail(
+            key, raw, f"an empty list sanctions no one; name target regions or countries, or drop the key ({run})"
+        )
+    named = set(_regions_or_countries(ctx, raw, key, economy))
+    for v in raw:
+        outside = [r for r in _regions_or_countries(ctx, [v], key, economy) if r not in targets]
+        if outside:
+            what = (
+                f"region {v} is not" if v in economy.regions else f"country {v} has regions ({', '.join(outside)}) not"
+            )
+            raise ctx.fail(key, v, f"{what} among the run's targets; a package applies only to targets: {run}")
+    return tuple(r for r in economy.regions if r in named)
+
+
 def _regions(ctx: _Ctx, raw: Any, key: str, economy: Economy) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
         raise ctx.fail(key, raw, "expected a list of region labels")
@@ -492,15 +539,16 @@ def _keys(section: str, *structural: str) -> tuple[str, ...]:
     return (*structural, *(p.key for p in declared(section)))
 
 
-_TOP = ("run", "economy", "sanctions", "ario", "projects", "policies", "prices", "demand", "output")
+_TOP = ("run", "economy", "sanctions", "ario", "projects", "policies", "prices", "demand", "adaptation", "output")
 _OUTPUT = ("trajectories",)
 #: What ``[output] trajectories`` takes: weekly paths of real value added, or none (the default).
 TRAJECTORIES = ("none", "weekly")
 _RUN = ("name", "seed", "draws", "days", "design", "batch_size", "out", "start")
 _ECONOMY = ("id", "path", "kind", "concordance", "domestic", "targets")
 _POLICY = ("counter_trade", "projects", "cooperation", "include")
-#: A package's keys: its declared parameters, and ``end`` (a day or a date; turned into a duration).
-_PACKAGE = (*(p.key for p in declared("package")), "end")
+#: A package's keys: its declared parameters, ``end`` (a day or a date; turned into a duration) and ``targets``
+#: (the run's targets it applies to).
+_PACKAGE = (*(p.key for p in declared("package")), "end", "targets")
 #: The package keys that [sanctions] gives its packages as defaults (not those that are [sanctions]'s own too).
 _INHERITED = tuple(k for k in _PACKAGE if k not in _keys("sanctions"))
 
@@ -585,11 +633,14 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     def package(name: str | None, table: Mapping[str, Any], where: str) -> Package:
         # A named package may start after the horizon (a later phase of a shortened run): it then never acts.
         # The [sanctions] table's own package must start within it, or the run simulates nothing.
-        table = _dated(ctx, table, where, start, days)
+        dated = _dated(ctx, table, where, start, days)
+        own = targets  # by default, every target of the run
+        if "targets" in dated:
+            own = _package_targets(ctx, dated.pop("targets"), f"{where}.targets", economy, targets)
         values = _values(
-            ctx, table, where, "package", labels=labels, days=days, tags=tags, start=start, horizon=name is None
+            ctx, dated, where, "package", labels=labels, days=days, tags=tags, start=start, horizon=name is None
         )
-        return Package(name, values)
+        return Package(name, values, own)
 
     defaults = {k: sec[k] for k in _INHERITED if k in sec}
     first = package(None, defaults, "sanctions")  # the [sanctions] table's own package keys, checked where written
@@ -622,6 +673,20 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
             )
         change = _values(ctx, d, where, "demand", labels=labels, days=days, tags=tags, start=start, horizon=False)
         demand.append(DemandShock(str(dname), regions, tuple(sectors), change))
+    adaptation = None
+    if "adaptation" in raw:
+        ad_raw = _table(ctx, raw["adaptation"], "adaptation", _keys("adaptation", "buyers"))
+        default_buyers = [r for r, f in zip(economy.regions, economy.friendly, strict=True) if f and r not in targets]
+        buyers = _regions(ctx, ad_raw.get("buyers", default_buyers), "adaptation.buyers", economy)
+        if bad_buyers := [r for r in buyers if r in targets]:
+            raise ctx.fail(
+                "adaptation.buyers",
+                bad_buyers[0],
+                f"a target region cannot be a friendly buyer of the targets' exports; name regions that are not"
+                f" targets ({', '.join(targets)})",
+            )
+        ad_values = _values(ctx, ad_raw, "adaptation", "adaptation", labels=labels, days=days, tags=tags, start=start)
+        adaptation = Adaptation(tuple(dict.fromkeys(buyers)), ad_values)
     psi, inv = ario.dist("psi"), ario.dist("inventory_days")
     assert psi is not None
     assert inv is not None
@@ -638,7 +703,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     projects: dict[str, Project] = {}
     for pname, praw in _table(ctx, raw.get("projects", {}), "projects").items():
         key = f"projects.{pname}"
-        p = _table(ctx, praw, key, _keys("project", "region", "sector"))
+        p = _table(ctx, praw, key, _keys("project", "region", "sector", "capex_sectors"))
         region = p.get("region")
         if region not in economy.regions:
             raise ctx.fail(
@@ -651,7 +716,9 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
             )
         if ("capacity" in p) == ("capacity_share" in p):
             raise ctx.fail(key, p, "give exactly one of capacity (per year) or capacity_share (of baseline output)")
-        projects[pname] = Project(pname, region, sector, values(p, key, "project"))
+        pv = _values(ctx, p, key, "project", labels=labels, days=days, tags=tags, start=start, horizon=False)
+        mix = _capex_sectors(ctx, p, key, economy, region, pv.number("capex"))
+        projects[pname] = Project(pname, region, sector, pv, mix)
 
     pol_raw = _table(ctx, raw.get("policies", {"status_quo": {}}), "policies")
     if not pol_raw:
@@ -681,6 +748,8 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         resolved["prices"] = dict(prices_raw)
     if raw.get("demand"):
         resolved["demand"] = raw["demand"]
+    if "adaptation" in raw:  # only when given, as [prices]
+        resolved["adaptation"] = dict(raw["adaptation"])
     resolved = _plain(resolved)  # JSON as it is: the manifest records it, the config hash is taken of it
     return Config(
         path=source,
@@ -701,12 +770,63 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         ario=ario,
         prices=prices,
         demand=tuple(demand),
+        adaptation=adaptation,
         projects=projects,
         policies=policies,
         resolved=resolved,
         document=raw,
         base=str(base),
     )
+
+
+def _capex_sectors(
+    ctx: _Ctx, raw: Mapping[str, Any], key: str, economy: Economy, region: str, capex: float
+) -> dict[str, float]:
+    """A project's ``capex_sectors``: {sector: share > 0}, summing to 1, each a product its region has baseline
+    final demand for (the core spends capex as the region's final demand, split over origins like it)."""
+    where = f"{key}.capex_sectors"
+    given = "capex_sectors" in raw
+    if not given:
+        if not all(k in economy.sectors for k in DEFAULT_CAPEX_SECTORS):
+            if capex > 0:
+                raise ctx.fail(
+                    where,
+                    "absent",
+                    f"a project with capex needs capex_sectors = {{sector = share, ...}} (shares summing to 1):"
+                    f" the economy lacks the default sectors {', '.join(DEFAULT_CAPEX_SECTORS)}; its sectors are"
+                    f" {', '.join(economy.sectors)}",
+                )
+            return {}
+        mix = dict(DEFAULT_CAPEX_SECTORS)
+    else:
+        table = raw["capex_sectors"]
+        if not isinstance(table, dict) or not table:
+            raise ctx.fail(where, table, "expected a table {sector = share, ...} of shares > 0 summing to 1")
+        mix = {}
+        for k, share in table.items():
+            if k not in economy.sectors:
+                raise ctx.fail(
+                    where, table, f"unknown sector {k!r}; the economy's sectors are {', '.join(economy.sectors)}"
+                )
+            if isinstance(share, bool) or not isinstance(share, int | float) or not math.isfinite(share) or share <= 0:
+                raise ctx.fail(where, table, f"the share of {k} must be a number > 0 (the shares sum to 1)")
+            mix[str(k)] = float(share)
+        total = math.fsum(mix.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ctx.fail(where, table, f"the shares sum to {total:.12g}; they must sum to 1")
+    if given or capex > 0:
+        r, s = len(economy.regions), len(economy.sectors)
+        y = economy.y.reshape(r, s, r, -1).sum(axis=3)  # annual final demand [origin, product, destination]
+        d = economy.regions.index(region)
+        for k in mix:
+            if not y[:, economy.sectors.index(k), d].sum() > 0:
+                raise ctx.fail(
+                    where,
+                    raw.get("capex_sectors", mix),
+                    f"region {region} has no baseline final demand for {k}, and the capex is spent as its final"
+                    " demand (split over origins like it); give capex_sectors naming products the region buys",
+                )
+    return mix
 
 
 def _probability(ctx: _Ctx, d: Dist, key: str) -> Dist:

@@ -36,6 +36,7 @@ SECTIONS: dict[str, str] = {
     "cooperation": "[policies.NAME] cooperation = {...}",
     "prices": "[prices]",
     "demand": "[demand.NAME]",
+    "adaptation": "[adaptation]",
 }
 
 
@@ -65,6 +66,9 @@ class Param:
     #: The economy's region tag (``coalition``) that gives the values when the config omits the key; a table
     #: that lists some labels gives ``default`` to the others.
     tag_default: str | None = None
+    #: The default in words, for the reference (where ``default`` is None and neither ``forever`` nor
+    #: ``tag_default`` says it).
+    default_doc: str | None = None
 
     @property
     def recorded(self) -> bool:
@@ -111,7 +115,7 @@ PARAMETERS: tuple[Param, ...] = (
         "import_ban",
         "share",
         0.0,
-        "share of the coalition's exports of the product to the targets that is banned",
+        "share of the coalition's exports of the product to the package's targets that is banned",
         over="sector",
         low=0.0,
         high=1.0,
@@ -121,8 +125,18 @@ PARAMETERS: tuple[Param, ...] = (
         "export_ban",
         "share",
         0.0,
-        "share of the targets' exports of the product to the coalition that is banned",
+        "share of the package's targets' exports of the product to the coalition that is banned",
         over="sector",
+        low=0.0,
+        high=1.0,
+    ),
+    Param(
+        "package",
+        "divertible",
+        "share",
+        1.0,
+        "share of the exports this package blocks that friendly buyers can take instead (export diversion and"
+        " counter-trade); 0 for goods tied to their buyers, such as pipeline gas",
         low=0.0,
         high=1.0,
     ),
@@ -137,6 +151,7 @@ PARAMETERS: tuple[Param, ...] = (
         low=0.0,
         high=1.0,
         optional=True,
+        default_doc="[sanctions]'s",
     ),
     # --- the sanctions as a whole ([sanctions]) --------------------------------------------------------------
     Param(
@@ -239,8 +254,36 @@ PARAMETERS: tuple[Param, ...] = (
         low=0.0,
         kind="number",
     ),
-    Param("project", "capex", "money", 0.0, "capital spent on the project in its region", low=0.0, kind="number"),
-    Param("project", "lead_time_years", "years", 0.0, "years from the sanctions' onset until it produces", low=0.0),
+    Param(
+        "project",
+        "capex",
+        "money",
+        0.0,
+        "capital spent on the project, evenly from signed until it comes online, as final demand of its region for"
+        " the products of capex_sectors",
+        low=0.0,
+        kind="number",
+    ),
+    Param(
+        "project",
+        "signed",
+        "day",
+        None,
+        "day the project is signed (a date with [run] start: signed = 2022-06-01); its lead time and its capex"
+        " count from it; it may lie past the horizon (absent: the first sanction package's onset, drawn as it is)",
+        low=0.0,
+        kind="number",
+        optional=True,
+        default_doc="first package's onset",
+    ),
+    Param(
+        "project",
+        "lead_time_years",
+        "years",
+        0.0,
+        "years from signed (absent: the sanctions' onset) until it produces",
+        low=0.0,
+    ),
     Param(
         "project",
         "success",
@@ -372,6 +415,61 @@ PARAMETERS: tuple[Param, ...] = (
     Param(
         "demand", "ramp_days", "days", 0.0, "days over which the change phases in, linearly", low=0.0, kind="integer"
     ),
+    # --- how markets adapt: export diversion to friendly buyers, supplier expansion ([adaptation]) ---------------
+    Param(
+        "adaptation",
+        "diversion",
+        "share",
+        0.0,
+        "share of the targets' blocked exports of the product that friendly buyers take at full ramp",
+        over="sector",
+        low=0.0,
+        high=1.0,
+        target="adaptation.diversion",
+    ),
+    Param(
+        "adaptation",
+        "diversion_tau",
+        "days",
+        180.0,
+        "time constant of the ramp-up of export diversion, from the first onset",
+        over="sector",
+        low=1.0,
+        target="adaptation.diversion_tau",
+    ),
+    Param(
+        "adaptation",
+        "absorption",
+        "share",
+        1.0,
+        "most of the friendly buyers' orders for the product from their other foreign suppliers that diversion may"
+        " displace",
+        over="sector",
+        low=0.0,
+        high=1.0,
+        target="adaptation.absorption",
+    ),
+    Param(
+        "adaptation",
+        "expansion",
+        "share",
+        0.0,
+        "share of a supplier's excess demand over its baseline capacity that it builds new capacity for",
+        over="sector",
+        low=0.0,
+        high=1.0,
+        target="adaptation.expansion",
+    ),
+    Param(
+        "adaptation",
+        "expansion_tau",
+        "days",
+        365.0,
+        "time constant of suppliers' capacity expansion",
+        over="sector",
+        low=1.0,
+        target="adaptation.expansion_tau",
+    ),
 )
 
 
@@ -397,6 +495,7 @@ def column(param: Param, *, owner: str | None = None, label: str | None = None) 
         "cooperation": f"policy.{owner}.cooperation.",
         "prices": "prices.",
         "demand": f"demand.{owner}.",
+        "adaptation": "adaptation.",
     }
     name = prefix[param.section] + param.key
     return f"{name}.{label}" if label is not None else name
@@ -421,12 +520,12 @@ def reference_markdown() -> str:
         ]
         for p in declared(section):
             default = (
-                "forever"
+                p.default_doc
+                if p.default_doc is not None
+                else "forever"
                 if p.forever
                 else "economy's tags"
                 if p.tag_default
-                else "[sanctions]'s"
-                if p.optional
                 else f"{p.default:g}"
             )
             owners = {
@@ -450,8 +549,9 @@ Generated by `python scripts/config_reference.py` from the parameter declaration
 Do not edit the tables by hand: edit the declarations and run the script; a test fails when this file is stale.
 
 A config is a TOML file with the tables `[run]`, `[economy]`, `[sanctions]`, `[ario]` (optional),
-`[projects.NAME]` (optional) and `[policies.NAME]`; `configs/smoke.toml`, `configs/eu_embargo.toml` and
-`configs/replay_2022.toml` are worked examples.
+`[prices]` (optional), `[demand.NAME]` (optional), `[adaptation]` (optional), `[projects.NAME]` (optional) and
+`[policies.NAME]`; `configs/smoke.toml`, `configs/eu_embargo.toml` and `configs/replay_2022.toml` are worked
+examples.
 
 - `[run]`: `name`, `seed`, `draws`, `days`, `design` (`monte_carlo`, `latin_hypercube`, `sobol`), `batch_size`, `out`,
   `start` (the date of day 0, e.g. `start = 2022-01-01`: results by calendar year and quarter, and dates in
@@ -459,14 +559,25 @@ A config is a TOML file with the tables `[run]`, `[economy]`, `[sanctions]`, `[a
 - `[economy]`: `id` (an embedded economy) or `path` (a table), `kind`, `concordance`, `domestic = [...]`,
   `targets = [...]` (default: the domestic regions).
 - `[sanctions]`: the run-level sanction parameters below, and either the keys of *one* package (the table is
-  then the package: `onset`, `duration` or `end`, `coalition`, `import_ban`, `export_ban`, `leakage`) or
-  `[sanctions.packages.NAME]` tables, one per package, each with its own dates and bans; package keys written
-  in `[sanctions]` itself are then the defaults of every package (e.g. the coalition). A package's `onset` and
+  then the package: `onset`, `duration` or `end`, `targets`, `coalition`, `import_ban`, `export_ban`,
+  `divertible`, `leakage`) or `[sanctions.packages.NAME]` tables, one per package, each with its own dates and
+  bans; package keys written in `[sanctions]` itself are then the defaults of every package (e.g. the
+  coalition). A package's `targets = [...]` (region labels or country codes, each a target of the run; default:
+  every target, `[economy] targets`) are the targets it applies to: its bans close only their links (a
+  Belarus-only package closes no link of Russia's regions). A package's `onset` and
   `end` may be dates (with `[run] start`); `end` is the first day the package no longer applies. On a link
   closed by several packages, the closed shares combine as independent bans: 1 - (1 - e1)(1 - e2)...
 - `[demand.NAME]`: a change of final demand over time: `regions` (region labels or country codes; default: the
   targets), `sectors` (default: all), `end` (a date or a day, instead of `duration`) and the parameters below.
-- `[projects.NAME]`: `region`, `sector` and the parameters below.
+- `[projects.NAME]`: `region`, `sector`, `capex_sectors = {sector = share, ...}` (the products the capex buys:
+  shares > 0 summing to 1, each a product the project's region has baseline final demand for; default
+  `{construction = 0.6, machinery = 0.4}` when the economy has both sectors, else required with capex > 0),
+  `signed` (a day, or a date with `[run] start`; default: the first sanction package's onset: the lead time and
+  the capex spending count from it) and the parameters below.
+- `[adaptation]`: how markets adapt to the sanctions, for every policy alike: `buyers = [...]` (the friendly
+  buyers that take the targets' diverted exports: region labels, no target; default: the economy's friendly
+  regions that are not targets) and the parameters below (export diversion, supplier expansion). Without the
+  table the run has neither, and no `adaptation.*` columns.
 - `[policies.NAME]`: `counter_trade = {...}` (plus `friendly = [...]`, default: the economy's friendly partners),
   `projects = [...]`, `cooperation = {...}`, `include = [other policies]`.
 

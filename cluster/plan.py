@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from cluster.config import Config, DemandShock, Policy, Project
+from cluster.config import Adaptation, Config, DemandShock, Policy, Project
 from cluster.core import (
     FLOWS,
     METRICS,
@@ -89,7 +89,10 @@ def _columns(config: Config) -> tuple[Column, ...]:
     for shock in config.demand:
         for p in recorded("demand"):
             add(p, shock.values.items[p.key], shock.name)
-    placed = {"package", "sanctions", "ario", "project", "counter_trade", "prices", "demand"}
+    if config.adaptation is not None:  # last, and only when given: a run without it keeps its columns
+        for p in recorded("adaptation"):
+            add(p, config.adaptation.values.items[p.key])
+    placed = {"package", "sanctions", "ario", "project", "counter_trade", "prices", "demand", "adaptation"}
     if stray := [p.key for p in PARAMETERS if p.recorded and p.section not in placed]:
         raise AssertionError(f"recorded parameters {stray} have no place in the plan")
     return tuple(cols)
@@ -110,6 +113,7 @@ class Plan:
     steps: int
     target: NDArray[np.bool_]
     packages: tuple[str | None, ...]  # the sanction packages' names (None: the [sanctions] table's own)
+    package_target: NDArray[np.bool_]  # (K, R): the targets each package applies to (some of ``target``)
     demand: tuple[DemandShock, ...]
     projects: tuple[Project, ...]
     project_industry: tuple[int, ...]
@@ -118,6 +122,7 @@ class Plan:
     countries: tuple[str, ...]  # the economy's countries, in order of first appearance
     country_of: tuple[int, ...]  # each region's index into ``countries``
     trajectories: str | None = None  # "weekly": also weekly paths of real value added
+    adaptation: Adaptation | None = None  # [adaptation]: buyers and recorded columns; None: the quiet values
 
     @classmethod
     def from_config(cls, config: Config, *, extensions: Extensions | None = None) -> Plan:
@@ -144,6 +149,7 @@ class Plan:
             steps=config.days,
             target=np.isin(eco.regions, config.targets),
             packages=tuple(p.name for p in config.packages),
+            package_target=np.stack([np.isin(eco.regions, p.targets) for p in config.packages]),
             demand=config.demand,
             projects=projects,
             project_industry=tuple(eco.industry(p.region, p.sector) for p in projects),
@@ -152,6 +158,7 @@ class Plan:
             countries=tuple(dict.fromkeys(eco.country)),
             country_of=tuple(list(dict.fromkeys(eco.country)).index(c) for c in eco.country),
             trajectories=config.trajectories,
+            adaptation=config.adaptation,
         )
 
     @property
@@ -361,9 +368,11 @@ class _Compiler:
             packages=len(plan.packages),
             demand=max(len(plan.demand), 1),
         )
-        groups: dict[str, dict[str, Any]] = {name: {} for name in ("sanctions", "ario", "prices")}
-        # Parameters that set a core field as drawn: one per scenario, or one per sector.
-        for section in ("sanctions", "ario", "prices"):
+        sections = ("sanctions", "ario", "prices", "adaptation")
+        groups: dict[str, dict[str, Any]] = {name: {} for name in sections}
+        # Parameters that set a core field as drawn: one per scenario, or one per sector. Without [adaptation]
+        # its fields keep their quiet values (no diversion, no expansion) and it has no columns.
+        for section in sections if plan.adaptation is not None else sections[:-1]:
             for p in declared(section):
                 if p.target is None:
                     continue
@@ -378,12 +387,17 @@ class _Compiler:
         sanctions = replace(base.sanctions, **groups["sanctions"], **self._packages())
         ario = replace(base.ario, **groups["ario"])
         prices = replace(base.prices, **groups["prices"])
+        adaptation = replace(base.adaptation, **groups["adaptation"])
+        if plan.adaptation is not None:  # the friendly buyers of diverted exports, the same for every row
+            buyers = np.isin(plan.regions, plan.adaptation.buyers)
+            adaptation = replace(adaptation, buyers=np.repeat(buyers[None, :], b, axis=0))
         return replace(
             base,
             target=plan.target,
             sanctions=sanctions,
             ario=ario,
             prices=prices,
+            adaptation=adaptation,
             demand=self._demand(base),
             **self._policies(base),
         )
@@ -411,13 +425,13 @@ class _Compiler:
         return Demand(change=self.rep(change), onset=self.rep(onset), end=self.rep(end), ramp=self.rep(ramp))
 
     def _packages(self) -> dict[str, Any]:
-        """Per package (axis K): the window from onset and duration, the embargo from its coalition draw and its
-        bans, and its leakage."""
+        """Per package (axis K): the window from onset and duration, the embargo on the links of its targets from
+        its coalition draw and its bans, its leakage and the divertible share of the exports it blocks."""
         plan = self.plan
         p = {q.key: q for q in declared("package")}
         run_leakage = _param("sanctions", "leakage")
-        onsets, ends, embargoes, leakages = [], [], [], []
-        for name in plan.packages:
+        onsets, ends, embargoes, leakages, divertible = [], [], [], [], []
+        for k, name in enumerate(plan.packages):
             coalition = np.zeros((self.n, len(plan.regions)), dtype=bool)
             for c in plan.columns:
                 if c.param == p["coalition"] and c.owner == name and c.label is not None:
@@ -427,14 +441,16 @@ class _Compiler:
             onsets.append(onset)
             ends.append(np.where(dur < 0, NEVER, onset + np.rint(np.maximum(dur, 0.0)).astype(np.int64)))
             bans = (self.per(p["import_ban"], plan.sectors, name), self.per(p["export_ban"], plan.sectors, name))
-            embargoes.append(embargo_links(plan.target, coalition, *bans))
+            embargoes.append(embargo_links(plan.target & plan.package_target[k], coalition, *bans))
             own = column(p["leakage"], owner=name, label=plan.sectors[0]) in self.index
             leakages.append(self.per(p["leakage"], plan.sectors, name) if own else self.per(run_leakage, plan.sectors))
+            divertible.append(self.scalar(p["divertible"], name))
         return {
             "onset": self.rep(np.stack(onsets, axis=1)),
             "end": self.rep(np.stack(ends, axis=1)),
             "embargo": self.rep(np.stack(embargoes, axis=1)),
             "leakage": self.rep(np.stack(leakages, axis=1)),
+            "divertible": self.rep(np.stack(divertible, axis=1)),
         }
 
     def _policies(self, base: ShockBatch) -> dict[str, Any]:
@@ -445,11 +461,11 @@ class _Compiler:
         direct = [q for q in declared("counter_trade") if q.target is not None]
         drawn = {q.key: getattr(ct, _field(q)).copy() for q in direct}
         lag, tau = ct.lag.copy(), ct.tau.copy()
-        pj = {
-            name: getattr(proj, name).copy() for name in ("industry", "capacity", "online", "ramp", "success", "capex")
-        }
+        fields = ("industry", "capacity", "online", "ramp", "success", "capex", "signed", "capex_mix")
+        pj = {name: getattr(proj, name).copy() for name in fields}
         p = {q.key: q for q in declared("project")}
-        # Projects count their lead time from the first package's onset (the sanctions' start).
+        # Projects count their lead time from the day they are signed; by default the first package's onset
+        # (the sanctions' start).
         starts = [self.scalar(_param("package", "onset"), name) for name in plan.packages]
         onset = np.rint(np.min(np.stack(starts, axis=1), axis=1)).astype(np.int64)
         for k, pol in enumerate(plan.policies):
@@ -472,11 +488,15 @@ class _Compiler:
                 capacity = v.number("capacity")
                 daily = capacity / 365.0 if capacity > 0 else v.number("capacity_share") * bl.x0[f]
                 lead = np.rint(self.scalar(p["lead_time_years"], project.name) * 365.0).astype(np.int64)
+                signed = onset if project.signed is None else np.full(self.n, round(project.signed), dtype=np.int64)
                 pj["capacity"][rows, j] = daily
-                pj["online"][rows, j] = onset + lead
+                pj["signed"][rows, j] = signed
+                pj["online"][rows, j] = signed + lead
                 pj["ramp"][rows, j] = int(v.number("ramp_days"))
                 pj["success"][rows, j] = self.scalar(p["success"], project.name) > 0.5
                 pj["capex"][rows, j] = v.number("capex")
+                for sector, share in project.capex_sectors.items():
+                    pj["capex_mix"][rows, j, plan.sectors.index(sector)] = share
         targets = {_field(q): drawn[q.key] for q in direct}
         return {
             "cooperation": replace(coop, weight=weight, speedup=speedup),

@@ -109,6 +109,12 @@ def shocks(economy: Economy, bl: Baseline, batch: int, sanctions: bool) -> Shock
             substitution_tau=np.full((batch, s), 90.0),
         ),
         cooperation=replace(sh.cooperation, weight=np.full(batch, 2.0), speedup=np.full(batch, 2.0)),
+        adaptation=replace(
+            sh.adaptation,
+            buyers=np.broadcast_to(np.arange(r) >= 14, (batch, r)).copy(),
+            diversion=np.full((batch, s), 0.5),
+            expansion=np.full((batch, s), 0.5),
+        ),
         counter_trade=replace(
             sh.counter_trade,
             friendly=np.broadcast_to(np.arange(r) >= 14, (batch, r)).copy(),
@@ -125,6 +131,7 @@ def shocks(economy: Economy, bl: Baseline, batch: int, sanctions: bool) -> Shock
             ramp=np.full((batch, 1), 60),
             success=np.ones((batch, 1), dtype=bool),
             capex=np.full((batch, 1), 1000.0),
+            capex_mix=np.full((batch, 1, bl.n_sectors), 1.0 / bl.n_sectors),
         ),
     )
 

@@ -7,6 +7,7 @@ from .baseline import DAYS_PER_YEAR, Baseline
 from .metrics import FLOWS, METRICS, Metric
 from .shocks import (
     NEVER,
+    Adaptation,
     Ario,
     CapacityEvents,
     Cooperation,
@@ -26,6 +27,7 @@ __all__ = [
     "FLOWS",
     "METRICS",
     "NEVER",
+    "Adaptation",
     "Ario",
     "Baseline",
     "CapacityEvents",

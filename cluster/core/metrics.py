@@ -58,8 +58,33 @@ METRICS: dict[str, Metric] = {
         Metric("ct_exports", "money", "flow", "cumulative exports sold through counter-trade channels"),
         Metric("ct_imports", "money", "flow", "cumulative imports bought through counter-trade channels"),
         Metric("leakage_premium", "money", "flow", "cumulative premium paid for goods routed through third countries"),
-        Metric("project_capex", "money", "money", "capital spent on import-substitution projects in the region"),
+        Metric(
+            "diverted_exports",
+            "money",
+            "flow",
+            "cumulative blocked exports delivered to friendly buyers instead (export diversion, counter-trade"
+            " included)",
+        ),
+        Metric(
+            "displaced_exports",
+            "money",
+            "flow",
+            "cumulative deliveries to friendly buyers the region lost to the targets' diverted exports",
+        ),
+        Metric(
+            "project_capex",
+            "money",
+            "money",
+            "capital spent on import-substitution projects in the region within the horizon",
+        ),
         Metric("capacity_online", "money per year", "money", "project capacity producing at the end of the horizon"),
+        Metric(
+            "capacity_built",
+            "money per year",
+            "money",
+            "capacity the region's suppliers built toward excess demand (supplier expansion), at the end of the"
+            " horizon",
+        ),
     )
 }
 

@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .baseline import Baseline
-from .shocks import Extensions, ShockBatch
+from .shocks import NEVER, Extensions, ShockBatch
 
 __all__ = ["StepRecord", "Stepper"]
 
@@ -83,6 +83,24 @@ class StepRecord:
     trade_volume: F64 | None = None  # (R_o, R_d, B) deliveries by origin and destination, baseline prices
     trade_value: F64 | None = None  # (R_o, R_d, B) the same at the day's prices, discounts and premia
     final_demand: F64 | None = None  # (R, B) the day's final demand by destination; None: the baseline's
+    diverted: F64 | None = None  # (R, B) diverted exports delivered by each target region (counter-trade included)
+    displaced: F64 | None = None  # (R, B) deliveries to friendly buyers each other origin lost to them
+    diverted_received: F64 | None = None  # (R, B) net change of each friendly buyer's receipts (its own side)
+
+
+@dataclass
+class _Diverted:
+    """The day's diverted orders (export diversion and counter-trade exports), per product k, friendly buyer
+    region f (the union ``Stepper.div_f``) and origin o: what the friendly buyers no longer order from their other
+    foreign suppliers, and what the target regions receive instead."""
+
+    lost_z: F64  # (S, F, R_o, B) intermediate orders moved away from origin o
+    lost_y: F64  # (S, F, R_o, B) final-demand orders moved away from origin o
+    moved_z: F64  # (S, F, B) sum over o of lost_z: intermediate orders placed with the targets
+    moved_y: F64  # (S, F, B)
+    into: F64  # (R_t, S, B) orders received by each target region
+    out: F64  # (R, S, B) orders lost by each origin region
+    inter: F64 | None = None  # (S, F, S_b, B) net change of the buyers' intermediate receipts, once computed
 
 
 @dataclass
@@ -102,6 +120,7 @@ class _Block:
     leak: F64 | None  # (K, S, D, O, B) share open only through third countries: E_k leakage_k
     within: F64  # (D, O) 1 where the destination is inside the origin's bloc (not an export)
     gamma: F64  # (D, B) weight of these origins in redirected final demand (cooperation)
+    tied: F64 | None = None  # (K, S, D, O, B) closed share no other buyer can take: closed (1 - divertible_k)
 
 
 @dataclass
@@ -117,6 +136,9 @@ class _Pattern:
     y_leak: list[F64 | None]
     blocked_fd: F64  # (S, R_d, B) final demand blocked, by product and destination
     fd_tot: F64  # (S, R_d, B) weight of the untouched origins in redirected final demand
+    #: The closed share friendly buyers can take instead (``_blocked_exports``): closed less the union of the
+    #: packages' tied shares; None where every package in force is fully divertible (then ``closed`` itself).
+    closed_div: list[F64 | None] | None = None
 
 
 class Stepper:
@@ -172,8 +194,11 @@ class Stepper:
         self.never = np.zeros(b, dtype=bool)
         self.n_packages = int(sh.sanctions.onset.shape[1])
         self.never_k = np.zeros((b, self.n_packages), dtype=bool)
-        # The substitution and counter-trade ramps count days from the first onset of any package.
-        self.first_onset = sh.sanctions.onset.min(axis=1)  # (B,)
+        # Adaptation clocks: a region's substitution, diversion and counter-trade ramps count days from the onset
+        # of the first package that closes any of its links (NEVER for a region no package touches).
+        touch: B8 = np.any(sh.sanctions.embargo > 0, axis=3)  # (B, K, R_o, R_d)
+        touched = touch.any(axis=3) | touch.any(axis=2)  # (B, K, R)
+        self.onset_r = np.where(touched, sh.sanctions.onset[:, :, None], NEVER).min(axis=1).T  # (R, B)
         self.tgt_idx = np.flatnonzero(sh.target)
         self.is_target = np.zeros(r, dtype=bool)
         self.is_target[self.tgt_idx] = True
@@ -201,6 +226,8 @@ class Stepper:
         self._init_projects()
         self._init_prices()
         self._init_demand()
+        self._init_diversion()
+        self._init_expansion()
         # --- state ----------------------------------------------------------------------------------
         self.x = np.repeat(self.x0, b, axis=1)  # production of the last step
         self.alpha = np.ones((n, b))
@@ -210,8 +237,15 @@ class Stepper:
         self.u: list[F64] | None = None  # redirected-order intensity per origin class
         self.c_o = np.ones((r, s, b))
         self.active_o = self.never_k  # which packages were in force when yesterday's orders were placed (B, K)
-        self.ct_x = np.zeros((r, s, b))  # counter-trade export orders to target suppliers
         self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))  # channel import orders, by target buyer
+        self.ct_offer: F64 | None = None
+        # Diverted orders for the next step: the share theta[k] of the friendly buyers' orders for k from their
+        # other foreign suppliers goes to the target regions, split ``div_share`` (R_t, S, B); of what target t
+        # receives, the share ``div_ctf`` is counter-trade (barter), the rest sold for money.
+        self.div_theta = np.zeros((s, b))
+        self.div_share = np.zeros((self.tgt_idx.size, s, b))
+        self.div_ctf = np.zeros((self.tgt_idx.size, s, b))
+        self.k_new = np.zeros((n, b))  # capacity built by supplier expansion
         self.credit = np.zeros(b)
         self.credit_ring = np.zeros((int(sh.counter_trade.lag.max(initial=0)) + 1, b))
 
@@ -229,6 +263,7 @@ class Stepper:
         emb = sh.sanctions.embargo  # (B, K, R_o, S, R_d)
         touched = emb.max(axis=(0, 1, 3)) > 0  # (R_o, R_d)
         lam = sh.sanctions.leakage.transpose(1, 2, 0)[:, :, None, None, :] if ext.leakage else 0.0  # (K, S, 1, 1, B)
+        div = sh.sanctions.divertible.T[:, None, None, None, :]  # (K, 1, 1, 1, B)
         blocks: list[_Block] = []
         groups: dict[bytes, list[int]] = {}
         for rd in np.flatnonzero(touched.any(axis=0)):
@@ -256,6 +291,7 @@ class Stepper:
                         leak=e * lam if ext.leakage else None,
                         within=1.0 - self.foreign[np.ix_(o, d)].T,
                         gamma=self.gamma_rd[d] if bl.domestic[o[0]] else np.ones((d.size, self.b)),
+                        tied=None if (div == 1.0).all() else e * (1.0 - lam) * (1.0 - div),
                     )
                 )
         return blocks
@@ -294,6 +330,8 @@ class Stepper:
             tot[:, blk.d] -= yt.sum(axis=2) * blk.gamma
         np.maximum(tot, 0.0, out=tot)
         pat = _Pattern(closed, touched, leak, y_closed, y_touched, y_leak, blocked, tot)
+        if any(blk.tied is not None for blk in self.blocks):
+            pat.closed_div = [self._divertible(blk, cl, weights) for blk, cl in zip(self.blocks, closed, strict=True)]
         if len(self._patterns) > 4:  # packages start and end on few distinct days: keep a handful
             self._patterns.clear()
         self._patterns[key] = pat
@@ -333,6 +371,19 @@ class Stepper:
             still = still * (1.0 - part(blk.banned, k))
         return closed, touched, leak
 
+    @staticmethod
+    def _divertible(blk: _Block, closed: F64 | None, weights: dict[int, F64 | None]) -> F64 | None:
+        """The closed share of ``blk``'s links that friendly buyers can take: C - N, N = 1 - prod_k (1 - t_k) the
+        union of the tied shares t_k = a_k E_k (1 - lambda_k) (1 - divertible_k) of the packages in force."""
+        if closed is None or blk.tied is None:
+            return closed
+        tied: F64 | None = None
+        for k, w in weights.items():
+            t = blk.tied[k] if w is None else blk.tied[k] * w
+            tied = t if tied is None else tied + t * (1.0 - tied)
+        assert tied is not None
+        return np.maximum(closed - tied, 0.0)  # type: ignore[no-any-return]
+
     def _fd_weight_total(self) -> F64:
         """Sum over origins of baseline final demand weighted by gamma (domestic origins of domestic buyers)."""
         tot = np.zeros((self.s, self.r, self.b))
@@ -354,19 +405,8 @@ class Stepper:
         w = x0[:, :, None] * fr.T[:, None, :]  # (R, S, B)
         self.ct_phi = _safe_div(w, w.sum(axis=0, keepdims=True))
         self.ct_has_supply = self.ct_phi.sum(axis=0) > 0  # (S, B)
-        # Where the channel's exports go (for trade by partner and the bloc border): to the friendly partners in
-        # proportion to their baseline use of the product (intermediate + final, from every origin), evenly when
-        # none uses it.
-        use = bl.z_links.sum(axis=(2, 3)) + bl.y.sum(axis=0)  # (S, R_d)
-        frt = fr.T.astype(float)  # (R, B)
-        w = use[:, :, None] * frt[None]  # (S, R_d, B)
-        even = np.broadcast_to(_safe_div(frt, frt.sum(axis=0)), w.shape)
-        self.ct_dest = np.where(w.sum(axis=1, keepdims=True) > 0, _safe_div(w, w.sum(axis=1, keepdims=True)), even)
-        # Share of a target's channel exports that crosses its bloc border (1 unless a friendly partner is a
-        # domestic region and the target is one too).
-        inside = np.einsum("od,kdb->okb", 1.0 - self.foreign, self.ct_dest)  # (R_o, S, B)
-        self.ct_cross = 1.0 - inside
-        self.ct_all_cross = not inside[self.tgt_idx].any()
+        # The channel's exports are part of the diverted flow: delivered into the friendly buyers' supply
+        # (``ShockBatch.adaptation.buyers``), displacing their other suppliers (``_diverted``).
 
     def _init_prices(self) -> None:
         pr = self.sh.prices
@@ -384,7 +424,7 @@ class Stepper:
     def _init_demand(self) -> None:
         dem = self.sh.demand
         self.demand_moves = (dem.change != 0).any(axis=(2, 3))  # (B, J) shocks that change anything
-        self.demand_on = bool(self.demand_moves.any())
+        self.demand_on = bool(self.demand_moves.any()) or self.capex_on
         self.y_kd = self.bl.y.sum(axis=0)  # (S, R_d) baseline final demand by product and destination
         # The day's multiplier mu (S, R_d, B) and mu - 1, set at the start of each step; None when mu = 1 everywhere.
         self.fd_m: F64 | None = None
@@ -396,15 +436,22 @@ class Stepper:
         shock that changes anything is in its window on day t in any scenario (mu = 1: nothing is scaled)."""
         if not self.demand_on:
             return None
-        dem = self.sh.demand
+        dem, pj = self.sh.demand, self.sh.projects
         live = (dem.onset <= t) & (t < dem.end) & self.demand_moves  # (B, J)
-        if not live.any():
+        building = (pj.signed <= t) & (t < self.capex_end) & (self.capex_rate > 0) if self.capex_on else None  # (B, P)
+        if not live.any() and (building is None or not building.any()):
             return None
         phase = np.minimum(1.0, (t - dem.onset + 1) / np.maximum(dem.ramp, 1))
         a = np.where(live, phase, 0.0)
         total = np.zeros((self.b, self.r, self.s))
         for j in np.flatnonzero(live.any(axis=0)):  # the shocks in sequence: a scenario's sum never depends on B
             total += a[:, j, None, None] * dem.change[:, j]
+        if building is not None:  # capex: the day's spending over the region's baseline final demand
+            rows = np.arange(self.b)
+            for p in np.flatnonzero(building.any(axis=0)):
+                reg = self.capex_region[:, p]
+                spend = (building[:, p] * self.capex_rate[:, p])[:, None] * pj.capex_mix[:, p]  # (B, S)
+                total[rows, reg] += _safe_div(spend, self.y_kd.T[reg])
         total += 1.0
         np.maximum(total, 0.0, out=total)
         return np.ascontiguousarray(total.transpose(2, 1, 0))
@@ -423,7 +470,52 @@ class Stepper:
 
     def _init_projects(self) -> None:
         sh = self.sh
-        self.proj_on = self.ext.projects and bool((sh.projects.success & (sh.projects.capacity > 0)).any())
+        pj = sh.projects
+        self.proj_on = self.ext.projects and bool((pj.success & (pj.capacity > 0)).any())
+        # Capex: spent evenly over the build (days signed .. online - 1) as final demand of the project's region.
+        self.capex_on = self.ext.projects and bool((pj.capex > 0).any())
+        self.capex_end = np.maximum(pj.online, pj.signed + 1)  # a project online at once spends on its first day
+        self.capex_rate = np.where(pj.capex > 0, pj.capex / (self.capex_end - pj.signed), 0.0)  # (B, P)
+        self.capex_region = pj.industry // self.s  # (B, P)
+
+    def _init_diversion(self) -> None:
+        """Friendly buyers, and the links over which diversion moves their orders (from their other foreign
+        suppliers, never a target region, never their own region)."""
+        bl, sh, ext = self.bl, self.sh, self.ext
+        ad = sh.adaptation
+        buyers = ad.buyers.copy()  # (B, R): the market's friendly buyers, and the counter-trade channel's partners
+        if ext.counter_trade:
+            buyers |= sh.counter_trade.friendly & (sh.counter_trade.capacity > 0)[:, None]
+        buyers &= ~sh.target[None, :]
+        self.div_f = np.flatnonzero(buyers.any(axis=0))
+        offered = (ext.diversion and bool((ad.diversion > 0).any())) or (
+            ext.counter_trade and bool((sh.counter_trade.capacity > 0).any())
+        )
+        self.div_on = offered and ext.sanctions and self.div_f.size > 0 and self.tgt_idx.size > 0
+        if not self.div_on:
+            return
+        f = self.div_f
+        other = (self.foreign[:, f] > 0) & ~self.is_target[:, None]  # (R_o, F)
+        zl = bl.z_links[:, f].transpose(0, 1, 3, 2)  # (S, F, S_b, R_o)
+        self.div_z = np.ascontiguousarray(zl * other.T[None, :, None, :])
+        self.div_zt = np.ascontiguousarray(self.div_z.transpose(0, 1, 3, 2))  # (S, F, R_o, S_b)
+        self.div_y = np.ascontiguousarray(self.y_kdo[:, f] * other.T[None])  # (S, F, R_o)
+        self.div_w = np.ascontiguousarray(buyers[:, f].T.astype(float))  # (F, B)
+        self.div_foreign = self.foreign[np.ix_(self.tgt_idx, f)]  # (R_t, F) 1 where a delivery is an export
+        self.div_dv = np.ascontiguousarray(ad.diversion.T) if ext.diversion else np.zeros((self.s, self.b))
+        self.div_tau = np.ascontiguousarray(ad.diversion_tau.T)  # (S, B)
+        self.div_abs = np.ascontiguousarray(ad.absorption.T)  # (S, B)
+
+    def _init_expansion(self) -> None:
+        """Supplier expansion: the share eta of excess demand built as capacity at the rate speed / tau."""
+        ad = self.sh.adaptation
+        self.exp_on = self.ext.expansion and bool((ad.expansion > 0).any())
+        if not self.exp_on:
+            return
+        r, s, b = self.r, self.s, self.b
+        self.exp_eta = np.broadcast_to(ad.expansion.T[None], (r, s, b)).reshape(self.n, b)
+        rate = self.speed_rd[:, None, :] / ad.expansion_tau.T[None]  # (R, S, B): cooperation speeds domestic ones
+        self.exp_rate = np.ascontiguousarray(rate.reshape(self.n, b))
 
     # ------------------------------------------------------------------------------ schedules --
     def capacity_loss(self, t: int) -> F64:
@@ -468,11 +560,13 @@ class Stepper:
         return np.any(self.packages_active(t), axis=1)  # type: ignore[no-any-return]
 
     def ramp(self, t: int, tau: F64, speed: F64 | float = 1.0) -> F64:
-        """1 - exp(-(days since the first onset) * speed / tau), 0 before it (broadcasts over the last axis B).
+        """Per region r, 1 - exp(-(days since r's clock started) * speed / tau), 0 before it: (..., R, B) for tau
+        (..., 1, B) (or (..., R, B)) and speed (R, B) or 1.
 
-        Days count from the earliest onset over the packages, whichever package is in force on day t.
+        A region's clock starts at the onset of the first package that closes any of its links (``onset_r``),
+        whichever package is in force on day t: a Belarus-only ban starts no clock in Russia's regions.
         """
-        since = np.maximum(t - self.first_onset, 0).astype(float)
+        since = np.maximum(t - self.onset_r, 0).astype(float)
         return 1.0 - np.exp(-since * speed / tau)  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------------------------- the step --
@@ -495,8 +589,12 @@ class Stepper:
         tt = self._intensities()
         d_int, p_blk, pu_blk = self._orders_received(tt, pat_o)
         demand = (d_int + y_sup).reshape(n, b)
+        div = self._diverted() if self.div_on else None
+        if div is not None:  # friendly buyers' orders moved from their other suppliers to the targets
+            demand -= div.out.reshape(n, b)
+            demand.reshape(r, s, b)[self.tgt_idx] += div.into
         if ext.counter_trade:
-            demand += (self.ct_x + self.ct_phi * self.ct_q.sum(axis=1)[None]).reshape(n, b)
+            demand += (self.ct_phi * self.ct_q.sum(axis=1)[None]).reshape(n, b)
 
         # 3. Overproduction (BoARIO updates it from the third step on, from signed scarcity).
         if t > 1:
@@ -506,10 +604,15 @@ class Stepper:
             self.alpha[self.alpha < 1.0] = 1.0
 
         # 4. Capacity, wanted production, inventory constraint: x = min(x_opt, min_k S_k / (psi s A_k)).
-        cap = self.x0 * (1.0 - self.capacity_loss(t)) * self.alpha
+        base_cap = self.x0 * (1.0 - self.capacity_loss(t))
+        cap = base_cap * self.alpha
         extra = self.new_capacity(t)
         if extra is not None:
             cap = cap + extra
+            base_cap = base_cap + extra
+        split_cap = cap  # what splits tomorrow's orders: capacity without what expansion built (below)
+        if self.exp_on:
+            cap = cap + self.k_new
         x_opt = np.fmin(demand, cap)
         with np.errstate(invalid="ignore"):  # 0 * inf for an unneeded input is NaN, which fmin ignores
             np.multiply(self.stock, self.inv_req, out=self.buf1)
@@ -519,6 +622,8 @@ class Stepper:
         rat = _safe_div(x, demand)  # (n, B) share of every order filled
         rat3 = rat.reshape(r, s, b)
         add = self._deliveries(tt, rat3 * self.c_o, pat_o)
+        if div is not None:
+            self._diverted_receipts(div, rat3, add)
         ct_in = None
         if ext.counter_trade:
             ct_rho = (self.ct_phi * rat3).sum(axis=0)  # (S, B) share of channel imports filled
@@ -527,7 +632,7 @@ class Stepper:
             ct_in = self.ct_q * ct_rho[:, None, :]  # (S, n_target, B)
             add.reshape(s, r, s, b)[:, self.tgt_idx] += ct_in.reshape(s, -1, s, b)
         use = np.multiply(self.tech, x[None], out=self.buf3)
-        diag = self._diagnostics(x, rat3, y_sup, add) if self.diag else None
+        diag = self._diagnostics(x, rat3, y_sup, add, div) if self.diag else None
         # BoARIO leaves inventories alone when numpy.allclose(deliveries, use): same here, per scenario.
         use_sum = x.T @ self.tech_sum  # (B,) sum of use, without a pass over (S, n, B)
         maybe = ~_surely_apart(add.sum(axis=(0, 1)), use_sum, self.tech.size)
@@ -541,10 +646,15 @@ class Stepper:
         self.stock += diff
 
         # 6. Accounts of the day.
-        rec = self._accounts(t, x, rat3, d_int, y_sup, tt, (p_blk, pu_blk), pat_o, pat_t, f_cls, ct_in, diag)
+        rec = self._accounts(t, x, rat3, d_int, y_sup, tt, (p_blk, pu_blk), pat_o, pat_t, f_cls, ct_in, div, diag)
 
-        # 7. Orders for tomorrow.
-        self._order(t, x_opt, use, cap, active, pat_t)
+        # 7. Capacity built toward the excess demand (kept once built), and orders for tomorrow.
+        if self.exp_on:  # only where capacity is what held production back (not demand, not inputs)
+            goal = np.maximum(demand - base_cap, 0.0) * self.exp_eta
+            np.maximum(goal - self.k_new, 0.0, out=goal)
+            goal *= x >= cap
+            self.k_new += goal * self.exp_rate
+        self._order(t, x_opt, use, split_cap, active, pat_t)
         self.x = x
         self.active_o = packages
         return rec
@@ -626,12 +736,11 @@ class Stepper:
         sub = sh.sanctions.substitutability.T  # (S, B)
         out = []
         for rows in self.classes:
+            tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B): clocks of the destinations
             if len(self.classes) > 1 and self.bl.domestic[rows[0]]:
-                sig = (
-                    sub[:, None] * self.ramp(t, sh.sanctions.substitution_tau.T[:, None], self.speed_rd) * self.gamma_rd
-                )
+                sig = sub[:, None] * self.ramp(t, tau, self.speed_rd) * self.gamma_rd
             else:
-                sig = (sub * self.ramp(t, sh.sanctions.substitution_tau.T))[:, None]
+                sig = sub[:, None] * self.ramp(t, tau)
             out.append(_safe_div(pat.blocked_fd * sig * active, pat.fd_tot))
         return out
 
@@ -719,12 +828,14 @@ class Stepper:
         return to.sum(axis=0), exports, premium
 
     # ------------------------------------------------------------------------------- accounts --
-    def _diagnostics(self, x: F64, rat3: F64, y_sup: F64, add: F64) -> tuple[F64, F64]:
+    def _diagnostics(self, x: F64, rat3: F64, y_sup: F64, add: F64, div: _Diverted | None) -> tuple[F64, F64]:
         """Largest relative gap between production and deliveries by product, and the lowest inventory."""
         r, s, b = self.r, self.s, self.b
         produced = x.reshape(r, s, b).sum(axis=0)  # (S, B)
-        got = add.reshape(s, r, s, b).sum(axis=(1, 2))  # into buyers' inventories, channel imports included
-        got = got + (rat3 * y_sup).sum(axis=0) + (self.ct_x * rat3).sum(axis=0)
+        got = add.reshape(s, r, s, b).sum(axis=(1, 2))  # into buyers' inventories, channel and diverted included
+        got = got + (rat3 * y_sup).sum(axis=0)
+        if div is not None:  # final demand of friendly buyers: from the targets instead of their other suppliers
+            got = got + self._diverted_final(div, rat3).sum(axis=1)
         # Relative to production, or to a millionth of the baseline once production has collapsed: an output
         # of ~0 is delivered as ~1e-30 by the open-minus-closed contractions, which is no accounting error.
         resid = np.abs(got - produced) / np.maximum(produced, 1e-6 * self.x0_by_product)
@@ -743,6 +854,7 @@ class Stepper:
         pat_t: _Pattern | None,
         f_cls: list[F64] | None,
         ct_in: F64 | None,
+        div: _Diverted | None,
         diag: tuple[F64, F64] | None,
     ) -> StepRecord:
         r, s, b = self.r, self.s, self.b
@@ -763,9 +875,26 @@ class Stepper:
                 premium[blk.d] += (leaked * sh.sanctions.leakage_premium.T[:, None, :]).sum(axis=0)
         ct_exp = np.zeros((r, b))
         ct_imp = np.zeros((r, b))
+        diverted = displaced = received = None
+        div_cut: F64 | None = None
+        if div is not None:  # what the targets deliver to friendly buyers, and what the others no longer deliver
+            tgt = self.tgt_idx
+            sold = rat3[tgt] * div.into  # (R_t, S, B)
+            moved = div.moved_z + div.moved_y  # (S, F, B)
+            cross = _safe_div(np.einsum("tf,kfb->tkb", self.div_foreign, moved), moved.sum(axis=1)[None])
+            exports[tgt] += (sold * cross).sum(axis=1)
+            lost = rat3 * div.out  # (R, S, B), every such delivery crosses a border
+            exports -= lost.sum(axis=1)
+            ct_exp[tgt] = (sold * self.div_ctf).sum(axis=1)
+            div_cut = (sold * (1.0 - self.div_ctf) * self.export_discount[None]).sum(axis=1)  # (R_t, B)
+            final = self._diverted_final(div, rat3)  # (S, F, B)
+            fd[self.div_f] += final.sum(axis=0)
+            diverted, displaced = np.zeros((r, b)), lost.sum(axis=1)
+            diverted[tgt] = sold.sum(axis=1)
+            received = np.zeros((r, b))  # the friendly buyers' net change of receipts, counted on their side
+            inter = div.inter if div.inter is not None else self._diverted_intermediate(div, rat3)
+            received[self.div_f] = inter.sum(axis=(0, 2)) + final.sum(axis=0)
         if ct_in is not None:
-            ct_exp = (self.ct_x * rat3).sum(axis=1)  # (R, B)
-            exports += ct_exp if self.ct_all_cross else (self.ct_x * rat3 * self.ct_cross).sum(axis=1)
             if self.tgt_idx.size:  # the friendly suppliers' sales to the targets through the channel
                 bought = self.ct_q.reshape(s, -1, s, b).sum(axis=2)  # (S, R_t, B)
                 crossing = np.einsum("od,kdb->okb", self.foreign[:, self.tgt_idx], bought)  # (R_o, S, B)
@@ -774,6 +903,8 @@ class Stepper:
             self._settle_counter_trade(t, ct_exp, ct_in)
         # Real income: premia and discounts are income transfers, not a loss of volume.
         income = va - premium - sh.counter_trade.discount * ct_exp
+        if div_cut is not None:  # diverted exports sold for money, below the world price
+            income[self.tgt_idx] -= div_cut
         leaked = self._leaked(rat3, p_blk, pat_o, pat_t) if self.discount_on or self.trade else []
         if self.discount_on:  # the targets' leaked exports sell below the world price
             for blk, lk in leaked:
@@ -786,12 +917,12 @@ class Stepper:
             dp = self.price_change(t) if self.price_on else None
             weights = ([None] if self.trade else []) + ([dp] if dp is not None else [])
             channel = self._channel(rat3) if ct_in is not None and self.tgt_idx.size else None
-            sums = self._bilateral(rat3, tt, p_blk, pu_blk, pat_o, pat_t, f_cls, channel, weights)
+            sums = self._bilateral(rat3, tt, p_blk, pu_blk, pat_o, pat_t, f_cls, channel, div, weights)
             gain = sums[-1] if dp is not None else None  # (R_d, R_o, B): sum_k (p_k - 1) flow_k
             if gain is not None:  # sum_k (p_k - 1) (exports_k - imports_k) across the bloc border
                 income += np.einsum("dob,od->ob", gain, self.foreign) - np.einsum("dob,od->db", gain, self.foreign)
             if self.trade:
-                volume, value = self._trade_values(sums[0], gain, leaked, channel)
+                volume, value = self._trade_values(sums[0], gain, leaked, div, rat3)
         day_fd = None  # the day's final demand by destination, fd0 + sum_k y[k, rd] (mu - 1)[k, rd]
         if self.fd_d is not None:
             day_fd = self.fd0[:, None] + np.einsum("kd,kdb->db", self.y_kd, self.fd_d)
@@ -811,6 +942,9 @@ class Stepper:
             trade_volume=volume,
             trade_value=value,
             final_demand=day_fd,
+            diverted=diverted,
+            displaced=displaced,
+            diverted_received=received,
         )
 
     # --------------------------------------------------------------------------- trade by partner --
@@ -844,7 +978,8 @@ class Stepper:
         pat_o: _Pattern | None,
         pat_t: _Pattern | None,
         f_cls: list[F64] | None,
-        channel: tuple[F64, F64, F64] | None,
+        channel: tuple[F64, F64] | None,
+        div: _Diverted | None,
         weights: list[F64 | None],
     ) -> list[F64]:
         """Deliveries from each origin region to each destination region, intermediate + final + counter-trade,
@@ -900,49 +1035,49 @@ class Stepper:
                     m[links] -= np.einsum("kdob,kob->dob", part, rcw[:, blk.o])
                 if rem is not None:
                     m[links] -= np.einsum("kdob,kob->dob", rem, ratw[:, blk.o])
-            if channel is not None:  # the counter-trade channel's deliveries (``_channel``)
-                exports, imports = self._channel_links(*channel, w)
-                m[:, self.tgt_idx] += exports
-                m[self.tgt_idx] += imports
+            if channel is not None:  # the counter-trade channel's imports (``_channel``)
+                m[self.tgt_idx] += self._channel_links(*channel, w)
+            if div is not None:  # diverted orders: friendly buyers take from the targets, not their other suppliers
+                lost = (div.lost_z + div.lost_y) * ratw[:, None]  # (S, F, R_o, B)
+                m[self.div_f] -= lost.sum(axis=0)
+                gain = self.div_share.transpose(1, 0, 2)[:, None] * ratw[:, None, self.tgt_idx]  # (S, 1, R_t, B)
+                m[np.ix_(self.div_f, self.tgt_idx)] += (gain * (div.moved_z + div.moved_y)[:, :, None]).sum(axis=0)
             out.append(m)
         return out
 
-    def _channel(self, rat3: F64) -> tuple[F64, F64, F64]:
-        """The counter-trade channel's deliveries by product: ``sold`` (S, R_t, B) the target regions' channel
-        exports, which go to the friendly partners in the shares ``ct_dest``; ``bought`` (S, R_t, B) the target
-        regions' channel import orders and ``supplied`` (S, R, B) the share of them each origin delivers, so
-        that origin o delivers ``supplied[k, o] * bought[k, d]`` to target region d."""
-        s, b, tgt = self.s, self.b, self.tgt_idx
-        sold = (self.ct_x[tgt] * rat3[tgt]).transpose(1, 0, 2)
+    def _channel(self, rat3: F64) -> tuple[F64, F64]:
+        """The counter-trade channel's imports by product: ``bought`` (S, R_t, B) the target regions' channel
+        import orders and ``supplied`` (S, R, B) the share of them each origin delivers, so that origin o delivers
+        ``supplied[k, o] * bought[k, d]`` to target region d. (The channel's exports are diverted orders.)"""
+        s, b = self.s, self.b
         bought = self.ct_q.reshape(s, -1, s, b).sum(axis=2)
         supplied = (self.ct_phi * rat3).transpose(1, 0, 2)
-        return sold, bought, supplied
+        return bought, supplied
 
-    def _channel_links(self, sold: F64, bought: F64, supplied: F64, weight: F64 | None) -> tuple[F64, F64]:
-        """The channel's deliveries summed over products, weighted by ``weight`` (S, B) if given: exports from
-        the target regions to each destination, (R_d, R_t, B), and imports into the target regions from each
-        origin, (R_t, R_o, B)."""
-        dest = self.ct_dest if weight is None else self.ct_dest * weight[:, None]
+    def _channel_links(self, bought: F64, supplied: F64, weight: F64 | None) -> F64:
+        """The channel's imports summed over products, weighted by ``weight`` (S, B) if given: into the target
+        regions from each origin, (R_t, R_o, B)."""
         orders = bought if weight is None else bought * weight[:, None]
-        exports = np.matmul(dest.transpose(2, 1, 0), sold.transpose(2, 0, 1)).transpose(1, 2, 0)
-        imports = np.matmul(orders.transpose(2, 1, 0), supplied.transpose(2, 0, 1)).transpose(1, 2, 0)
-        return exports, imports
+        return np.matmul(orders.transpose(2, 1, 0), supplied.transpose(2, 0, 1)).transpose(1, 2, 0)  # type: ignore[no-any-return]
 
     def _trade_values(
         self,
         volume: F64,
         gain: F64 | None,
         leaked: list[tuple[_Block, F64]],
-        channel: tuple[F64, F64, F64] | None,
+        div: _Diverted | None,
+        rat3: F64,
     ) -> tuple[F64, F64]:
         """Deliveries by origin and destination region summed over products, (R_o, R_d, B): in volume, and in
         value: volume + sum_k (p_k(t) - 1) flow_k (``gain``), less the counter-trade discount on bartered exports
         and the export discount on the targets' leaked exports (both at baseline prices, as in real income),
         plus the leakage premium the destination pays on leaked imports."""
         value = volume.copy() if gain is None else volume + gain
-        if channel is not None:
-            exports, _ = self._channel_links(*channel, None)
-            value[:, self.tgt_idx] -= self.sh.counter_trade.discount * exports
+        if div is not None:  # diverted exports: bartered at the channel's discount, the rest at the export discount
+            tgt = self.tgt_idx
+            cut = self.div_ctf * self.sh.counter_trade.discount + (1.0 - self.div_ctf) * self.export_discount[None]
+            sold = (self.div_share * rat3[tgt] * cut).transpose(1, 0, 2)[:, None]  # (S, 1, R_t, B)
+            value[np.ix_(self.div_f, tgt)] -= (sold * (div.moved_z + div.moved_y)[:, :, None]).sum(axis=0)
         for blk, lk in leaked:
             charge = np.einsum("kdob,kb->dob", lk, self.premium_k)
             if self.discount_on:
@@ -1006,8 +1141,7 @@ class Stepper:
         self.c_o = c3
         if pat is None:
             self.u = None
-            if ext.counter_trade:
-                self._order_counter_trade(t, active, None, None)
+            self._order_adaptation(t, active, None, None)
             return
         # Weight of the suppliers still reachable (the baseline split less the closed part of each link),
         # and of those that can take redirected orders: untouched by the sanction (and, under cooperation,
@@ -1039,7 +1173,8 @@ class Stepper:
         unfilled = on_targets(blocked).copy() if ct else None  # (S, R_t, S_b, B) for the barter channel
         if w_red is not None:
             sub = sh.sanctions.substitutability.T
-            sig = (sub * self.ramp(t, sh.sanctions.substitution_tau.T) * active)[:, None, :]  # (S, 1, B)
+            tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B)
+            sig = sub[:, None] * self.ramp(t, tau) * active  # (S, R_d, B): each buyer region's clock
             if w_dom is not None:  # domestic buyers weight domestic suppliers by gamma
                 w_red.reshape(s, r, s, b)[:, self.dom_idx] += (self.gamma_rd[self.dom_idx] - 1.0)[
                     None, :, None
@@ -1050,63 +1185,158 @@ class Stepper:
             w_red[w_red < _MIN_SHARE * w_all] = 0.0
             q = _safe_div(blocked, w_red)
             if w_dom is None:
-                u = q * sig
+                u = (q.reshape(s, r, s, b) * sig[:, :, None]).reshape(s, n, b)
                 self.u = [u]
                 if unfilled is not None:
                     unfilled -= on_targets(u) * on_targets(w_red)
             else:
                 # u_dom = blocked sig_d gamma / W_g, u_for = blocked sig / W_g, W_g = W_red + (gamma - 1) W_dom,
                 # and domestic buyers ramp faster (sig_d).
-                sig_d = sub[:, None] * self.ramp(t, sh.sanctions.substitution_tau.T[:, None], self.speed_rd)
+                sig_d = sub[:, None] * self.ramp(t, tau, self.speed_rd)
                 sig_d *= active
                 sig_d *= self.gamma_rd  # (S, R_d, B)
-                self.u = [(q.reshape(s, r, s, b) * sig_d[:, :, None]).reshape(s, n, b), q * sig]
+                q4 = q.reshape(s, r, s, b)
+                self.u = [(q4 * sig_d[:, :, None]).reshape(s, n, b), (q4 * sig[:, :, None]).reshape(s, n, b)]
                 if unfilled is not None:  # what was redirected: q (sig W_for + sig_d gamma W_dom)
                     w_dom_t = on_targets(w_dom)
                     moved = sig_d[:, tcols, None] * w_dom_t
-                    moved += sig[:, :, None] * (on_targets(w_red) - self.gamma_rd[tcols][None, :, None] * w_dom_t)
+                    moved += sig[:, tcols, None] * (on_targets(w_red) - self.gamma_rd[tcols][None, :, None] * w_dom_t)
                     unfilled -= on_targets(q) * moved
         else:
             self.u = None
-        if ext.counter_trade:
-            self._order_counter_trade(t, active, pat, unfilled)
+        self._order_adaptation(t, active, pat, unfilled)
 
     # ---------------------------------------------------------------------------- counter-trade --
-    def _order_counter_trade(self, t: int, active: B8, pat: _Pattern | None, unfilled: F64 | None) -> None:
-        """Counter-trade orders for tomorrow: blocked exports offered to friendly partners, and imports
-        bought with the proceeds, never beyond the credit earned (the channel balances in value)."""
+    def _order_adaptation(self, t: int, active: B8, pat: _Pattern | None, unfilled: F64 | None) -> None:
+        """Tomorrow's counter-trade orders and diverted orders."""
+        blocked = self._blocked_exports(pat) if pat is not None and (self.div_on or self.ext.counter_trade) else None
+        offer = self._order_counter_trade(t, active, blocked, unfilled) if self.ext.counter_trade else None
+        self.ct_offer = offer  # (R_t, S, B) or None: what the channel offers the friendly buyers tomorrow
+        if self.div_on:
+            self._place_diversion(t, active, blocked, offer)
+
+    def _blocked_exports(self, pat: _Pattern) -> F64:
+        """The target regions' exports the coalition no longer buys and other buyers could take, (R_t, S, B):
+        orders (at tomorrow's intensities and capacity ratios) and final demand on the divertible closed share of
+        their links."""
         s, r, b = self.s, self.r, self.b
+        out = np.zeros((r, s, b))
+        v4 = self.v.reshape(s, r, s, b)
+        for i, blk in enumerate(self.blocks):
+            cl = pat.closed[i] if pat.closed_div is None else pat.closed_div[i]
+            if cl is None or not self.is_target[blk.o].any():
+                continue
+            p = np.matmul(blk.z, v4[:, blk.d])  # (S, D, O, B) orders at usual intensities
+            out[blk.o] += np.einsum("kdob,kdob->okb", p, cl) * self.c_o[blk.o]
+            yc = pat.y_closed[i] if pat.closed_div is None else blk.y[..., None] * cl
+            assert yc is not None
+            out[blk.o] += self._fd_scaled(blk, yc).sum(axis=1).transpose(1, 0, 2)
+        return out[self.tgt_idx]
+
+    def _order_counter_trade(self, t: int, active: B8, blocked: F64 | None, unfilled: F64 | None) -> F64 | None:
+        """Counter-trade for tomorrow: the blocked exports offered to friendly buyers through the channel,
+        (R_t, S, B) (returned; they join the diverted orders), and the imports bought with the proceeds, never
+        beyond the credit earned (the channel balances in value)."""
+        s = self.s
         sh = self.sh
         ring = self.credit_ring
         self.credit += ring[t % ring.shape[0]]
         ring[t % ring.shape[0]] = 0.0
-        self.ct_x = np.zeros((r, s, b))
-        if pat is None or unfilled is None or self.tgt_idx.size == 0:
-            self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))
-            return
-        eps = sh.counter_trade.efficiency * self.ramp(t, sh.counter_trade.tau) * active  # (B,)
-        # Exports the coalition no longer buys: orders blocked at target origins (intermediate + final).
-        blk_exp = np.zeros((r, s, b))
-        v4 = self.v.reshape(s, r, s, b)
-        for i, blk in enumerate(self.blocks):
-            cl = pat.closed[i]
-            yc = pat.y_closed[i]
-            if cl is None or yc is None or not self.is_target[blk.o].any():
-                continue
-            p = np.matmul(blk.z, v4[:, blk.d])  # (S, D, O, B) orders at usual intensities
-            blk_exp[blk.o] += np.einsum("kdob,kdob->okb", p, cl) * self.c_o[blk.o]
-            blk_exp[blk.o] += self._fd_scaled(blk, yc).sum(axis=1).transpose(1, 0, 2)
-        blk_exp[~self.is_target] = 0.0
-        want = blk_exp * eps
+        if blocked is None or unfilled is None or self.tgt_idx.size == 0:
+            self.ct_q = np.zeros((s, self.tgt_idx.size * s, self.b))
+            return None
+        tgt = self.tgt_idx
+        eps = sh.counter_trade.efficiency * self.ramp(t, sh.counter_trade.tau)[tgt] * active  # (R_t, B)
+        want = blocked * eps[:, None, :]
         tot = want.sum(axis=(0, 1))
-        self.ct_x = want * np.minimum(1.0, _safe_div(self.ct_cap, tot))
+        offer = want * np.minimum(1.0, _safe_div(self.ct_cap, tot))
         # Imports bought with the proceeds: unfilled needs of target buyers, from friendly suppliers.
-        wish = unfilled.reshape(s, -1, b)
-        wish *= (self.ct_has_supply * (eps > 0))[:, None, :]
+        wish = unfilled.reshape(s, -1, self.b)
+        wish *= (self.ct_has_supply * (eps.max(axis=0) > 0))[:, None, :]
         tot_w = wish.sum(axis=(0, 1))
         budget = np.maximum(np.minimum(self.credit, self.ct_cap), 0.0)
         self.ct_q = wish * np.minimum(1.0, _safe_div(budget, tot_w))
         self.credit -= self.ct_q.sum(axis=(0, 1))
+        return offer  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------------------ export diversion --
+    def _place_diversion(self, t: int, active: B8, blocked: F64 | None, ct_offer: F64 | None) -> None:
+        """Tomorrow's diverted orders: the friendly buyers take the share diversion x ramp of the targets' blocked
+        exports, plus what the counter-trade channel offers, moving that much of their orders for each product
+        from their other foreign suppliers to the targets, at most the share ``absorption`` of those orders.
+
+        Sets theta[k] = accepted / M[k] (the share of the friendly buyers' orders for k from their other
+        suppliers that goes to the targets, M[k] those orders at tomorrow's intensities), the targets' shares of
+        it (in proportion to what each offers) and the counter-trade part of each target's offer."""
+        s, r, b = self.s, self.r, self.b
+        self.div_theta = np.zeros((s, b))
+        if blocked is None:
+            return
+        offer = np.zeros((self.tgt_idx.size, s, b))
+        if self.div_dv.any():
+            ramp = self.ramp(t, self.div_tau[:, None])[:, self.tgt_idx]  # (S, R_t, B): each target's clock
+            offer += blocked * (self.div_dv[:, None] * ramp * active).transpose(1, 0, 2)
+        if ct_offer is not None:
+            offer += ct_offer
+        total = offer.sum(axis=0)  # (S, B)
+        if not total.any():
+            return
+        orders = np.matmul(self.div_zt, self.v.reshape(s, r, s, b)[:, self.div_f])  # (S, F, R_o, B)
+        m = np.einsum("kfob,okb->kfb", orders, self.c_o) + self._div_final_orders()
+        m = (m * self.div_w[None]).sum(axis=1)  # (S, B)
+        accepted = np.minimum(total, self.div_abs * m)
+        self.div_theta = _safe_div(accepted, m)
+        self.div_share = _safe_div(offer, total[None])
+        self.div_ctf = _safe_div(ct_offer, offer) if ct_offer is not None else np.zeros_like(offer)
+
+    def _div_final_orders(self) -> F64:
+        """The friendly buyers' final demand for each product from their other foreign suppliers, (S, F, B)."""
+        y = self.div_y.sum(axis=2)[..., None]  # (S, F, 1)
+        return y * self.fd_m[:, self.div_f] if self.fd_m is not None else np.repeat(y, self.b, axis=2)  # type: ignore[no-any-return]
+
+    def _diverted(self) -> _Diverted | None:
+        """The day's diverted orders (placed yesterday as theta, applied to today's orders), or None."""
+        th = self.div_theta
+        if not th.any():
+            return None
+        s, r, b = self.s, self.r, self.b
+        scale = (th[:, None] * self.div_w[None])[:, :, None]  # (S, F, 1, B)
+        lost_z = np.matmul(self.div_zt, self.v.reshape(s, r, s, b)[:, self.div_f])  # (S, F, R_o, B)
+        lost_z *= self.c_o.transpose(1, 0, 2)[:, None]
+        lost_z *= scale
+        y = self.div_y[..., None] if self.fd_m is None else self.div_y[..., None] * self.fd_m[:, self.div_f, None]
+        lost_y = y * scale
+        moved_z, moved_y = lost_z.sum(axis=2), lost_y.sum(axis=2)
+        into = self.div_share * (moved_z + moved_y).sum(axis=1)[None]
+        out = (lost_z + lost_y).sum(axis=1).transpose(1, 0, 2)
+        return _Diverted(lost_z, lost_y, moved_z, moved_y, into, out)
+
+    def _div_fill(self, rat3: F64) -> F64:
+        """Share of the diverted orders for each product that the targets fill, rho[k] (S, B)."""
+        return (self.div_share * rat3[self.tgt_idx]).sum(axis=0)  # type: ignore[no-any-return]
+
+    def _diverted_intermediate(self, div: _Diverted, rat3: F64) -> F64:
+        """Net change of the friendly buyers' intermediate receipts, (S, F, S_b, B), counted on the buyers' side:
+        theta v[k, f, s] (rho_k sum_o Z c_o - sum_o Z c_o r_o) over their other suppliers o."""
+        s, r, b = self.s, self.r, self.b
+        ck = self.c_o.transpose(1, 0, 2)[:, None]  # (S, 1, R, B)
+        wc = np.matmul(self.div_z, ck)  # (S, F, S_b, B)
+        wcr = np.matmul(self.div_z, ck * rat3.transpose(1, 0, 2)[:, None])
+        wc *= self._div_fill(rat3)[:, None, None]
+        wc -= wcr
+        wc *= (self.div_theta[:, None] * self.div_w[None])[:, :, None]
+        wc *= self.v.reshape(s, r, s, b)[:, self.div_f]
+        return wc  # type: ignore[no-any-return]
+
+    def _diverted_receipts(self, div: _Diverted, rat3: F64, add: F64) -> None:
+        """Add the diverted goods to the friendly buyers' inventories, ``add`` (S, n, B), in place."""
+        s, r, b = self.s, self.r, self.b
+        div.inter = self._diverted_intermediate(div, rat3)
+        add.reshape(s, r, s, b)[:, self.div_f] += div.inter
+
+    def _diverted_final(self, div: _Diverted, rat3: F64) -> F64:
+        """Net change of the friendly buyers' final receipts, (S, F, B): rho_k moved_y - sum_o r_o lost_y."""
+        return self._div_fill(rat3)[:, None] * div.moved_y - np.einsum("kfob,okb->kfb", div.lost_y, rat3)  # type: ignore[no-any-return]
 
     def _settle_counter_trade(self, t: int, ct_exp: F64, ct_in: F64) -> None:
         """Book export proceeds (after the lag) and refund what the channel failed to deliver."""

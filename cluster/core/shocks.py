@@ -21,6 +21,7 @@ from .baseline import Baseline
 
 __all__ = [
     "NEVER",
+    "Adaptation",
     "Ario",
     "CapacityEvents",
     "Cooperation",
@@ -47,8 +48,10 @@ class Extensions:
     """Which sanctions extensions of the model are switched on (all off = plain ARIO, as BoARIO).
 
     Switches are static for a run, so the numeric path never depends on which scenarios share a batch.
-    ``substitution``, ``leakage``, ``counter_trade`` and ``cooperation`` act on closed links and need
-    ``sanctions``.
+    ``substitution``, ``leakage``, ``counter_trade``, ``cooperation`` and ``diversion`` act on closed links and
+    need ``sanctions``. ``diversion`` (the targets' blocked exports taken by friendly buyers) and ``expansion``
+    (suppliers raising capacity toward persistent excess demand) do nothing while their ``ShockBatch.adaptation``
+    parameters are 0.
     """
 
     sanctions: bool = True
@@ -57,14 +60,16 @@ class Extensions:
     counter_trade: bool = True
     projects: bool = True
     cooperation: bool = True
+    diversion: bool = True
+    expansion: bool = True
 
     @classmethod
     def none(cls) -> Extensions:
         """Every extension off: the plain ARIO model."""
-        return cls(False, False, False, False, False, False)
+        return cls(False, False, False, False, False, False, False, False)
 
     def __post_init__(self) -> None:
-        needs = ("leakage", "substitution", "counter_trade", "cooperation")
+        needs = ("leakage", "substitution", "counter_trade", "cooperation", "diversion")
         if not self.sanctions and any(getattr(self, name) for name in needs):
             on = [name for name in needs if getattr(self, name)]
             raise ShapeError(f"extensions {on} act on closed links and need sanctions=True")
@@ -158,7 +163,8 @@ class Sanctions(_Group):
     (``docs/model.md``, link availability). Per scenario, whatever the package: leaked goods cost a premium
     ``leakage_premium[b, k]`` (a share of the value); of the orders a buyer can no longer place, the share
     ``substitutability[b, k]`` x (1 - exp(-days since the first onset / ``substitution_tau[b, k]``)) is
-    redirected to open suppliers.
+    redirected to open suppliers. Of the exports package p closes, the share ``divertible[b, p]`` (B, K) can be
+    taken by friendly buyers instead (``Adaptation``); 0 for goods tied to their buyers, such as pipeline gas.
     """
 
     NAME: ClassVar[str] = "sanctions"
@@ -169,6 +175,7 @@ class Sanctions(_Group):
     leakage_premium: F64 = _arr(("B", "S"), low=0.0)
     substitutability: F64 = _arr(("B", "S"), low=0.0, high=1.0)
     substitution_tau: F64 = _arr(("B", "S"), 180.0, low=0.0, low_open=True)
+    divertible: F64 = _arr(("B", "K"), 1.0, low=0.0, high=1.0)
 
 
 @dataclass(frozen=True)
@@ -202,9 +209,13 @@ class CounterTrade(_Group):
 
 @dataclass(frozen=True)
 class Projects(_Group):
-    """Import-substitution projects, shapes (B, P): ``capacity`` of daily output added to industry
-    ``industry`` from day ``online``, ramping linearly over ``ramp`` days, if ``success``; ``capex`` is spent
-    in any case."""
+    """Import-substitution projects, shapes (B, P) but ``capex_mix``: ``capacity`` of daily output added to
+    industry ``industry`` from day ``online``, ramping linearly over ``ramp`` days, if ``success``.
+
+    ``capex`` (money) is spent in any case, evenly over the build, days ``signed`` .. ``online`` - 1, as final
+    demand of the project's region (the region of ``industry``) for the products in the shares ``capex_mix``
+    (B, P, S), rows summing to 1 (construction and machinery, typically).
+    """
 
     NAME: ClassVar[str] = "projects"
     industry: I64 = _int(("B", "P"))
@@ -213,6 +224,8 @@ class Projects(_Group):
     ramp: I64 = _int(("B", "P"))
     success: B8 = _flag(("B", "P"))
     capex: F64 = _arr(("B", "P"), low=0.0)
+    signed: I64 = _int(("B", "P"), low=-math.inf)  # before day 0: the part spent before the run is not counted
+    capex_mix: F64 = _arr(("B", "P", "S"), low=0.0, high=1.0)
 
 
 @dataclass(frozen=True)
@@ -253,6 +266,32 @@ class Demand(_Group):
 
 
 @dataclass(frozen=True)
+class Adaptation(_Group):
+    """How markets adapt to the sanctions, per product k (shapes (B, S) but ``buyers``).
+
+    *Export diversion*: friendly buyers ``buyers`` (B, R) take the share ``diversion[b, k]`` x (1 - exp(-days
+    since the first onset / ``diversion_tau``)) of the target regions' blocked exports of k (the orders their
+    coalition buyers can no longer place), shifting that much of their orders for k away from their other
+    foreign suppliers, at most the share ``absorption[b, k]`` of those orders; the targets sell it at
+    ``Prices.export_discount``. Counter-trade exports join this flow (the barter-settled part of it), and the
+    channel's partners (``CounterTrade.friendly``) are among its buyers.
+
+    *Supplier expansion*: a supplier whose demand exceeds its baseline capacity builds capacity for the share
+    ``expansion[b, k]`` of the excess, with the time constant ``expansion_tau[b, k]`` days (faster by
+    ``Cooperation.speedup`` for domestic suppliers), on the days its capacity is what holds production back;
+    built capacity is kept, and fills orders without drawing more of them (``docs/model.md``).
+    """
+
+    NAME: ClassVar[str] = "adaptation"
+    buyers: B8 = _flag(("B", "R"))
+    diversion: F64 = _arr(("B", "S"), low=0.0, high=1.0)
+    diversion_tau: F64 = _arr(("B", "S"), 180.0, low=0.0, low_open=True)
+    absorption: F64 = _arr(("B", "S"), 1.0, low=0.0, high=1.0)
+    expansion: F64 = _arr(("B", "S"), low=0.0, high=1.0)
+    expansion_tau: F64 = _arr(("B", "S"), 365.0, low=0.0, low_open=True)
+
+
+@dataclass(frozen=True)
 class Ario(_Group):
     """ARIO parameters per scenario (shape (B,), ``inventory_days`` (B, S)); the quiet values are BoARIO's
     defaults: alpha_max 1.25, tau_alpha 365 days, psi 0.8, tau_inv 60 days, 90 days of stock."""
@@ -280,6 +319,7 @@ GROUPS: dict[str, type[_Group]] = {
     "projects": Projects,
     "prices": Prices,
     "demand": Demand,
+    "adaptation": Adaptation,
     "ario": Ario,
 }
 
@@ -302,6 +342,7 @@ class ShockBatch:
     projects: Projects
     prices: Prices
     demand: Demand
+    adaptation: Adaptation
     ario: Ario = field(repr=False)
 
     @property
@@ -365,6 +406,11 @@ class ShockBatch:
         for name, value in (("events.industry", self.events.industry), ("projects.industry", self.projects.industry)):
             if value.size and (value.min() < 0 or value.max() >= n):
                 raise ShapeError(f"ShockBatch.{name} must index industries 0..{n - 1}")
+        spent = self.projects.capex > 0
+        if np.any(spent & (np.abs(self.projects.capex_mix.sum(axis=2) - 1.0) > 1e-9)):
+            raise ShapeError("ShockBatch.projects.capex_mix must sum to 1 over products for a project with capex")
+        if np.any(spent & (self.projects.online < self.projects.signed)):
+            raise ShapeError("ShockBatch.projects.online must be >= projects.signed, project by project")
         if np.any(self.sanctions.end < self.sanctions.onset):
             raise ShapeError("ShockBatch.sanctions.end must be >= sanctions.onset, package by package")
         if np.any(self.demand.end < self.demand.onset):

@@ -194,6 +194,7 @@ def _run(
     by_period = {name: np.zeros((n_periods, r, b)) for name in FLOWS} if periods is not None else None
     trade_volume = np.zeros((n_periods, r, r, b)) if periods is not None else None
     trade_value = np.zeros((n_periods, r, r, b)) if periods is not None else None
+    zero = np.zeros((r, b))
     for t in range(steps):
         rec = st.step(t)
         loss = va0 - rec.va
@@ -207,6 +208,8 @@ def _run(
             "ct_exports": rec.ct_exports,
             "ct_imports": rec.ct_imports,
             "leakage_premium": rec.premium,
+            "diverted_exports": zero if rec.diverted is None else rec.diverted,
+            "displaced_exports": zero if rec.displaced is None else rec.displaced,
         }
         for name in FLOWS:
             acc[name] += daily[name]
@@ -240,6 +243,7 @@ def _run(
     acc["worst_day_loss_pct"] = 100.0 * worst
     acc["recovery_day"] = found.astype(float)
     acc["project_capex"], acc["capacity_online"] = _project_totals(baseline, shocks, st, steps, ext)
+    acc["capacity_built"] = st.k_new.reshape(r, -1, b).sum(axis=1) * DAYS_PER_YEAR
     metrics = {name: np.ascontiguousarray(value.T) for name, value in acc.items()}
     va_path = prod_path = None
     if keep:
@@ -305,9 +309,12 @@ def _project_totals(
     online = np.zeros((r, b))
     if not ext.projects:
         return capex.T, online
-    region = shocks.projects.industry // s
+    pj = shocks.projects
+    region = pj.industry // s
     rows = np.broadcast_to(np.arange(b)[:, None], region.shape)
-    np.add.at(capex, (rows, region), shocks.projects.capex)
+    # Spent evenly over the build (days signed .. online - 1): the part of it inside the horizon.
+    days = np.clip(np.minimum(st.capex_end, steps) - np.maximum(pj.signed, 0), 0, None)
+    np.add.at(capex, (rows, region), st.capex_rate * days)
     extra = st.new_capacity(steps - 1)
     if extra is not None:
         online = extra.reshape(r, s, b).sum(axis=1) * DAYS_PER_YEAR

@@ -34,6 +34,7 @@ from hypothesis.extra import numpy as hnp
 
 from cluster.core import (
     NEVER,
+    Adaptation,
     Ario,
     Baseline,
     CapacityEvents,
@@ -49,6 +50,7 @@ from cluster.core import (
     embargo_links,
     simulate,
 )
+from cluster.core.model import Stepper
 from cluster.economy import synthetic
 from cluster.errors import ShapeError
 
@@ -126,11 +128,20 @@ def check_accounts(case: Case, out: Outcome) -> None:
     assert np.all(out.production_path >= floor), f"production down to {out.production_path.min():.3g}"
     assert np.all(np.isfinite(out.va_path))
     # Flows that are sums of deliveries cannot be negative; channels switched off move nothing.
-    for name in ("ct_exports", "ct_imports", "leakage_premium", "project_capex", "capacity_online"):
+    flows = ("ct_exports", "ct_imports", "leakage_premium", "project_capex", "capacity_online", "capacity_built")
+    for name in (*flows, "diverted_exports", "displaced_exports"):
         assert np.all(out.metrics[name] >= 0.0), name
     non_target = ~sh.target
     assert np.all(out.metrics["ct_exports"][:, non_target] == 0.0)
     assert np.all(out.metrics["ct_imports"][:, non_target] == 0.0)
+    # Diverted exports come from the targets only; only the friendly buyers' other suppliers (never a target)
+    # lose deliveries to them; the counter-trade exports are part of the diverted flow.
+    assert np.all(out.metrics["diverted_exports"][:, non_target] == 0.0)
+    assert np.all(out.metrics["displaced_exports"][:, sh.target] == 0.0)
+    scale = case.steps * bl.x0.reshape(r, -1).sum(axis=1)
+    assert np.all(out.metrics["ct_exports"] <= out.metrics["diverted_exports"] + TRADE_TOL * scale)
+    if not case.extensions.expansion:
+        assert np.all(out.metrics["capacity_built"] == 0.0)
     # Final demand delivered never exceeds the day's final demand (shifted by the demand shocks, up to +50% each).
     scale = case.steps * bl.y.sum(axis=(0, 1)) * (1.0 + 0.5 * sh.demand.change.shape[1])  # (R,)
     unmet = out.metrics["unmet_final_demand"]
@@ -144,6 +155,14 @@ def check_accounts(case: Case, out: Outcome) -> None:
         assert np.all(out.metrics["leakage_premium"] == 0.0)
     check_trade(case, out)
     check_income(case, out)
+
+
+def diverting(case: Case) -> np.ndarray:
+    """(B,) True where export diversion may move goods (the diverted exports not bartered sell at the export
+    discount, which no metric records by product)."""
+    sh, ext = case.shocks, case.extensions
+    on = ext.sanctions and ext.diversion
+    return on & np.any(sh.adaptation.diversion > 0.0, axis=1)  # type: ignore[no-any-return]
 
 
 def foreign(bl: Baseline) -> np.ndarray:
@@ -186,7 +205,7 @@ def check_trade(case: Case, out: Outcome) -> None:
     # the destinations less the discount on bartered exports.
     ext = case.extensions
     quiet = np.all(sh.prices.level == 0.0, axis=1) & (
-        np.all(sh.prices.export_discount == 0.0, axis=1) | (not ext.leakage)
+        np.all(sh.prices.export_discount == 0.0, axis=1) | ((not ext.leakage) & ~diverting(case))
     )
     charges = (val - vol).sum(axis=(1, 2, 3))
     premium, ct_exports = out.metrics["leakage_premium"].sum(axis=1), out.metrics["ct_exports"].sum(axis=1)
@@ -205,15 +224,19 @@ def check_income(case: Case, out: Outcome) -> None:
     sh, ext = case.shocks, case.extensions
     income, va = out.metrics["income_loss"], out.metrics["va_loss"]
     no_discount = (sh.counter_trade.discount == 0.0) | (not ext.counter_trade)
-    no_leak_charge = np.all(sh.sanctions.leakage_premium == 0.0, axis=1) & np.all(
-        sh.prices.export_discount == 0.0, axis=1
+    no_export_discount = np.all(sh.prices.export_discount == 0.0, axis=1)
+    no_premium = np.all(sh.sanctions.leakage_premium == 0.0, axis=1)
+    bare = (
+        np.all(sh.prices.level == 0.0, axis=1)
+        & no_discount
+        & ((no_premium & no_export_discount) | (not ext.leakage))
+        & (no_export_discount | ~diverting(case))
     )
-    bare = np.all(sh.prices.level == 0.0, axis=1) & no_discount & (no_leak_charge | (not ext.leakage))
     assert np.array_equal(income[bare], va[bare]), "no price change, premium or discount: income = value added"
     # Summed over the world, the terms of trade cancel: income loss - va loss = premium + barter discount (with
     # no export discount on leaked exports).
     # The scale is the horizon's baseline value added: both losses are sums of daily gaps to it.
-    plain = np.all(sh.prices.export_discount == 0.0, axis=1) | (not ext.leakage)
+    plain = no_export_discount | ((not ext.leakage) & ~diverting(case))
     gap = (income - va).sum(axis=1)
     premium, ct_exports = out.metrics["leakage_premium"].sum(axis=1), out.metrics["ct_exports"].sum(axis=1)
     charged = premium + sh.counter_trade.discount * ct_exports
@@ -261,8 +284,8 @@ def _b(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
 def any_extensions(draw: st.DrawFn) -> Extensions:
     """Any valid combination of switches (the four link extensions need ``sanctions``)."""
     if not draw(st.booleans()):
-        return Extensions(False, False, False, False, draw(st.booleans()), False)
-    flags = draw(st.tuples(*[st.booleans()] * 5))
+        return Extensions(False, False, False, False, draw(st.booleans()), False, False, draw(st.booleans()))
+    flags = draw(st.tuples(*[st.booleans()] * 7))
     return Extensions(True, *flags)
 
 
@@ -311,6 +334,9 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
     onset = draw(_i((b, pk), 0, steps))
     end = np.where(draw(_b((b, pk))), NEVER, onset + draw(_i((b, pk), 0, steps)))
     proj_industry = draw(_i((b, p), 0, n - 1))
+    proj_online = draw(_i((b, p), 0, steps))
+    signed = proj_online - draw(_i((b, p), 0, steps))
+    mix = draw(_f((b, p, s), _floats(0.01, 1.0)))
     demand_onset = draw(_i((b, j), 0, steps))
     shocks = ShockBatch(
         target=target,
@@ -322,6 +348,7 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
             leakage_premium=draw(_f((b, s), st.one_of(st.just(0.0), _floats(0.0, 1.0)))),
             substitutability=draw(_f((b, s), UNIT)),
             substitution_tau=draw(_f((b, s), _floats(0.5, 400.0))),
+            divertible=draw(_f((b, pk), UNIT)),
         ),
         cooperation=Cooperation(
             weight=draw(_f((b,), st.one_of(st.just(1.0), _floats(1.0, 5.0)))),
@@ -345,10 +372,12 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
         projects=Projects(
             industry=proj_industry,
             capacity=draw(_f((b, p), _floats(0.0, 2.0))) * bl.x0[proj_industry],
-            online=draw(_i((b, p), 0, steps)),
+            online=proj_online,
             ramp=draw(_i((b, p), 0, 60)),
             success=draw(_b((b, p))),
             capex=draw(_f((b, p), _floats(0.0, 1e3))),
+            signed=signed,
+            capex_mix=mix / mix.sum(axis=2, keepdims=True),
         ),
         prices=Prices(
             level=draw(_f((b, s), st.one_of(st.just(0.0), _floats(-0.9, 2.0)))),
@@ -361,6 +390,14 @@ def cases(draw: st.DrawFn, extensions: st.SearchStrategy[Extensions], vary_ario:
             onset=demand_onset,
             end=np.where(draw(_b((b, j))), NEVER, demand_onset + draw(_i((b, j), 0, steps))),
             ramp=draw(_i((b, j), 0, 60)),
+        ),
+        adaptation=Adaptation(
+            buyers=draw(_b((b, r))),
+            diversion=draw(_f((b, s), UNIT)),
+            diversion_tau=draw(_f((b, s), _floats(0.5, 300.0))),
+            absorption=draw(_f((b, s), UNIT)),
+            expansion=draw(_f((b, s), UNIT)),
+            expansion_tau=draw(_f((b, s), _floats(0.5, 500.0))),
         ),
         ario=Ario.default(b, s),
     )
@@ -382,6 +419,33 @@ def test_accounts_balance_with_every_extension(case: Case) -> None:
 def test_accounts_balance_for_any_switches_and_ario_parameters(case: Case) -> None:
     """Any valid combination of switches and ARIO parameters (psi * inventory_days >= 1): same properties."""
     check_accounts(case, run(case))
+
+
+@PROPERTY_SETTINGS
+@given(case=cases(st.just(Extensions()), vary_ario=False))
+def test_diverted_orders_clear_the_market(case: Case) -> None:
+    """Export diversion moves orders, it creates none: every day, the orders the targets receive from friendly
+    buyers are the orders those buyers' other suppliers lose; and what the friendly buyers take from the targets
+    equals what their other suppliers no longer deliver plus the change of their unmet demand. The buyers' side
+    (their inventories and final deliveries, ``diverted_received``) is counted apart from the suppliers' side
+    (``diverted``, ``displaced``)."""
+    bl, sh = case.baseline, case.shocks
+    st_ = Stepper(bl, sh, case.extensions, diagnostics=True)
+    scale = float(bl.x0.sum())
+    for t in range(case.steps):
+        div = st_._diverted() if st_.div_on else None
+        if div is not None:
+            moved_in, moved_out = div.into.sum(axis=(0, 1)), div.out.sum(axis=(0, 1))
+            np.testing.assert_allclose(moved_in, moved_out, rtol=1e-12, atol=1e-12 * scale)
+        rec = st_.step(t)
+        if rec.diverted is None:
+            continue
+        assert rec.displaced is not None
+        assert rec.diverted_received is not None
+        taken, lost = rec.diverted.sum(axis=0), rec.displaced.sum(axis=0)  # (B,)
+        # The buyers' unmet demand falls by what they get from the targets less what the others no longer deliver.
+        np.testing.assert_allclose(rec.diverted_received.sum(axis=0), taken - lost, rtol=0, atol=1e-9 * scale)
+        assert np.all(rec.diverted >= -1e-12 * scale)
 
 
 @settings(max_examples=300, deadline=None)
@@ -460,6 +524,7 @@ def test_total_embargo_of_every_sector_keeps_accounts() -> None:
             ramp=np.full((b, 1), 30),
             success=np.array([[False], [False], [True]]),
             capex=np.full((b, 1), 50.0),
+            capex_mix=np.full((b, 1, s), 1.0 / s),
         ),
     )
     assert np.all(shocks.sanctions.embargo[:, :, target][..., target] == 0.0)  # targets still trade among themselves

@@ -114,6 +114,8 @@ def varied_batch(
             ramp=rng.integers(1, 90, (b, 1)),
             success=rng.uniform(size=(b, 1)) < 0.7,
             capex=rng.uniform(0, 100, (b, 1)),
+            signed=rng.integers(0, online[0], (b, 1)),
+            capex_mix=np.full((b, 1, s), 1.0 / s),
         ),
     )
     if prices:

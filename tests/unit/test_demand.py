@@ -253,7 +253,8 @@ def test_the_barter_channel_offers_the_blocked_final_demand_of_the_day() -> None
     st = Stepper(bl, sh, Extensions(True, False, False, True, False, False))
     st.step(0)
     st.step(1)
-    offered = st.ct_x[0]  # (S, B): the target's channel export orders, without and with the push
+    assert st.ct_offer is not None
+    offered = st.ct_offer[0]  # (S, B): the target's channel export offer, without and with the push
     assert np.all(offered[:, 0] > 0.0)
     np.testing.assert_allclose(offered[:, 1], 1.5 * offered[:, 0], rtol=1e-12)
 

@@ -434,6 +434,7 @@ def mean_draws(baseline: Baseline) -> MeanDraws:
             ramp=rng.integers(0, 60, (N_MEAN, 1)),
             success=np.zeros((N_MEAN, 1), dtype=bool),
             capex=np.full((N_MEAN, 1), 100.0),
+            capex_mix=np.full((N_MEAN, 1, S), 1.0 / S),
         ),
     )
     assert np.all(base.sanctions.embargo[:, 0][np.arange(N_MEAN), :, sector][:, COALITION][:, :, region] > 0)

@@ -61,6 +61,10 @@ def test_named_packages_take_dates_defaults_and_their_own_columns(tmp_path: Path
     assert "package.oil.leakage.oil_gas_mining" in names
     assert not any(n.startswith("package.first.leakage") for n in names)
     assert not any(n.startswith("onset") for n in names)
+    assert "package.first.divertible" in names  # one per package, as onset
+    assert "package.oil.divertible" in names
+    assert not any("targets" in n for n in names)  # a package's targets are structural: not recorded
+    assert first.targets == oil.targets == cfg.targets  # by default, every target of the run
 
 
 def test_a_later_package_changes_nothing_before_its_onset(tmp_path: Path) -> None:
@@ -96,6 +100,8 @@ def test_a_later_package_changes_nothing_before_its_onset(tmp_path: Path) -> Non
         ("[sanctions.packages.a]\nimport_bans = 0.5\n", "sanctions.packages.a.import_bans", "unknown key"),
         ("[sanctions]\npackages = {}\n", "sanctions.packages", "at least one package"),
         ("[sanctions]\nimport_ban = 2\n[sanctions.packages.a]\n", "sanctions.import_ban", "[0.0, 1.0]"),
+        ("[sanctions.packages.a]\ntargets = ['R09']\n", "sanctions.packages.a.targets", "not among the run's targets"),
+        ("[sanctions.packages.a]\ndivertible = 1.5\n", "sanctions.packages.a.divertible", "[0.0, 1.0]"),
         ("[run]\ndays = 30\nstart = 2022-01-01\n[sanctions]\nonset = 2022-03-01\n", "sanctions.onset", "[0.0, 29"),
     ],
 )

@@ -35,8 +35,10 @@ def small() -> Baseline:
 def packages(
     shocks: ShockBatch, onset: np.ndarray, end: np.ndarray, embargo: np.ndarray, leakage: np.ndarray
 ) -> ShockBatch:
-    """``shocks`` with its packages replaced: onset, end (B, K), embargo (B, K, R, S, R), leakage (B, K, S)."""
-    sanctions = replace(shocks.sanctions, onset=onset, end=end, embargo=embargo, leakage=leakage)
+    """``shocks`` with its packages replaced: onset, end (B, K), embargo (B, K, R, S, R), leakage (B, K, S); every
+    package fully divertible."""
+    divertible = np.ones(onset.shape)
+    sanctions = replace(shocks.sanctions, onset=onset, end=end, embargo=embargo, leakage=leakage, divertible=divertible)
     return replace(shocks, sanctions=sanctions)
 
 

@@ -27,6 +27,7 @@ PLACE = {
     "cooperation": ("[policies.a]\ncooperation = {{{key} = {value}}}\n", "policies.a.cooperation.{key}"),
     "prices": ("[prices]\n{key} = {value}\n", "prices.{key}"),
     "demand": ("[demand.d]\n{key} = {value}\n", "demand.d.{key}"),
+    "adaptation": ("[adaptation]\n{key} = {value}\n", "adaptation.{key}"),
 }
 
 
@@ -62,7 +63,7 @@ def test_the_parameters_table_has_one_column_per_recorded_value() -> None:
     sectors, partners = cfg.economy.sectors, cfg.partners
     expected: list[str] = []
     for p in PARAMETERS:  # eu_embargo's [sanctions] is its one package: bare names; no package leakage of its own
-        if not p.recorded or p.optional or p.section in ("project", "counter_trade", "prices", "demand"):
+        if not p.recorded or p.optional or p.section in ("project", "counter_trade", "prices", "demand", "adaptation"):
             continue
         labels = {"sector": sectors, "partner": partners}.get(p.over)
         expected += [column(p, label=lab) for lab in labels] if labels else [column(p)]
@@ -74,7 +75,7 @@ def test_the_parameters_table_has_one_column_per_recorded_value() -> None:
     for p in PARAMETERS:  # world prices last: a run without them keeps its other columns where they were
         if p.section == "prices":
             expected += [column(p, label=lab) for lab in sectors] if p.over == "sector" else [column(p)]
-    assert list(plan.names) == expected
+    assert list(plan.names) == expected  # no [adaptation] table: no adaptation columns
 
 
 def test_docs_config_reference_is_generated_from_the_declarations() -> None:
