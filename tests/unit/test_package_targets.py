@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from cluster.cli import cli
 from cluster.config import ConfigError, load
-from cluster.core import ShockBatch
 from cluster.plan import Plan
 from cluster.runs import run_in_memory
+from configs import assert_refused, compile_config, write_config
 
 HEAD = """
 [run]
@@ -38,29 +38,16 @@ onset = 10
 """
 
 
-def _write(tmp_path: Path, text: str, name: str = "c.toml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def _compile(path: Path) -> tuple[Plan, np.ndarray, ShockBatch]:
-    plan = Plan.from_config(load(path))
-    ids = np.arange(4)
-    values = plan.draw(ids)
-    return plan, values, plan.shocks(ids, values)
-
-
 def _of(plan: Plan, country: str) -> np.ndarray:
     return np.array([r.startswith(f"{country}-") for r in plan.regions])
 
 
 def test_a_belarus_only_package_closes_no_link_of_russia(tmp_path: Path) -> None:
-    cfg = load(_write(tmp_path, HEAD + PACKAGES))
+    cfg = load(write_config(tmp_path, HEAD + PACKAGES))
     belarus, every = cfg.packages
     assert belarus.targets == tuple(r for r in cfg.economy.regions if r.startswith("BY-"))
     assert every.targets == cfg.targets  # the default: every target of the run
-    plan, _, batch = _compile(_write(tmp_path, HEAD + PACKAGES))
+    plan, _, batch = compile_config(write_config(tmp_path, HEAD + PACKAGES))
     ru, by = _of(plan, "RU"), _of(plan, "BY")
     assert np.array_equal(batch.target, ru | by)  # the run's targets, whatever a package applies to
     coalition = np.isin(plan.regions, ["EU", "OSP"])
@@ -82,14 +69,14 @@ def test_a_belarus_only_package_closes_no_link_of_russia(tmp_path: Path) -> None
 
 def test_a_belarus_only_package_runs_and_hits_belarus(tmp_path: Path) -> None:
     text = HEAD + "[sanctions.packages.belarus]\ntargets = ['BY']\n"
-    out = run_in_memory(_write(tmp_path, text), batch_size=4).results
+    out = run_in_memory(write_config(tmp_path, text), batch_size=4).results
     regions = np.array(out["region"].to_pylist())
     loss = out["va_loss"].to_numpy()
     assert loss[np.char.startswith(regions.astype(str), "BY-")].max() > 0
 
 
 def test_divertible_is_drawn_per_package_and_set_in_the_batch(tmp_path: Path) -> None:
-    plan, values, batch = _compile(_write(tmp_path, HEAD + PACKAGES))
+    plan, values, batch = compile_config(write_config(tmp_path, HEAD + PACKAGES))
     names = list(plan.names)
     assert "package.belarus.divertible" in names
     assert "package.all.divertible" in names
@@ -105,9 +92,9 @@ def test_divertible_is_drawn_per_package_and_set_in_the_batch(tmp_path: Path) ->
 
 def test_the_sanctions_table_own_package_takes_both_keys(tmp_path: Path) -> None:
     text = HEAD + "targets = ['BY-MI', 'BY-BR']\ndivertible = 0.25\n"
-    cfg = load(_write(tmp_path, text))
+    cfg = load(write_config(tmp_path, text))
     assert cfg.packages[0].targets == ("BY-BR", "BY-MI")  # in the economy's order
-    plan, _, batch = _compile(_write(tmp_path, text))
+    plan, _, batch = compile_config(write_config(tmp_path, text))
     assert "divertible" in plan.names  # bare, as onset
     assert np.array_equal(batch.sanctions.divertible, np.full((4, 1), 0.25))
     closed = batch.sanctions.embargo[:, 0].any(axis=(0, 2))  # (R, R): some product closed on the link
@@ -128,11 +115,11 @@ targets = ["RU-CEN", "BY-MI"]
 divertible = 0.75
 """
     )
-    cfg = load(_write(tmp_path, text))
+    cfg = load(write_config(tmp_path, text))
     inherits, own = cfg.packages
     assert inherits.targets == tuple(r for r in cfg.economy.regions if r.startswith("BY-"))
     assert own.targets == ("RU-CEN", "BY-MI")
-    plan, _, batch = _compile(_write(tmp_path, text))
+    plan, _, batch = compile_config(write_config(tmp_path, text))
     assert np.array_equal(batch.sanctions.divertible[0], [0.0, 0.75])
     emb = batch.sanctions.embargo
     ru = _of(plan, "RU")
@@ -142,13 +129,13 @@ divertible = 0.75
 
 
 def test_the_config_hash_of_a_config_without_the_keys_records_neither(tmp_path: Path) -> None:
-    cfg = load(_write(tmp_path, HEAD))
+    cfg = load(write_config(tmp_path, HEAD))
     assert cfg.resolved["sanctions"] == {
         "coalition": {"default": 0.0, "EU": 1.0, "OSP": 1.0},
         "import_ban": 0.5,
         "export_ban": 0.5,
     }
-    given = load(_write(tmp_path, HEAD + "targets = ['BY']\n", "given.toml"))
+    given = load(write_config(tmp_path, HEAD + "targets = ['BY']\n", "given.toml"))
     assert given.config_hash != cfg.config_hash
 
 
@@ -178,23 +165,14 @@ def test_the_config_hash_of_a_config_without_the_keys_records_neither(tmp_path: 
     ],
 )
 def test_bad_targets_and_divertible_are_refused_naming_the_key(tmp_path: Path, text: str, key: str, hint: str) -> None:
-    path = _write(tmp_path, "[economy]\nid = 'ru-by'\n" + text)
-    with pytest.raises(ConfigError) as err:
-        load(path)
-    message = str(err.value)
-    assert message.startswith(f"{path}: ")
-    assert f"[{key}]" in message, message
-    assert hint in message, message
-    res = CliRunner().invoke(cli, ["validate", str(path)])
-    assert res.exit_code == 2, res.output
-    assert "Traceback" not in res.output
-    assert f"[{key}]" in res.output
+    path = write_config(tmp_path, "[economy]\nid = 'ru-by'\n" + text)
+    assert_refused(path, key, hint)
 
 
 def test_a_country_with_regions_outside_the_targets_is_refused(tmp_path: Path) -> None:
     """With only Russia's regions as targets, ``targets = ["BY"]`` names regions that are not targets."""
     text = "[economy]\nid = 'ru-by'\ntargets = ['RU-CEN', 'RU-NW']\n[sanctions.packages.a]\ntargets = ['RU']\n"
-    path = _write(tmp_path, text)
+    path = write_config(tmp_path, text)
     with pytest.raises(ConfigError) as err:
         load(path)
     message = str(err.value)
@@ -204,5 +182,5 @@ def test_a_country_with_regions_outside_the_targets_is_refused(tmp_path: Path) -
     res = CliRunner().invoke(cli, ["validate", str(path)])
     assert res.exit_code == 2
     assert "Traceback" not in res.output
-    ok = load(_write(tmp_path, text.replace("['RU']", "['RU-NW']"), "ok.toml"))
+    ok = load(write_config(tmp_path, text.replace("['RU']", "['RU-NW']"), "ok.toml"))
     assert ok.packages[0].targets == ("RU-NW",)
