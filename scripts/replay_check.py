@@ -70,6 +70,7 @@ def forecasters_world(config: Config) -> Config:
         sanctions["packages"] = packages
     doc["sanctions"] = sanctions
     doc["policies"] = {"status_quo": {}}
+    doc["run"] = {**doc["run"], "draws": config.draws}  # the draws asked for, not the file's
     doc.pop("projects", None)
     return from_dict(doc, source=f"{config.path} (forecasters' world)", base=Path(config.base), name=config.name)
 
