@@ -198,6 +198,9 @@ class _Progress:
     "--out", default=None, help="Run folder: a path or a URI such as s3://bucket/runs/x (default: the config's)."
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
+@click.option(
+    "--resume", is_flag=True, help="Finish an interrupted or failed run in --out: only its missing batches run."
+)
 @click.option("--executor", type=click.Choice(["ray", "serial"]), default="ray", show_default=True)
 @click.option("--address", default=None, help="Ray cluster to join (default: RAY_ADDRESS, else a private local Ray).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Scenarios per task (default: automatic).")
@@ -209,6 +212,7 @@ def run(
     days: int | None,
     out: str | None,
     overwrite: bool,
+    resume: bool,
     executor: str,
     address: str | None,
     batch_size: int | None,
@@ -224,6 +228,7 @@ def run(
         days=days,
         out=out,
         overwrite=overwrite,
+        resume=resume,
         executor=executor,
         address=address,
         batch_size=batch_size,

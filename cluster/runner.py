@@ -15,7 +15,7 @@ import functools
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -179,6 +179,8 @@ def execute(
     address: str | None = None,
     on_batch: OnBatch,
     on_progress: Callable[[Progress], None] | None = None,
+    skip: Collection[int] = (),
+    on_start: Callable[[int], None] | None = None,
 ) -> RunStats:
     """Run every scenario of ``job`` in batches; hand each batch's tables to ``on_batch`` as it finishes.
 
@@ -202,7 +204,11 @@ def execute(
         Called in this process with (batch index, ids, *tables), the tables ``job.run`` returned, in completion
         order.
     on_progress
-        Called after each batch with the scenarios done so far.
+        Called after each batch with the scenarios done so far (those of skipped batches included).
+    skip
+        Batch indices not to run (a resumed run's finished batches; they need the batch size they were made with).
+    on_start
+        Called once with the batch size, before the first batch runs (a run folder records it, to resume).
 
     Raises
     ------
@@ -220,19 +226,35 @@ def execute(
     n = int(job.n_scenarios)
     if n < 0:
         raise InputError(f"a job needs n_scenarios >= 0, got {n}")
+    if skip and batch_size is None:
+        raise InputError("skipping batches needs the batch size they were made with")
+    skipped = frozenset(skip)
     if executor == "serial" or n == 0:  # nothing to run: no Ray to start
         size = batch_size or auto_batch_size(n, workers or os.cpu_count() or 1)
-        return _execute_serial(job, n, size, on_batch, on_progress)
-    return _execute_ray(job, n, batch_size, workers, address, on_batch, on_progress)
+        if on_start is not None:
+            on_start(size)
+        return _execute_serial(job, n, size, on_batch, on_progress, skipped)
+    return _execute_ray(job, n, batch_size, workers, address, on_batch, on_progress, skipped, on_start)
+
+
+def _skipped_scenarios(n: int, size: int, skip: frozenset[int]) -> int:
+    return sum(len(_batch_ids(n, size, i)) for i in skip if 0 <= i < -(-n // size))
 
 
 def _execute_serial(
-    job: Job, n: int, size: int, on_batch: OnBatch, on_progress: Callable[[Progress], None] | None
+    job: Job,
+    n: int,
+    size: int,
+    on_batch: OnBatch,
+    on_progress: Callable[[Progress], None] | None,
+    skip: frozenset[int] = frozenset(),
 ) -> RunStats:
     n_batches = -(-n // size)
-    done, compute = 0, 0.0
+    done, compute = _skipped_scenarios(n, size, skip), 0.0
     start = time.perf_counter()
     for index in range(n_batches):
+        if index in skip:
+            continue
         ids = _batch_ids(n, size, index)
         try:
             tables, seconds = run_batch(job, ids)
@@ -256,6 +278,8 @@ def _execute_ray(
     address: str | None,
     on_batch: OnBatch,
     on_progress: Callable[[Progress], None] | None,
+    skip: frozenset[int] = frozenset(),
+    on_start: Callable[[int], None] | None = None,
 ) -> RunStats:
     import ray
 
@@ -263,6 +287,8 @@ def _execute_ray(
     with _ray_session(address, workers) as (where, own_cpus):
         cpus = own_cpus or workers or _cluster_cpus(ray)
         size = batch_size or auto_batch_size(n, cpus)
+        if on_start is not None:
+            on_start(size)
         n_batches = -(-n // size)
         # On our own instance Ray runs `workers` tasks at once and we queue as many again; on a cluster,
         # `workers` caps the tasks in flight, else follow the cluster's CPUs (it may grow as it autoscales).
@@ -272,8 +298,8 @@ def _execute_ray(
         startup = time.perf_counter() - begin
         start = time.perf_counter()
         pending: dict[Any, int] = {}
-        queue = iter(range(n_batches))
-        done, compute = 0, 0.0
+        queue = iter(i for i in range(n_batches) if i not in skip)
+        done, compute = _skipped_scenarios(n, size, skip), 0.0
         try:
             while True:
                 cap = fixed_cap or IN_FLIGHT_PER_CPU * _cluster_cpus(ray)

@@ -67,6 +67,7 @@ def run_config(
     *,
     out: str | None = None,
     overwrite: bool = False,
+    resume: bool = False,
     executor: str = "ray",
     workers: int | None = None,
     address: str | None = None,
@@ -81,6 +82,10 @@ def run_config(
     ``config`` is a validated ``Config`` or the path of a config file; ``out``, ``draws``, ``seed`` and ``days``
     override the config's. ``executor``, ``workers``, ``address`` and ``batch_size`` are ``runner.execute``'s.
     The run folder's manifest and every shard carry the run's provenance (``store.RunFolder``).
+
+    ``resume``: finish the interrupted or failed run in ``out`` — keep its whole shards, run only the batches it
+    is missing, with the batch size it recorded — so that its tables are those of an uninterrupted run. Refused
+    when its config, seed, draws or code revision differ.
 
     Raises
     ------
@@ -103,7 +108,20 @@ def run_config(
         "region_names": list(cfg.economy.region_names),
         "executor": executor,
     }
-    with RunFolder.create(cfg.out, overwrite=overwrite, info=info, provenance=provenance) as folder:
+    if resume and overwrite:
+        raise InputError("--resume and --overwrite contradict each other: resume keeps the run's shards")
+    if resume:
+        folder = RunFolder.resume(cfg.out, provenance=provenance)
+        recorded = folder.batch_size
+        if batch_size is not None and batch_size != recorded:
+            raise InputError(
+                f"cannot resume {cfg.out} with --batch-size {batch_size}: it was made in batches of {recorded}; "
+                "drop --batch-size"
+            )
+        batch_size = recorded
+    else:
+        folder = RunFolder.create(cfg.out, overwrite=overwrite, info=info, provenance=provenance)
+    with folder:
 
         def write(index: int, ids: Any, *tables: pa.RecordBatch | None) -> None:
             folder.write_batch(index, *tables)
@@ -116,6 +134,8 @@ def run_config(
             address=address,
             on_batch=write,
             on_progress=on_progress,
+            skip=folder.done,
+            on_start=lambda size: folder.record(batch_size=size),
         )
         folder.complete({"batch_size": stats.batch_size, "wall_seconds": round(stats.elapsed, 3)})
     return RunResult(cfg, cfg.out, stats)

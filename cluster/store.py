@@ -28,6 +28,10 @@ Rules:
   manager, ``RunFolder`` applies exactly this rule, and completes the run on a normal exit.
 * ``open_run`` reads complete runs; a ``running`` (still going, or killed) or ``failed`` run only with
   ``partial=True``.
+* ``RunFolder.resume`` reopens a killed or failed run: it keeps the whole shards, deletes what a killed writer
+  left half-written, and refuses a run of another config, seed, draws or code revision. The batch size is
+  recorded in the manifest when the executor has chosen it (``record``), so the batches still missing are
+  those of the interrupted run, and a resumed run is never aborted (its earlier shards are not its own).
 
 Shards are numbered by batch index, so they may arrive in any order; readers read them by part number,
 which keeps the scenario order.
@@ -230,6 +234,7 @@ class RunFolder:
         self._started = _now()
         self._shards: dict[int, ShardInfo] = {}
         self._schemas: dict[str, pa.Schema] | None = None
+        self._resumed = False  # a resumed run is never aborted: its earlier shards are not this process's to delete
         self.status = "running"
 
     @classmethod
@@ -281,6 +286,70 @@ class RunFolder:
             folder.abort()
             raise
         return folder
+
+    @classmethod
+    def resume(cls, path: str | os.PathLike[str], *, provenance: dict[str, Any] | None = None) -> RunFolder:
+        """Reopen an interrupted or failed run to finish it: its whole shards are kept, anything else a killed
+        writer left (a shard without its results file, a temporary file) is removed, and the manifest says
+        ``running`` again.
+
+        Refuses (``InputError``) a path that is not a run folder, a complete run, one whose manifest does not
+        record its batch size, and one whose config, seed, draws or code revision differ from ``provenance``
+        (completed like ``create``'s), naming the difference.
+        """
+        text = os.fspath(path)
+        fs, base = _filesystem(text)
+        manifest = _read_manifest(fs, base, text)
+        where = f"{text.rstrip('/')}/{MANIFEST}"
+        status = manifest.get("status")
+        if status == "complete":
+            raise InputError(f"run {text} is complete: nothing to resume (drop --resume, or --overwrite to redo it)")
+        stamped = {**(provenance or {}), "package_version": __version__, "code_revision": code_revision()}
+        for key in ("seed", "draws", "config_hash", "code_revision"):  # the config hash covers seed and draws
+            if key in stamped and manifest.get(key) != stamped[key]:
+                what = "config" if key == "config_hash" else key.replace("_", " ")
+                raise InputError(
+                    f"cannot resume {text}: its {what} differs from this run's ({key} {manifest.get(key)!r} vs "
+                    f"{stamped[key]!r}); resume with the same config, seed, draws and code, or start a new run "
+                    "(--overwrite)"
+                )
+        size = manifest.get("batch_size")
+        if not isinstance(size, int) or size < 1:
+            raise InputError(f"{where} records no batch size, so its batches cannot be matched: re-run (--overwrite)")
+        info = {k: v for k, v in manifest.items() if k not in _RESERVED}
+        folder = cls(text, fs, base, created=False, info=info, provenance=stamped)
+        folder._started = str(manifest.get("started", folder._started))
+        whole = {shard.index: shard for shard in _shards_on_disk(fs, base)}
+        for table in TABLES:  # what a killed writer left: parts of unfinished shards, temporary files
+            found = fs.get_file_info(pafs.FileSelector(_join(base, table), allow_not_found=True))
+            for f in found:
+                m = _PART.match(f.base_name)
+                if m is None or int(m.group(1)) not in whole:
+                    fs.delete_file(f.path)
+        folder._shards = whole
+        folder._resumed = True
+        folder._info["resumed"] = [*manifest.get("resumed", []), _now()]
+        folder._write_manifest()
+        return folder
+
+    def record(self, **info: Any) -> None:
+        """Add ``info`` to the manifest now (e.g. the batch size, once the executor has chosen it)."""
+        self._check_running()
+        if clash := sorted(_RESERVED & info.keys()):
+            raise ValueError(f"manifest keys {clash} belong to the store")
+        self._info.update(info)
+        self._write_manifest()
+
+    @property
+    def batch_size(self) -> int:
+        """The batch size the run records (``record(batch_size=...)``); 0 before it is known."""
+        size = self._info.get("batch_size", 0)
+        return size if isinstance(size, int) else 0
+
+    @property
+    def done(self) -> list[int]:
+        """The indices of the shards written (a resumed run's finished batches included)."""
+        return sorted(self._shards)
 
     @property
     def shards(self) -> list[ShardInfo]:
@@ -362,7 +431,7 @@ class RunFolder:
             self.complete()
             return
         try:
-            if isinstance(exc, InputError) or not self._shards:
+            if (isinstance(exc, InputError) or not self._shards) and not self._resumed:
                 self.abort()
             else:
                 self.fail(f"{type(exc).__name__}: {exc}")
@@ -472,6 +541,31 @@ def open_run(path: str | os.PathLike[str], *, partial: bool = False) -> Run:
     if fs.get_file_info(base).type != pafs.FileType.Directory:
         raise InputError(f"no run folder at {text}: check the path (the --out of `shock run`)")
     where = f"{text.rstrip('/')}/{MANIFEST}"
+    manifest = _read_manifest(fs, base, text)
+    status = manifest.get("status")
+    if status != "complete" and not partial:
+        hint = f" ({manifest['error']})" if manifest.get("error") else ""
+        raise InputError(
+            f"run {text} is {status!r}{hint}, not complete: wait for it to finish, or, if its driver is gone, "
+            f"finish it with `shock run CONFIG --out {text} --resume` (the same config, seed and draws)"
+        )
+    if status == "running":
+        shards = _shards_on_disk(fs, base)
+    else:
+        shards = [ShardInfo.from_json(s, where) for s in manifest.get("shards", [])]
+        for shard in shards:
+            for rel in shard.files:
+                if fs.get_file_info(_join(base, rel)).type != pafs.FileType.File:
+                    raise InputError(f"{where} lists {rel}, which is missing: the run folder is incomplete; re-run it")
+    return Run(text, manifest, tuple(sorted(shards, key=lambda s: s.index)), fs, base)
+
+
+def _read_manifest(fs: pafs.FileSystem, base: str, text: str) -> dict[str, Any]:
+    """The manifest of the run folder ``text`` (at ``base`` on ``fs``); ``InputError`` when there is none, or it is
+    damaged or of another format."""
+    where = f"{text.rstrip('/')}/{MANIFEST}"
+    if fs.get_file_info(base).type != pafs.FileType.Directory:
+        raise InputError(f"no run folder at {text}: check the path (the --out of `shock run`)")
     if fs.get_file_info(_join(base, MANIFEST)).type != pafs.FileType.File:
         raise InputError(f"{text} holds no {MANIFEST}, so it is not a run folder (or its run never started)")
     try:
@@ -485,22 +579,7 @@ def open_run(path: str | os.PathLike[str], *, partial: bool = False) -> Run:
             f"{where} has format {found!r}, expected {RUN_FORMAT!r}: not a run folder of this "
             "version of shock; re-run it with this version"
         )
-    status = manifest.get("status")
-    if status != "complete" and not partial:
-        hint = f" ({manifest['error']})" if manifest.get("error") else ""
-        raise InputError(
-            f"run {text} is {status!r}{hint}, not complete: wait for it to finish or re-run it "
-            "(a partial run's finished shards can be read with partial=True)"
-        )
-    if status == "running":
-        shards = _shards_on_disk(fs, base)
-    else:
-        shards = [ShardInfo.from_json(s, where) for s in manifest.get("shards", [])]
-        for shard in shards:
-            for rel in shard.files:
-                if fs.get_file_info(_join(base, rel)).type != pafs.FileType.File:
-                    raise InputError(f"{where} lists {rel}, which is missing: the run folder is incomplete; re-run it")
-    return Run(text, manifest, tuple(sorted(shards, key=lambda s: s.index)), fs, base)
+    return manifest
 
 
 def _shards_on_disk(fs: pafs.FileSystem, base: str) -> list[ShardInfo]:
