@@ -238,6 +238,46 @@ class _Ctx:
         return ConfigError(f"{self.path}: [{key}] = {shown!r}: {problem}")
 
 
+def _check_moves_something(
+    ctx: _Ctx,
+    packages: tuple[Package, ...],
+    demand: list[DemandShock],
+    prices: Values,
+    projects: Mapping[str, Project],
+    policies: tuple[Policy, ...],
+) -> None:
+    """Refuse a config that simulates nothing: no package that can ban any trade (a ban above 0 with a coalition
+    partner that may join), no demand shock or world price that can change, no project any policy builds. An
+    empty config is one; its run would be thousands of identical draws of the baseline."""
+
+    def can_move(dist: Dist | None) -> bool:
+        return dist is not None and dist.bounds() != (0.0, 0.0)
+
+    def bans(package: Package) -> bool:
+        v = package.values
+        joins = any(d.bounds()[1] > 0 for d in v.per("coalition").values())
+        banned = any(d.bounds()[1] > 0 for key in ("import_ban", "export_ban") for d in v.per(key).values())
+        return joins and banned
+
+    used = {name for pol in policies for name in pol.projects}
+    moving = (
+        any(bans(p) for p in packages)
+        or any(can_move(d.values.dist("change")) for d in demand)
+        or any(can_move(d) for d in prices.per("level").values())
+        or any(
+            projects[name].values.number(key) > 0 for name in used for key in ("capacity", "capacity_share", "capex")
+        )
+    )
+    if not moving:
+        raise ctx.fail(
+            "sanctions",
+            {},
+            "this config simulates nothing: no package bans any trade (import_ban or export_ban above 0, with a "
+            "coalition), and no demand shock, world price or project changes the economy; every draw would be the "
+            "baseline. Start from configs/smoke.toml",
+        )
+
+
 def _table(ctx: _Ctx, raw: Any, key: str, allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ctx.fail(key, raw, "expected a table")
@@ -724,6 +764,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     if not pol_raw:
         raise ctx.fail("policies", pol_raw, "name at least one policy, e.g. [policies.status_quo]")
     policies = tuple(_policy(ctx, n, pol_raw, projects, economy, targets, values, set()) for n in pol_raw)
+    _check_moves_something(ctx, packages, demand, prices, projects, policies)
     resolved = {
         "run": {
             "name": name,

@@ -267,7 +267,9 @@ def builtin_config(
         },
     }
     where = "the built-in config of `shock simulate`"
-    first = from_dict(raw, source=where, base=Path.cwd(), name="simulate")
+    # A first reading learns the economy's tags (with a coalition, so that it bans something whatever they are).
+    probe = {**raw, "sanctions": {**raw["sanctions"], "coalition": {"default": 0.6}}}
+    first = from_dict(probe, source=where, base=Path.cwd(), name="simulate")
     untagged = not first.economy.domestic.any()
     if untagged:
         eco["targets"] = [first.economy.regions[0]]

@@ -171,7 +171,10 @@ def test_bad_targets_and_divertible_are_refused_naming_the_key(tmp_path: Path, t
 
 def test_a_country_with_regions_outside_the_targets_is_refused(tmp_path: Path) -> None:
     """With only Russia's regions as targets, ``targets = ["BY"]`` names regions that are not targets."""
-    text = "[economy]\nid = 'ru-by'\ntargets = ['RU-CEN', 'RU-NW']\n[sanctions.packages.a]\ntargets = ['RU']\n"
+    text = (
+        "[economy]\nid = 'ru-by'\ntargets = ['RU-CEN', 'RU-NW']\n"
+        "[sanctions.packages.a]\ntargets = ['RU']\ncoalition = {EU = 1.0}\nexport_ban = 0.5\n"
+    )
     path = write_config(tmp_path, text)
     with pytest.raises(ConfigError) as err:
         load(path)

@@ -37,6 +37,7 @@ def _config(tmp_path: Path, p: Param, value: str) -> Path:
         value = f"{{default = {value}}}"
     share = "" if p.key in ("capacity", "capacity_share") else "capacity_share = 0.1\n"
     text = "[run]\ndays = 40\n[economy]\nid = 'synthetic'\n" + template.format(key=p.key, value=value, share=share)
+    text += "[demand.moving]\nchange = 0.05\n"  # something to simulate: a config that moves nothing is refused
     path = tmp_path / f"{p.section}-{p.key}.toml"
     path.write_text(text)
     return path
