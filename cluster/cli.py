@@ -12,7 +12,7 @@ from cluster import __version__
 from cluster.core import DAYS_PER_YEAR
 from cluster.economies import DEFAULT_ECONOMY, EMBEDDED, load, resolve
 from cluster.economy import Economy, format_economy
-from cluster.errors import InputError
+from cluster.errors import InputError, Interrupted
 from cluster.loaders import KINDS
 
 __all__ = ["main"]
@@ -65,6 +65,9 @@ class _Shock(click.Group):
             return super().invoke(ctx)
         except InputError as err:
             raise _UserError(str(err)) from None
+        except Interrupted as err:  # a run stopped by a signal: one line on how to resume, exit 128 + signal
+            click.echo(str(err), err=True)
+            ctx.exit(128 + err.signum)
 
 
 @click.group(cls=_Shock, context_settings={"help_option_names": ["-h", "--help"]})

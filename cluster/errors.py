@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EconomyError", "InputError", "ShapeError", "ShockError"]
+__all__ = ["EconomyError", "InputError", "Interrupted", "ShapeError", "ShockError"]
 
 
 class ShockError(Exception):
@@ -19,3 +19,12 @@ class EconomyError(InputError):
 
 class ShapeError(ShockError, ValueError):
     """Arrays handed to the core have inconsistent shapes or values (a programming error)."""
+
+
+class Interrupted(ShockError):
+    """A run stopped by a signal (SIGINT, SIGTERM) after writing the shards in flight; the CLI exits with
+    128 + the signal's number (130, 143) and the message, which says how to resume."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum

@@ -9,8 +9,11 @@ A notebook, a test or a job script calls the same functions as the command line;
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Mapping
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ import pyarrow as pa
 
 from cluster.config import Config, from_dict, load
 from cluster.economies import EMBEDDED
-from cluster.errors import InputError
+from cluster.errors import InputError, Interrupted
 from cluster.plan import Plan
 from cluster.runner import Progress, RunStats, execute
 from cluster.store import RunFolder
@@ -121,10 +124,18 @@ def run_config(
         batch_size = recorded
     else:
         folder = RunFolder.create(cfg.out, overwrite=overwrite, info=info, provenance=provenance)
-    with folder:
+    with folder, _deferred_stop() as stop:
 
         def write(index: int, ids: Any, *tables: pa.RecordBatch | None) -> None:
             folder.write_batch(index, *tables)
+            if stop.signum is not None:  # a signal came: stop now that this shard is whole
+                kept, total = len(folder.done), -(-plan.n_scenarios // max(folder.batch_size, 1))
+                name = signal.Signals(stop.signum).name
+                raise Interrupted(
+                    f"interrupted by {name}: {kept} of {total} batches kept in {cfg.out}; finish the run with "
+                    f"`shock run {cfg.path} --out {cfg.out} --resume` (and the same --draws, --seed, --days)",
+                    stop.signum,
+                )
 
         stats = execute(
             plan,
@@ -139,6 +150,34 @@ def run_config(
         )
         folder.complete({"batch_size": stats.batch_size, "wall_seconds": round(stats.elapsed, 3)})
     return RunResult(cfg, cfg.out, stats)
+
+
+@dataclass
+class _Stop:
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def _deferred_stop() -> Iterator[_Stop]:
+    """While a run writes its folder: the first SIGINT or SIGTERM is noted (``_Stop.signum``), so that the run
+    stops after the shard being written is whole; a second one stops at once. Only in the main thread (signal
+    handlers can be set nowhere else); the previous handlers come back afterwards."""
+    stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def note(signum: int, frame: Any) -> None:
+        if stop.signum is not None:
+            raise KeyboardInterrupt
+        stop.signum = signum
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_in_memory(

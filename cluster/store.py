@@ -28,8 +28,10 @@ Rules:
   manager, ``RunFolder`` applies exactly this rule, and completes the run on a normal exit.
 * ``open_run`` reads complete runs; a ``running`` (still going, or killed) or ``failed`` run only with
   ``partial=True``.
-* ``RunFolder.resume`` reopens a killed or failed run: it keeps the whole shards, deletes what a killed writer
-  left half-written, and refuses a run of another config, seed, draws or code revision. The batch size is
+* An interruption (``Interrupted``, a signal noted by ``runs.run_config``, or ``KeyboardInterrupt``) records
+  ``"status": "interrupted"`` and keeps the shards, like a failure.
+* ``RunFolder.resume`` reopens a killed, interrupted or failed run: it keeps the whole shards, deletes what a
+  killed writer left half-written, and refuses a run of another config, seed, draws or code revision. The batch size is
   recorded in the manifest when the executor has chosen it (``record``), so the batches still missing are
   those of the interrupted run, and a resumed run is never aborted (its earlier shards are not its own).
 
@@ -55,7 +57,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from cluster import __version__
-from cluster.errors import InputError
+from cluster.errors import InputError, Interrupted
 from cluster.schema import (
     PERIODS_SCHEMA,
     RESULT_SCHEMA,
@@ -408,6 +410,12 @@ class RunFolder:
         self.status = "failed"
         self._write_manifest(error=error)
 
+    def interrupt(self, reason: str) -> None:
+        """Mark the run interrupted (a signal), keeping the shards written so far: ``resume`` finishes it."""
+        self._check_running()
+        self.status = "interrupted"
+        self._write_manifest(error=reason)
+
     def abort(self) -> None:
         """Remove everything this run wrote: the folder if ``create`` made it, else the folder's contents."""
         if self.status == "aborted":
@@ -433,6 +441,8 @@ class RunFolder:
         try:
             if (isinstance(exc, InputError) or not self._shards) and not self._resumed:
                 self.abort()
+            elif isinstance(exc, Interrupted | KeyboardInterrupt):
+                self.interrupt(str(exc) or "interrupted")
             else:
                 self.fail(f"{type(exc).__name__}: {exc}")
         except OSError:  # best effort: the original exception is the one to report

@@ -131,3 +131,42 @@ def test_resume_refuses_a_complete_run_and_a_missing_one(tmp_path: Path) -> None
     assert res.returncode == 2
     assert "no run folder at" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_keeps_the_whole_shards_says_how_to_resume_and_the_resumed_run_is_whole(
+    tmp_path: Path, clean: dict[str, pa.Table], sig: signal.Signals, code: int
+) -> None:
+    """SIGTERM (a scheduler's preemption) or SIGINT (Ctrl-C): the run stops once the shard being written is whole,
+    records ``interrupted``, exits 128 + the signal with one line naming ``--resume``; resumed, it is the
+    uninterrupted run."""
+    out = tmp_path / "run"
+    args = ["run", str(CONFIG), "--draws", str(DRAWS), "--batch-size", str(BATCH), "--executor", "serial"]
+    proc = subprocess.Popen(
+        _shock(*args, "--out", str(out)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while _parts(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before the signal: make it longer"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    lines = [line for line in err.splitlines() if line and not line.startswith("progress:")]
+    assert len(lines) == 1, err
+    assert f"interrupted by {sig.name}" in lines[0]
+    assert f"--out {out} --resume" in lines[0]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    kept = len(manifest["shards"])
+    assert kept == _parts(out) >= 2
+    res = subprocess.run(
+        _shock("run", str(CONFIG), "--draws", str(DRAWS), "--executor", "serial", "--out", str(out), "--resume"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stderr
+    resumed = _tables(out)
+    for name, table in clean.items():
+        assert resumed[name].equals(table), f"{name} differs from the uninterrupted run"
