@@ -263,14 +263,19 @@ def run(
 )
 @click.option("--countries", is_flag=True, help="Country rows (each country's regions summed) instead of regions.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--partial", is_flag=True, help="Read the whole shards of an unfinished (or killed) run.")
 def summarize_cmd(
-    run_dir: str, metric: str, baseline_policy: str | None, by: str, countries: bool, as_json: bool
+    run_dir: str, metric: str, baseline_policy: str | None, by: str, countries: bool, as_json: bool, partial: bool
 ) -> None:
     """Per policy and region: mean, p5/p50/p95, CVaR 95%, Monte Carlo standard error, paired differences."""
     from cluster.analysis import format_summary, summary_json
     from cluster.analysis import summarize as summarize_run
+    from cluster.store import open_run
 
-    table = summarize_run(run_dir, metric=metric, baseline_policy=baseline_policy, by=by, countries=countries)
+    run = open_run(run_dir, partial=partial)
+    if run.status != "complete":  # what the partial summary covers, on stderr (stdout may be JSON)
+        click.echo(f"partial: {run.coverage()}", err=True)
+    table = summarize_run(run, metric=metric, baseline_policy=baseline_policy, by=by, countries=countries)
     for line in [summary_json(table)] if as_json else format_summary(table):
         click.echo(line)
 

@@ -26,8 +26,8 @@ Rules:
   everything the run wrote (and the folder itself if ``create`` made it). A later failure: ``fail()``
   keeps the shards and records ``"status": "failed"``, the error and the shard list. Used as a context
   manager, ``RunFolder`` applies exactly this rule, and completes the run on a normal exit.
-* ``open_run`` reads complete runs; a ``running`` (still going, or killed) or ``failed`` run only with
-  ``partial=True``.
+* ``open_run`` reads complete runs; a ``running`` (still going, or killed), ``interrupted`` or ``failed`` run
+  only with ``partial=True``, from the shards that are whole on disk (``shock summarize RUN --partial``).
 * An interruption (``Interrupted``, a signal noted by ``runs.run_config``, or ``KeyboardInterrupt``) records
   ``"status": "interrupted"`` and keeps the shards, like a failure.
 * ``RunFolder.resume`` reopens a killed, interrupted or failed run: it keeps the whole shards, deletes what a
@@ -52,6 +52,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -484,6 +485,15 @@ class Run:
         """The results as a dataset: scan it with column projection and filters."""
         return self._dataset([s.results for s in self.shards], RESULT_SCHEMA)
 
+    def coverage(self) -> str:
+        """What the run's whole shards hold: ``run is 'interrupted': 40 of 96 draws, in 10 shards``."""
+        ids = self.results_table(columns=["scenario_id"])["scenario_id"]
+        done = len(pc.unique(ids)) if len(ids) else 0
+        return (
+            f"run is {self.status!r}: {done} of {self.manifest.get('draws', '?')} draws, in {len(self.shards)} "
+            "whole shards"
+        )
+
     def results_table(self, columns: list[str] | None = None) -> pa.Table:
         """The results (only ``columns`` if given), read whole."""
         return self._read(self.results(), columns)
@@ -557,9 +567,10 @@ def open_run(path: str | os.PathLike[str], *, partial: bool = False) -> Run:
         hint = f" ({manifest['error']})" if manifest.get("error") else ""
         raise InputError(
             f"run {text} is {status!r}{hint}, not complete: wait for it to finish, or, if its driver is gone, "
-            f"finish it with `shock run CONFIG --out {text} --resume` (the same config, seed and draws)"
+            f"finish it with `shock run CONFIG --out {text} --resume` (the same config, seed and draws); "
+            f"`shock summarize {text} --partial` reads its finished shards"
         )
-    if status == "running":
+    if status != "complete":  # a partial read: the shards that are whole on disk, whatever the manifest says
         shards = _shards_on_disk(fs, base)
     else:
         shards = [ShardInfo.from_json(s, where) for s in manifest.get("shards", [])]

@@ -76,6 +76,16 @@ def test_a_driver_killed_mid_run_resumes_to_the_tables_of_an_uninterrupted_run(
     assert manifest["status"] == "running"  # what a killed driver leaves
     assert manifest["batch_size"] == BATCH
 
+    # Reading it: refused with the way out, or read partially, saying what it covers.
+    res = subprocess.run(_shock("summarize", str(out)), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert f"--out {out} --resume" in res.stderr
+    assert "--partial" in res.stderr
+    res = subprocess.run(_shock("summarize", str(out), "--partial"), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    whole = _parts(out)
+    assert f"partial: run is 'running': {whole * BATCH} of {DRAWS} draws, in {whole} whole shards" in res.stderr
+
     # Resume without --batch-size: the run's own is used.
     res = subprocess.run(
         _shock("run", str(CONFIG), "--draws", str(DRAWS), "--executor", "serial", "--out", str(out), "--resume"),
