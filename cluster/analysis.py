@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,7 @@ __all__ = [
     "SUMMARY_FORMAT",
     "SUMMARY_SCHEMA",
     "format_summary",
+    "loss_by_policy",
     "summarize",
     "summarize_table",
     "summary_json",
@@ -114,6 +115,30 @@ def summarize(
     return summarize_table(
         table, metric=metric, baseline_policy=baseline_policy, source=opened.path, region_names=names
     )
+
+
+def loss_by_policy(
+    periods: pa.Table,
+    units: Sequence[str],
+    *,
+    metric: str = "va_loss",
+    period: str = HORIZON,
+    level: str = "country",
+) -> dict[str, np.ndarray]:
+    """Per policy, ``metric`` of the period rows summed over ``units`` (regions or countries, by ``level``) in
+    ``period``, one value per scenario in scenario order: the paired draws of a policy comparison (the same
+    scenarios under every policy, common random numbers)."""
+    rows = periods.filter(
+        pc.and_(
+            pc.and_(pc.equal(periods["period"], period), pc.equal(periods["level"], level)),
+            pc.is_in(periods["region"], pa.array(list(units))),
+        )
+    )
+    summed = rows.group_by(["scenario_id", "policy"]).aggregate([(metric, "sum")]).sort_by("scenario_id")
+    return {
+        str(policy): summed.filter(pc.equal(summed["policy"], policy))[f"{metric}_sum"].to_numpy()
+        for policy in pc.unique(summed["policy"]).to_pylist()
+    }
 
 
 def _period_kind(labels: pa.ChunkedArray) -> pa.ChunkedArray:

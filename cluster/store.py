@@ -558,8 +558,6 @@ def open_run(path: str | os.PathLike[str], *, partial: bool = False) -> Run:
     """
     text = os.fspath(path)
     fs, base = _filesystem(text)
-    if fs.get_file_info(base).type != pafs.FileType.Directory:
-        raise InputError(f"no run folder at {text}: check the path (the --out of `shock run`)")
     where = f"{text.rstrip('/')}/{MANIFEST}"
     manifest = _read_manifest(fs, base, text)
     status = manifest.get("status")

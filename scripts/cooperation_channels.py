@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from cluster.analysis import loss_by_policy
 from cluster.config import from_dict, load
 from cluster.runs import run_in_memory
 
@@ -49,21 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         if expansion is not None:
             doc["adaptation"] = {**doc.get("adaptation", {}), "expansion": expansion}
         variant = from_dict(doc, source=f"{config.path} ({label})", base=Path(config.base), name=config.name)
-        periods = run_in_memory(variant, executor="serial").periods
-        rows = periods.filter(
-            pc.and_(
-                pc.and_(pc.equal(periods["period"], "all"), pc.equal(periods["level"], "country")),
-                pc.is_in(periods["region"], pa.array(DOMESTIC)),
-            )
-        )
-        summed = rows.group_by(["scenario_id", "policy"]).aggregate([("va_loss", "sum")]).sort_by("scenario_id")
-
-        def loss(policy: str, table: pa.Table = summed) -> np.ndarray:
-            return table.filter(pc.equal(table["policy"], policy))["va_loss_sum"].to_numpy()  # type: ignore[no-any-return]
-
+        loss = loss_by_policy(run_in_memory(variant, executor="serial").periods, DOMESTIC)
         print(label)
         for policy in ("weight_only", "speedup_only", "cooperation"):
-            diff = loss(policy) - loss("status_quo")
+            diff = loss[policy] - loss["status_quo"]
             se = diff.std(ddof=1) / np.sqrt(diff.size)
             print(f"  {policy:<13} {diff.mean():+8.2f} (se {se:.2f}) {config.economy.unit} over the horizon")
     return 0

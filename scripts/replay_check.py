@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cluster.analysis import loss_by_policy
 from cluster.config import Config, from_dict, load
 from cluster.runs import run_in_memory
 
@@ -194,14 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         path = "  ".join(f"{y} {_band(_country_loss(replay.periods, country, y), unit=' pp')}" for y in years)
         print(f"  {country} by year: {path}")
     print("mean effect of each policy on the domestic bloc's value-added loss over the horizon, vs status quo (paired)")
-    periods = replay.periods.filter(
-        pc.and_(pc.equal(replay.periods["period"], "all"), pc.equal(replay.periods["level"], "country"))
-    )
-    bloc = periods.filter(pc.is_in(periods["region"], pa.array(DOMESTIC)))
-    summed = bloc.group_by(["scenario_id", "policy"]).aggregate([("va_loss", "sum")]).sort_by("scenario_id")
-    base = summed.filter(pc.equal(summed["policy"], "status_quo"))["va_loss_sum"].to_numpy()
+    bloc = loss_by_policy(replay.periods, DOMESTIC)
     for policy in (p.name for p in config.policies if p.name != "status_quo"):
-        diff = summed.filter(pc.equal(summed["policy"], policy))["va_loss_sum"].to_numpy() - base
+        diff = bloc[policy] - bloc["status_quo"]
         se = diff.std(ddof=1) / np.sqrt(diff.size)
         verdict = "helps" if diff.mean() < -2 * se else ("hurts" if diff.mean() > 2 * se else "no clear effect")
         print(f"  {policy:<22} {diff.mean():+9.2f} (se {se:.2f}) {config.economy.unit}: {verdict}")

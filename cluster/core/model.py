@@ -243,6 +243,7 @@ class Stepper:
         # other foreign suppliers goes to the target regions, split ``div_share`` (R_t, S, B); of what target t
         # receives, the share ``div_ctf`` is counter-trade (barter), the rest sold for money.
         self.div_theta = np.zeros((s, b))
+        self.div_orders: F64 | None = None  # (S, F, R_o, B) the friendly buyers' orders theta applies to
         self.div_share = np.zeros((self.tgt_idx.size, s, b))
         self.div_ctf = np.zeros((self.tgt_idx.size, s, b))
         self.k_new = np.zeros((n, b))  # capacity built by supplier expansion
@@ -1282,6 +1283,7 @@ class Stepper:
         if not total.any():
             return
         orders = np.matmul(self.div_zt, self.v.reshape(s, r, s, b)[:, self.div_f])  # (S, F, R_o, B)
+        self.div_orders = orders  # tomorrow's orders are these (V and c_o hold until then): ``_diverted`` reuses them
         m = np.einsum("kfob,okb->kfb", orders, self.c_o) + self._div_final_orders()
         m = (m * self.div_w[None]).sum(axis=1)  # (S, B)
         accepted = np.minimum(total, self.div_abs * m)
@@ -1299,10 +1301,9 @@ class Stepper:
         th = self.div_theta
         if not th.any():
             return None
-        s, r, b = self.s, self.r, self.b
+        assert self.div_orders is not None  # theta > 0 only once ``_place_diversion`` has set both
         scale = (th[:, None] * self.div_w[None])[:, :, None]  # (S, F, 1, B)
-        lost_z = np.matmul(self.div_zt, self.v.reshape(s, r, s, b)[:, self.div_f])  # (S, F, R_o, B)
-        lost_z *= self.c_o.transpose(1, 0, 2)[:, None]
+        lost_z = self.div_orders * self.c_o.transpose(1, 0, 2)[:, None]  # (S, F, R_o, B)
         lost_z *= scale
         y = self.div_y[..., None] if self.fd_m is None else self.div_y[..., None] * self.fd_m[:, self.div_f, None]
         lost_y = y * scale

@@ -46,6 +46,12 @@ def _tables(path: Path) -> dict[str, pa.Table]:
     }
 
 
+def _resume(out: Path) -> subprocess.CompletedProcess[str]:
+    """``shock run CONFIG --draws DRAWS --out OUT --resume`` (no --batch-size: the run's own is used)."""
+    args = ("run", str(CONFIG), "--draws", str(DRAWS), "--executor", "serial", "--out", str(out), "--resume")
+    return subprocess.run(_shock(*args), capture_output=True, text=True, timeout=600)
+
+
 def _parts(path: Path) -> int:
     folder = path / "results"
     return len(list(folder.glob("part-*.parquet"))) if folder.is_dir() else 0
@@ -87,12 +93,7 @@ def test_a_driver_killed_mid_run_resumes_to_the_tables_of_an_uninterrupted_run(
     assert f"partial: run is 'running': {whole * BATCH} of {DRAWS} draws, in {whole} whole shards" in res.stderr
 
     # Resume without --batch-size: the run's own is used.
-    res = subprocess.run(
-        _shock("run", str(CONFIG), "--draws", str(DRAWS), "--executor", "serial", "--out", str(out), "--resume"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    res = _resume(out)
     assert res.returncode == 0, res.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "complete"
@@ -170,12 +171,7 @@ def test_a_signal_keeps_the_whole_shards_says_how_to_resume_and_the_resumed_run_
     assert manifest["status"] == "interrupted"
     kept = len(manifest["shards"])
     assert kept == _parts(out) >= 2
-    res = subprocess.run(
-        _shock("run", str(CONFIG), "--draws", str(DRAWS), "--executor", "serial", "--out", str(out), "--resume"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    res = _resume(out)
     assert res.returncode == 0, res.stderr
     resumed = _tables(out)
     for name, table in clean.items():

@@ -13,10 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
+from cluster.analysis import loss_by_policy
 from cluster.runs import run_in_memory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,18 +26,7 @@ DRAWS = 32  # a power of 2: the replay draws a Sobol design
 def bloc_loss() -> dict[str, np.ndarray]:
     """Per policy, the domestic bloc's value-added loss over the horizon, one value per draw (by scenario)."""
     run = run_in_memory(ROOT / "configs" / "replay_2022.toml", draws=DRAWS, executor="serial")
-    periods = run.periods
-    rows = periods.filter(
-        pc.and_(
-            pc.and_(pc.equal(periods["period"], "all"), pc.equal(periods["level"], "country")),
-            pc.is_in(periods["region"], pa.array(["RU", "BY"])),
-        )
-    )
-    summed = rows.group_by(["scenario_id", "policy"]).aggregate([("va_loss", "sum")]).sort_by("scenario_id")
-    return {
-        policy: summed.filter(pc.equal(summed["policy"], policy))["va_loss_sum"].to_numpy()
-        for policy in set(summed["policy"].to_pylist())
-    }
+    return loss_by_policy(run.periods, ("RU", "BY"))
 
 
 @pytest.mark.parametrize("policy", ["counter_trade", "import_substitution", "cooperation", "replay"])
