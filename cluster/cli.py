@@ -237,6 +237,7 @@ def run(
         batch_size=batch_size,
         workers=workers,
         on_progress=_Progress(),
+        on_notice=lambda text: click.echo(text, err=True),
     )
     cfg, elapsed = result.config, result.stats.elapsed
     click.echo(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["EconomyError", "InputError", "Interrupted", "ShapeError", "ShockError"]
+__all__ = ["EconomyError", "InputError", "Interrupted", "OutputError", "ShapeError", "ShockError"]
 
 
 class ShockError(Exception):
@@ -15,6 +15,11 @@ class InputError(ShockError):
 
 class EconomyError(InputError):
     """A baseline economy that cannot be simulated (negative flows, NaN, bad labels, ...)."""
+
+
+class OutputError(InputError):
+    """The run folder cannot be written (read-only, under a file, disk full, no such bucket); the CLI exits with
+    code 2. Unlike other input errors it keeps the whole shards written before it, so the run can be resumed."""
 
 
 class ShapeError(ShockError, ValueError):

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from cluster.config import Config, from_dict, load
 from cluster.economies import EMBEDDED
-from cluster.errors import InputError, Interrupted
+from cluster.errors import InputError, Interrupted, OutputError
 from cluster.plan import Plan
 from cluster.runner import Progress, RunStats, execute
 from cluster.store import RunFolder
@@ -79,6 +79,7 @@ def run_config(
     seed: int | None = None,
     days: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Run every draw of a config under every policy; results and parameters to Parquet shards in ``out``.
 
@@ -88,12 +89,17 @@ def run_config(
 
     ``resume``: finish the interrupted or failed run in ``out`` — keep its whole shards, run only the batches it
     is missing, with the batch size it recorded — so that its tables are those of an uninterrupted run. Refused
-    when its config, seed, draws or code revision differ.
+    when its config, seed, draws or code revision differ, or while its driver is alive.
+
+    ``on_notice`` receives what the run does that the caller should hear of (``overwrite`` deleting a run's
+    shards, before it does). The manifest records the driver's host and process id, with a heartbeat every
+    ``store.HEARTBEAT_SECONDS``, so that readers tell a running run from a dead one.
 
     Raises
     ------
     InputError
-        A bad config, an output folder that cannot be used, or a Ray cluster that does not answer.
+        A bad config, an output folder that cannot be used, or a Ray cluster that does not answer;
+        ``OutputError`` when the run folder cannot be written (its whole shards are kept, for ``resume``).
     """
     cfg = _config(config, {"draws": draws, "seed": seed, "days": days, "out": out})
     if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ and "://" not in cfg.out and not os.path.isabs(cfg.out):
@@ -123,8 +129,32 @@ def run_config(
             )
         batch_size = recorded
     else:
-        folder = RunFolder.create(cfg.out, overwrite=overwrite, info=info, provenance=provenance)
+        folder = RunFolder.create(cfg.out, overwrite=overwrite, info=info, provenance=provenance, notify=on_notice)
+    given = "".join(f" --{k} {v}" for k, v in (("draws", draws), ("seed", seed), ("days", days)) if v is not None)
+    resume_hint = f"`shock run {cfg.path}{given} --out {cfg.out} --resume`"
+    try:
+        stats = _fill(folder, plan, cfg, resume_hint, executor, batch_size, workers, address, on_progress)
+    except OutputError as err:
+        if folder.done:
+            raise OutputError(f"{err}; then finish the run with {resume_hint}") from err
+        raise
+    return RunResult(cfg, cfg.out, stats)
+
+
+def _fill(
+    folder: RunFolder,
+    plan: Plan,
+    cfg: Config,
+    resume_hint: str,
+    executor: str,
+    batch_size: int | None,
+    workers: int | None,
+    address: str | None,
+    on_progress: Callable[[Progress], None] | None,
+) -> RunStats:
+    """Run the plan's missing batches into ``folder`` (with a heartbeat, and signals deferred to shard ends)."""
     with folder, _deferred_stop() as stop:
+        folder.beat()
 
         def write(index: int, ids: Any, *tables: pa.RecordBatch | None) -> None:
             folder.write_batch(index, *tables)
@@ -133,7 +163,7 @@ def run_config(
                 name = signal.Signals(stop.signum).name
                 raise Interrupted(
                     f"interrupted by {name}: {kept} of {total} batches kept in {cfg.out}; finish the run with "
-                    f"`shock run {cfg.path} --out {cfg.out} --resume` (and the same --draws, --seed, --days)",
+                    f"{resume_hint}",
                     stop.signum,
                 )
 
@@ -149,7 +179,7 @@ def run_config(
             on_start=lambda size: folder.record(batch_size=size),
         )
         folder.complete({"batch_size": stats.batch_size, "wall_seconds": round(stats.elapsed, 3)})
-    return RunResult(cfg, cfg.out, stats)
+    return stats
 
 
 @dataclass

@@ -35,17 +35,29 @@ Rules:
   recorded in the manifest when the executor has chosen it (``record``), so the batches still missing are
   those of the interrupted run, and a resumed run is never aborted (its earlier shards are not its own).
 
+* A dead run looks dead: while running, the manifest records the driver's host and process id and a heartbeat
+  (``RunFolder.beat``, every ``HEARTBEAT_SECONDS``); ``driver_state`` tells a live driver from a killed one (on
+  its own host by the process id, elsewhere by the heartbeat's age). ``resume`` and ``overwrite`` refuse a run
+  whose driver is alive, and ``overwrite`` says how many shards it deletes before it does.
+* Storage faults (read-only, a path under a file, a full disk, a bucket that does not exist) are
+  ``OutputError``: one line naming the folder, what was being written, the cause and the fix. A shard whose
+  write fails is removed whole (its tables land together or not at all); the shards before it are kept.
+
 Shards are numbered by batch index, so they may arrive in any order; readers read them by part number,
 which keeps the scenario order.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
+import socket
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -58,7 +70,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from cluster import __version__
-from cluster.errors import InputError, Interrupted
+from cluster.errors import InputError, Interrupted, OutputError
 from cluster.schema import (
     PERIODS_SCHEMA,
     RESULT_SCHEMA,
@@ -70,7 +82,7 @@ from cluster.schema import (
     with_provenance,
 )
 
-__all__ = ["Run", "RunFolder", "ShardInfo", "open_run"]
+__all__ = ["DriverState", "Run", "RunFolder", "ShardInfo", "driver_state", "open_run"]
 
 MANIFEST = "manifest.json"
 RESULTS = "results"
@@ -89,7 +101,14 @@ TABLES: dict[str, pa.Schema | None] = {
 }
 
 #: Keys of the manifest that the store owns; caller ``info`` may not set them.
-_RESERVED = frozenset({"format", "status", "started", "finished", "error", "shards", "rows"})
+_RESERVED = frozenset(
+    {"format", "status", "started", "finished", "error", "shards", "rows", "driver", "heartbeat", "heartbeat_seconds"}
+)
+#: Seconds between two heartbeats of a running driver (``RunFolder.beat``); a run whose last heartbeat is older
+#: than ``STALE_BEATS`` of them (plus a margin for clocks and slow stores) has lost its driver.
+HEARTBEAT_SECONDS = 30.0
+STALE_BEATS = 4
+_MARGIN_SECONDS = 30.0
 _PART = re.compile(r"^part-(\d+)\.parquet$")
 
 
@@ -214,6 +233,128 @@ def _as_table(data: pa.RecordBatch | pa.Table) -> pa.Table:
     return pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
 
 
+#: What to do about an output fault, by errno.
+_FIXES = {
+    errno.ENOSPC: "free space there, or choose another --out",
+    errno.EDQUOT: "free space there (the quota is full), or choose another --out",
+    errno.EROFS: "the storage is read-only: choose a writable --out",
+    errno.EACCES: "you may not write there: choose a writable --out",
+    errno.EPERM: "you may not write there: choose a writable --out",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another --out",
+    errno.EISDIR: "a part of the path is a folder where a file must go: choose another --out",
+    errno.ENAMETOOLONG: "the path is too long: choose a shorter --out",
+}
+
+
+def _fault(path: str, doing: str, err: OSError) -> OutputError:
+    """An ``OSError`` of the store (local disk or object store) as one line: the run folder, what was being done,
+    the cause, and the fix."""
+    if err.errno is not None and err.errno in _FIXES:
+        cause, fix = os.strerror(err.errno), _FIXES[err.errno]
+    else:  # object stores: no errno, the message says it (e.g. "Bucket 'x' not found"); keep its first line
+        cause = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        cause = re.sub(r"^\[Errno \d+\] ", "", cause)
+        fix = "check the path, its bucket and your access to it, or choose another --out"
+    return OutputError(f"cannot write run folder {path} ({doing}): {cause}; {fix}")
+
+
+@dataclass(frozen=True)
+class DriverState:
+    """Whether the driver of a run is alive: True (running), False (gone: killed, or stopped), None (cannot tell,
+    a run that records no heartbeat); ``text`` says so for a person."""
+
+    alive: bool | None
+    text: str
+
+
+def _seconds_since(stamp: Any) -> float | None:
+    try:
+        then = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return None
+    return (datetime.now(UTC) - then).total_seconds() if then.tzinfo else None
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):  # no /proc (macOS): the signal said it exists
+        return True
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(seconds, 0.0)
+    if seconds < 120:
+        return f"{seconds:.0f} s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min ago"
+    return f"{seconds / 3600:.1f} h ago"
+
+
+def driver_state(manifest: Mapping[str, Any]) -> DriverState:
+    """Whether the driver of the run with ``manifest`` is alive, from its host, process id and heartbeat.
+
+    On the driver's own host the process id decides (and a heartbeat that stopped: a frozen process, or the id
+    reused); from another host the heartbeat alone, stale after ``STALE_BEATS`` beats plus a margin.
+    """
+    status = manifest.get("status")
+    if status != "running":
+        return DriverState(False, f"{status}")
+    driver = manifest.get("driver")
+    age = _seconds_since(manifest.get("heartbeat"))
+    if not isinstance(driver, dict) or age is None:
+        return DriverState(None, "running, or its driver was killed: this run records no heartbeat")
+    host, pid = driver.get("host"), driver.get("pid")
+    every = manifest.get("heartbeat_seconds", HEARTBEAT_SECONDS)
+    every = float(every) if isinstance(every, int | float) else HEARTBEAT_SECONDS
+    stale = age > STALE_BEATS * every + _MARGIN_SECONDS
+    who, beat = f"driver (pid {pid} on {host})", f"last heartbeat {_ago(age)}"
+    if host == socket.gethostname() and isinstance(pid, int):
+        if not _pid_alive(pid):
+            return DriverState(False, f"interrupted: its {who} is gone, {beat}")
+        if stale:
+            return DriverState(False, f"interrupted: its {who} stopped beating, {beat}")
+        return DriverState(True, f"running: its {who} is alive, {beat}")
+    if stale:
+        return DriverState(False, f"interrupted: its {who} is presumed dead, {beat}")
+    return DriverState(True, f"running: its {who} beats, {beat}")
+
+
+def _replace(fs: pafs.FileSystem, base: str, text: str, notify: Callable[[str], None] | None) -> None:
+    """Empty the run folder ``text`` for ``--overwrite``: refused while its driver is alive; says first what goes."""
+    try:
+        manifest: dict[str, Any] = _read_manifest(fs, base, text)
+    except InputError:  # a damaged manifest: still a run folder, and nobody can be writing it
+        manifest = {"status": "damaged"}
+    state = driver_state(manifest)
+    if state.alive:
+        raise InputError(
+            f"run {text} is still {state.text}: --overwrite would delete it under its driver; stop that run first "
+            "(or wait for it), or choose another --out"
+        )
+    shards = _shards_on_disk(fs, base)
+    policies = manifest.get("policies")
+    per_draw = len(policies) if isinstance(policies, list) and policies else 1
+    draws = sum(s.params_rows for s in shards) // per_draw  # a params row per draw and policy
+    if notify is not None:
+        notify(
+            f"--overwrite: deleting run {text} ({manifest.get('status')}, {len(shards)} whole shards, "
+            f"{draws:,} of {manifest.get('draws', '?')} draws)"
+        )
+    try:
+        fs.delete_dir_contents(base)
+    except OSError as err:
+        raise _fault(text, "deleting the run it replaces", err) from err
+
+
 class RunFolder:
     """A run folder being written; build it with ``RunFolder.create``."""
 
@@ -238,6 +379,9 @@ class RunFolder:
         self._shards: dict[int, ShardInfo] = {}
         self._schemas: dict[str, pa.Schema] | None = None
         self._resumed = False  # a resumed run is never aborted: its earlier shards are not this process's to delete
+        self._lock = threading.RLock()  # the heartbeat thread writes the manifest too
+        self._stop_beat = threading.Event()
+        self._every = HEARTBEAT_SECONDS
         self.status = "running"
 
     @classmethod
@@ -248,6 +392,7 @@ class RunFolder:
         overwrite: bool = False,
         info: dict[str, Any] | None = None,
         provenance: dict[str, Any] | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> RunFolder:
         """Make the folder and write a ``running`` manifest carrying ``info`` and the run's provenance.
 
@@ -255,7 +400,10 @@ class RunFolder:
         ``code_revision``, recorded in the manifest beside ``info`` and stamped on every shard.
 
         Refuses (``InputError``) a file, a non-empty folder without ``overwrite``, and, even with it, a
-        non-empty folder that holds no ``manifest.json``.
+        non-empty folder that holds no ``manifest.json`` and a run whose driver is alive (``driver_state``).
+        ``overwrite`` says through ``notify`` what it deletes (the run's status, shards and draws) before it
+        does. A folder that cannot be written (read-only, under a file, disk full, no such bucket):
+        ``OutputError``, with nothing left behind.
         """
         text = os.fspath(path)
         stamped = {**(provenance or {}), "package_version": __version__, "code_revision": code_revision()}
@@ -263,7 +411,10 @@ class RunFolder:
         if clash := sorted(_RESERVED & info.keys()):
             raise ValueError(f"manifest keys {clash} belong to the store")
         fs, base = _filesystem(text)
-        found = fs.get_file_info(base)
+        try:
+            found = fs.get_file_info(base)
+        except OSError as err:
+            raise _fault(text, "looking it up", err) from err
         if found.type == pafs.FileType.File:
             raise InputError(f"run folder {text} is a file: choose another --out")
         created = found.type == pafs.FileType.NotFound
@@ -278,13 +429,19 @@ class RunFolder:
                     f"{text} is not empty and holds no {MANIFEST}, so it is not a run folder; "
                     "--overwrite only replaces run folders: choose another --out"
                 )
-            fs.delete_dir_contents(base)
-        fs.create_dir(base, recursive=True)
+            _replace(fs, base, text, notify)
         folder = cls(text, fs, base, created=created, info=info, provenance=stamped)
         try:
+            fs.create_dir(base, recursive=True)
             folder._write_manifest()  # first, so that a crash leaves a recognisable run folder
             for table in TABLES:
                 fs.create_dir(_join(base, table))
+        except (OSError, OutputError) as err:
+            with contextlib.suppress(OSError):
+                folder.abort()
+            if isinstance(err, OutputError):
+                raise
+            raise _fault(text, "creating it", err) from err
         except BaseException:
             folder.abort()
             raise
@@ -307,6 +464,10 @@ class RunFolder:
         status = manifest.get("status")
         if status == "complete":
             raise InputError(f"run {text} is complete: nothing to resume (drop --resume, or --overwrite to redo it)")
+        if (state := driver_state(manifest)).alive:
+            raise InputError(
+                f"run {text} is still {state.text}: it needs no resume; wait for it, or stop it and then resume"
+            )
         stamped = {**(provenance or {}), "package_version": __version__, "code_revision": code_revision()}
         for key in ("seed", "draws", "config_hash", "code_revision"):  # the config hash covers seed and draws
             if key in stamped and manifest.get(key) != stamped[key]:
@@ -323,16 +484,19 @@ class RunFolder:
         folder = cls(text, fs, base, created=False, info=info, provenance=stamped)
         folder._started = str(manifest.get("started", folder._started))
         whole = {shard.index: shard for shard in _shards_on_disk(fs, base)}
-        for table in TABLES:  # what a killed writer left: parts of unfinished shards, temporary files
-            found = fs.get_file_info(pafs.FileSelector(_join(base, table), allow_not_found=True))
-            for f in found:
-                m = _PART.match(f.base_name)
-                if m is None or int(m.group(1)) not in whole:
-                    fs.delete_file(f.path)
         folder._shards = whole
         folder._resumed = True
         folder._info["resumed"] = [*manifest.get("resumed", []), _now()]
-        folder._write_manifest()
+        try:
+            for table in TABLES:  # what a killed writer left: parts of unfinished shards, temporary files
+                found = fs.get_file_info(pafs.FileSelector(_join(base, table), allow_not_found=True))
+                for f in found:
+                    m = _PART.match(f.base_name)
+                    if m is None or int(m.group(1)) not in whole:
+                        fs.delete_file(f.path)
+            folder._write_manifest()
+        except OSError as err:
+            raise _fault(text, "reopening it", err) from err
         return folder
 
     def record(self, **info: Any) -> None:
@@ -342,6 +506,24 @@ class RunFolder:
             raise ValueError(f"manifest keys {clash} belong to the store")
         self._info.update(info)
         self._write_manifest()
+
+    def beat(self, every: float = HEARTBEAT_SECONDS) -> None:
+        """Rewrite the manifest every ``every`` seconds while the run is running, on a daemon thread, so that
+        readers can tell a live driver from a dead one (``driver_state``); stops when the run ends.
+
+        A beat that cannot be written is skipped (the next shard's write reports a storage fault)."""
+        self._every = every
+        self._write_manifest()
+
+        def loop() -> None:
+            while not self._stop_beat.wait(every):
+                with self._lock:
+                    if self.status != "running":
+                        return
+                    with contextlib.suppress(OutputError):
+                        self._write_manifest()
+
+        threading.Thread(target=loop, name=f"heartbeat {self.path}", daemon=True).start()
 
     @property
     def batch_size(self) -> int:
@@ -387,13 +569,25 @@ class RunFolder:
         elif schemas != self._schemas:
             raise ValueError(f"shard {index} has other tables or schemas (or metadata) than the run's first shard")
         name = _part_name(index)
-        for table in reversed(TABLES):  # the results file last
-            if table in data:
-                _write_atomic(
-                    self._fs, _join(self._base, table), name, lambda out, t=data[table]: pq.write_table(t, out)
-                )
+        written: list[str] = []
+        try:
+            for table in reversed(TABLES):  # the results file last
+                if table in data:
+                    _write_atomic(
+                        self._fs, _join(self._base, table), name, lambda out, t=data[table]: pq.write_table(t, out)
+                    )
+                    written.append(table)
+        except OSError as err:  # a shard lands whole or not at all
+            for table in written:
+                with contextlib.suppress(OSError):
+                    self._fs.delete_file(_join(self._base, table, name))
+            kept = len(self._shards)
+            raise _fault(
+                self.path, f"writing shard {index}; {kept} whole shards kept" if kept else f"writing shard {index}", err
+            ) from err
         shard = ShardInfo(index, {t: f"{t}/{name}" for t in data}, {t: v.num_rows for t, v in data.items()})
-        self._shards[index] = shard
+        with self._lock:
+            self._shards[index] = shard
         return shard
 
     def complete(self, info: dict[str, Any] | None = None) -> None:
@@ -402,26 +596,31 @@ class RunFolder:
         if info and (clash := sorted(_RESERVED & info.keys())):
             raise ValueError(f"manifest keys {clash} belong to the store")
         self._info.update(info or {})
-        self.status = "complete"
-        self._write_manifest()
+        self._end("complete")
 
     def fail(self, error: str) -> None:
         """Mark the run failed, keeping the shards written so far (listed in the manifest)."""
         self._check_running()
-        self.status = "failed"
-        self._write_manifest(error=error)
+        self._end("failed", error)
 
     def interrupt(self, reason: str) -> None:
         """Mark the run interrupted (a signal), keeping the shards written so far: ``resume`` finishes it."""
         self._check_running()
-        self.status = "interrupted"
-        self._write_manifest(error=reason)
+        self._end("interrupted", reason)
+
+    def _end(self, status: str, error: str | None = None) -> None:
+        self._stop_beat.set()
+        with self._lock:
+            self.status = status
+            self._write_manifest(error=error)
 
     def abort(self) -> None:
         """Remove everything this run wrote: the folder if ``create`` made it, else the folder's contents."""
+        self._stop_beat.set()
         if self.status == "aborted":
             return
-        self.status = "aborted"
+        with self._lock:
+            self.status = "aborted"
         if self._created:
             self._fs.delete_dir(self._base)
         else:
@@ -440,13 +639,14 @@ class RunFolder:
             self.complete()
             return
         try:
-            if (isinstance(exc, InputError) or not self._shards) and not self._resumed:
+            user_error = isinstance(exc, InputError) and not isinstance(exc, OutputError)  # output: keep the shards
+            if (user_error or not self._shards) and not self._resumed:
                 self.abort()
             elif isinstance(exc, Interrupted | KeyboardInterrupt):
                 self.interrupt(str(exc) or "interrupted")
             else:
                 self.fail(f"{type(exc).__name__}: {exc}")
-        except OSError:  # best effort: the original exception is the one to report
+        except (OSError, OutputError):  # best effort (a full disk): the original exception is the one to report
             pass
 
     def _check_running(self) -> None:
@@ -454,17 +654,25 @@ class RunFolder:
             raise RuntimeError(f"run folder {self.path} is {self.status}; nothing more can be written")
 
     def _write_manifest(self, error: str | None = None) -> None:
-        data: dict[str, Any] = {"format": RUN_FORMAT, "status": self.status, "started": self._started}
-        if self.status != "running":
-            data["finished"] = _now()
-        if error is not None:
-            data["error"] = error
-        shards = self.shards
-        data["rows"] = {t: sum(s.counts.get(t, 0) for s in shards) for t in TABLES}
-        data["shards"] = [s.to_json() for s in shards]
-        data.update(self._info)
-        text = json.dumps(data, indent=2) + "\n"
-        _write_atomic(self._fs, self._base, MANIFEST, lambda out: out.write(text.encode()))
+        """Write the manifest: status, times, the driver and its heartbeat while running, shards and totals."""
+        with self._lock:
+            data: dict[str, Any] = {"format": RUN_FORMAT, "status": self.status, "started": self._started}
+            if self.status != "running":
+                data["finished"] = _now()
+            else:
+                data["driver"] = {"host": socket.gethostname(), "pid": os.getpid()}
+                data["heartbeat"], data["heartbeat_seconds"] = _now(), self._every
+            if error is not None:
+                data["error"] = error
+            shards = self.shards
+            data["rows"] = {t: sum(s.counts.get(t, 0) for s in shards) for t in TABLES}
+            data["shards"] = [s.to_json() for s in shards]
+            data.update(self._info)
+            text = json.dumps(data, indent=2) + "\n"
+            try:
+                _write_atomic(self._fs, self._base, MANIFEST, lambda out: out.write(text.encode()))
+            except OSError as err:
+                raise _fault(self.path, f"writing its {MANIFEST}", err) from err
 
 
 @dataclass(frozen=True)
@@ -490,8 +698,8 @@ class Run:
         ids = self.results_table(columns=["scenario_id"])["scenario_id"]
         done = len(pc.unique(ids)) if len(ids) else 0
         return (
-            f"run is {self.status!r}: {done} of {self.manifest.get('draws', '?')} draws, in {len(self.shards)} "
-            "whole shards"
+            f"run is {driver_state(self.manifest).text}: {done} of {self.manifest.get('draws', '?')} draws, in "
+            f"{len(self.shards)} whole shards"
         )
 
     def results_table(self, columns: list[str] | None = None) -> pa.Table:
@@ -562,11 +770,16 @@ def open_run(path: str | os.PathLike[str], *, partial: bool = False) -> Run:
     manifest = _read_manifest(fs, base, text)
     status = manifest.get("status")
     if status != "complete" and not partial:
+        state = driver_state(manifest)
+        partial_hint = f"`shock summarize {text} --partial` reads its finished shards"
+        if state.alive:
+            raise InputError(f"run {text} is still {state.text}: wait for it to finish; {partial_hint}")
         hint = f" ({manifest['error']})" if manifest.get("error") else ""
+        wait = "wait for it to finish, or, if its driver is gone, " if state.alive is None else ""
+        what = {"failed": "failed", "interrupted": "was interrupted"}.get(str(status), f"is {state.text}")
         raise InputError(
-            f"run {text} is {status!r}{hint}, not complete: wait for it to finish, or, if its driver is gone, "
-            f"finish it with `shock run CONFIG --out {text} --resume` (the same config, seed and draws); "
-            f"`shock summarize {text} --partial` reads its finished shards"
+            f"run {text} {what}{hint}, not complete: {wait}finish it with "
+            f"`shock run CONFIG --out {text} --resume` (the same config, seed and draws); {partial_hint}"
         )
     if status != "complete":  # a partial read: the shards that are whole on disk, whatever the manifest says
         shards = _shards_on_disk(fs, base)

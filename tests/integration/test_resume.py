@@ -74,6 +74,15 @@ def test_a_driver_killed_mid_run_resumes_to_the_tables_of_an_uninterrupted_run(
     while _parts(out) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     assert proc.poll() is None, "the run ended before it could be killed: make it longer"
+
+    # While its driver lives, the run is running: not resumed, not overwritten, read only with --partial.
+    res = subprocess.run(_shock("summarize", str(out)), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert f"is still running: its driver (pid {proc.pid} on " in res.stderr
+    res = _resume(out)
+    assert res.returncode == 2
+    assert "needs no resume" in res.stderr
+    assert proc.poll() is None, "the run ended before it could be killed: make it longer"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     written = _parts(out)
@@ -90,7 +99,9 @@ def test_a_driver_killed_mid_run_resumes_to_the_tables_of_an_uninterrupted_run(
     res = subprocess.run(_shock("summarize", str(out), "--partial"), capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     whole = _parts(out)
-    assert f"partial: run is 'running': {whole * BATCH} of {DRAWS} draws, in {whole} whole shards" in res.stderr
+    gone = f"partial: run is interrupted: its driver (pid {proc.pid} on "
+    assert gone in res.stderr
+    assert f": {whole * BATCH} of {DRAWS} draws, in {whole} whole shards" in res.stderr
 
     # Resume without --batch-size: the run's own is used.
     res = _resume(out)
