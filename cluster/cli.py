@@ -159,15 +159,73 @@ def simulate(
         click.echo(line)
 
 
+_UNITS = {"": 1, "b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30}
+
+
+def _size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    """A size on disk: ``10GB``, ``500MB``, ``1.5TB``, ``2GiB`` or bytes."""
+    text = value.strip().lower().replace(" ", "")
+    number = text.rstrip("kmgtib")
+    try:
+        size = float(number) * _UNITS[text[len(number) :]]
+    except (ValueError, KeyError):
+        size = float("nan")
+    if not 0 < size < float("inf"):
+        raise click.BadParameter(f"{value!r} is not a size: write it as 10GB, 500MB, 1.5TB or 2GiB", ctx, param)
+    return int(size)
+
+
 @cli.command()
 @click.argument("config_path", metavar="CONFIG", type=click.Path(dir_okay=False))
-def validate(config_path: str) -> None:
-    """Check a scenario config and print the expanded design (nothing is run or written)."""
+@click.option(
+    "--estimate/--no-estimate",
+    default=True,
+    show_default=True,
+    help="Estimate bytes on disk and wall time (from the last run in the config's out folder, else a ~1 s "
+    "calibration run here).",
+)
+@click.option(
+    "--cores", type=click.IntRange(min=1), default=None, help="CPUs the run will have (default: this machine's)."
+)
+@click.option(
+    "--warn-above", default="10GB", show_default=True, callback=_size, help="Warn when the run would write more."
+)
+@click.option("--draws", type=click.IntRange(min=1), default=None, help="Monte Carlo draws (default: the config's).")
+@click.option("--days", type=click.IntRange(min=1), default=None, help="Horizon in days (default: the config's).")
+def validate(
+    config_path: str, estimate: bool, cores: int | None, warn_above: int, draws: int | None, days: int | None
+) -> None:
+    """Check a scenario config and print the expanded design, and what a run of it will write and take (nothing
+    is written)."""
     from cluster.config import load as load_config
-    from cluster.runs import describe
+    from cluster.runs import describe, format_bytes
+    from cluster.runs import estimate as estimate_run
 
-    for line in describe(load_config(config_path)):
+    cfg = load_config(config_path, draws=draws, days=days)
+    for line in describe(cfg):
         click.echo(line)
+    if not estimate:
+        return
+    est = estimate_run(cfg, cores=cores)
+    parts = ", ".join(f"{t} {format_bytes(b)}" for t, b in est.bytes.items() if b)
+    click.echo(f"estimate: about {format_bytes(est.total_bytes)} on disk ({parts})")
+    click.echo(f"estimate: about {_duration(est.seconds)} of wall time ({est.basis}; rough, +-50%)")
+    if est.total_bytes > warn_above:
+        click.echo(
+            f"warning: this run would write about {format_bytes(est.total_bytes)}, more than --warn-above "
+            f"{format_bytes(warn_above)}: fewer draws, a shorter horizon or no trajectories make it smaller",
+            err=True,
+        )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:,.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:,.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds / 86400:,.1f} days"
 
 
 class _Progress:

@@ -14,10 +14,11 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from cluster.config import Config, from_dict, load
@@ -26,8 +27,19 @@ from cluster.errors import InputError, Interrupted, OutputError
 from cluster.plan import Plan
 from cluster.runner import Progress, RunStats, execute
 from cluster.store import RunFolder
+from cluster.timeline import Calendar
 
-__all__ = ["InMemoryRun", "RunResult", "builtin_config", "describe", "run_config", "run_in_memory"]
+__all__ = [
+    "Estimate",
+    "InMemoryRun",
+    "RunResult",
+    "builtin_config",
+    "describe",
+    "estimate",
+    "format_bytes",
+    "run_config",
+    "run_in_memory",
+]
 
 
 @dataclass(frozen=True)
@@ -247,6 +259,119 @@ def run_in_memory(
 
 #: Bytes a trajectory row takes in Parquet: 15.6 measured (smoke config, 64 draws, a year), rounded up for margin.
 TRAJECTORY_ROW_BYTES = 20
+#: The calibration runs of ``estimate``: batches of these sizes (at most the draws) for at most this many days.
+CALIBRATION_BATCHES, CALIBRATION_DAYS = (2, 16), 60
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a run of a config will write and take (``estimate``): rows and bytes per table, and wall time."""
+
+    rows: dict[str, int]
+    bytes: dict[str, int]
+    seconds: float
+    cores: int
+    basis: str  # where the rate and sizes come from, for a person
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(self.bytes.values())
+
+
+def format_bytes(n: float) -> str:
+    """``1.5 GB``: decimal units, as disks and object stores bill them."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+def _rows_per_draw(cfg: Config, plan: Plan) -> dict[str, int]:
+    """Rows each table of ``store.TABLES`` gets per draw (every policy), from the config's shape alone."""
+    n_pol, n_reg, n_cty = len(cfg.policies), len(cfg.economy.regions), len(plan.countries)
+    n_per = len(cfg.calendar.periods)
+    return {
+        "results": n_pol * n_reg,
+        "params": n_pol,
+        "periods": n_pol * (n_reg + n_cty) * n_per,
+        "trajectories": n_pol * (n_reg + n_cty) * (cfg.days // 7) if cfg.trajectories else 0,
+        "trade": n_pol * n_per * n_cty * n_cty,
+    }
+
+
+def _last_run(cfg: Config) -> tuple[float, dict[str, float], str] | None:
+    """The rate (scenario-days per second) and bytes per row of each table of the complete run of this config's
+    name and economy in its ``out`` folder, if there is one."""
+    from cluster.store import open_run
+
+    try:
+        run = open_run(cfg.out)
+    except InputError:
+        return None
+    m = run.manifest
+    days = (m.get("config") or {}).get("run", {}).get("days")
+    wall, draws = m.get("wall_seconds"), m.get("draws")
+    same = m.get("name") == cfg.name and m.get("economy_id") == cfg.economy.id
+    if not (same and isinstance(wall, int | float) and wall > 0 and isinstance(days, int) and isinstance(draws, int)):
+        return None
+    sizes = {table: size / rows for table, (rows, size) in run.sizes().items() if rows}
+    basis = f"the last run in {cfg.out}: {draws:,} draws x {days} days in {wall:,.0f} s ({m.get('executor')})"
+    return draws * days / wall, sizes, basis
+
+
+def estimate(cfg: Config, *, cores: int | None = None, last_run: bool = True) -> Estimate:
+    """Rows, bytes on disk and wall time of running ``cfg`` on ``cores`` CPUs (default: this machine's).
+
+    Rows are exact (the config's shape). Bytes per row and the pace come from the last complete run of the config
+    in its ``out`` folder when there is one (and ``last_run``), else from a short calibration here: the run's
+    first ``CALIBRATION_DAYS`` days for two batch sizes (``CALIBRATION_BATCHES``), timed on one core and written
+    to Parquet in memory. A day of a batch costs a + b x (batch size); the two runs give a and b, and the run's
+    own batch size (``runner.auto_batch_size`` for ``cores``) its time, spread over ``cores``. A rough figure:
+    the machine's load and the horizon's later days (more mechanisms at work) move it by tens of percent.
+    """
+    import time
+
+    import pyarrow.parquet as pq
+
+    from cluster.runner import auto_batch_size, run_batch
+    from cluster.store import TABLES
+
+    cores = cores or os.cpu_count() or 1
+    plan = Plan.from_config(cfg)
+    per_draw = _rows_per_draw(cfg, plan)
+    rows = {t: per_draw[t] * cfg.draws for t in TABLES}
+    found = _last_run(cfg) if last_run else None
+    if found is not None:
+        rate, row_bytes, basis = found
+        seconds = cfg.draws * cfg.days / rate  # at the last run's pace, on its executor and cores
+    else:
+        days = min(cfg.days, CALIBRATION_DAYS)
+        small = replace(plan, steps=days, calendar=Calendar(cfg.calendar.start, days))  # the run's first days
+        ns = sorted({min(cfg.draws, b) for b in CALIBRATION_BATCHES})
+        took: list[float] = []
+        run_batch(replace(small, steps=2, calendar=Calendar(cfg.calendar.start, 2)), np.arange(1))  # warm caches
+        for n in ns:
+            start = time.perf_counter()
+            tables, _ = run_batch(small, np.arange(n, dtype=np.int64))
+            took.append((time.perf_counter() - start) / days)  # seconds per day of a batch of n
+        slope = max((took[-1] - took[0]) / (ns[-1] - ns[0]), 0.0) if len(ns) > 1 else took[0] / ns[0]
+        fixed = max(took[0] - slope * ns[0], 0.0)
+        size = min(cfg.batch_size or auto_batch_size(cfg.draws, cores), cfg.draws)
+        batches = -(-cfg.draws // size)
+        seconds = -(-batches // cores) * cfg.days * (fixed + slope * size)
+        basis = (
+            f"calibrated here on one core: a day of a batch of {ns[0]} in {took[0] * 1e3:.1f} ms, of "
+            f"{ns[-1]} in {took[-1] * 1e3:.1f} ms; {batches:,} batches of {size} on {cores} cores"
+        )
+        row_bytes = {}
+        for table, data in zip(TABLES, tables, strict=False):
+            if data is not None and data.num_rows:
+                sink = pa.BufferOutputStream()
+                pq.write_table(pa.Table.from_batches([data]), sink)
+                row_bytes[table] = sink.getvalue().size / data.num_rows
+    sizes = {t: int(rows[t] * row_bytes.get(t, TRAJECTORY_ROW_BYTES if t == "trajectories" else 0)) for t in rows}
+    return Estimate(rows, sizes, seconds, cores, basis)
 
 
 def describe(cfg: Config) -> list[str]:

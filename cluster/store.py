@@ -702,6 +702,15 @@ class Run:
             f"{len(self.shards)} whole shards"
         )
 
+    def sizes(self) -> dict[str, tuple[int, int]]:
+        """Rows and bytes on storage of each table, over the run's shards."""
+        out: dict[str, tuple[int, int]] = {}
+        for table in TABLES:
+            files = [_join(self._base, s.paths[table]) for s in self.shards if table in s.paths]
+            rows = sum(s.counts[table] for s in self.shards if table in s.paths)
+            out[table] = (rows, sum(f.size or 0 for f in self._fs.get_file_info(files)) if files else 0)
+        return out
+
     def results_table(self, columns: list[str] | None = None) -> pa.Table:
         """The results (only ``columns`` if given), read whole."""
         return self._read(self.results(), columns)
