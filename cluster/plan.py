@@ -1,13 +1,22 @@
 """A config compiled into a job the runner can run anywhere: draws by scenario index, the core's inputs, tables.
 
-Scenario ``i`` of a run with seed ``s`` takes the uniforms of its design (Monte Carlo: ``SeedSequence(s,
-spawn_key=(i,))``; Latin hypercube and Sobol: row ``i`` of a ``scipy.stats.qmc`` sample of all draws, seeded by
-the run seed), so its parameters never depend on batch size, worker count, retries or order. Every policy is
-simulated on the same draws (common random numbers).
+Scenario ``i`` of a run with seed ``s`` takes row ``i`` of its design, computed alone in O(d) (d: the uncertain
+parameters; Sobol': O(d log i)), so its parameters never depend on batch size, worker count, retries or order,
+and a batch costs the same however many draws the run has:
+
+- Monte Carlo: ``SeedSequence(s, spawn_key=(i,))``'s stream;
+- Sobol': point ``i`` of scipy's scrambled sequence (``qmc.Sobol(d, scramble=True, rng=default_rng(s))``, bit
+  for bit), the shift xor the scrambled direction numbers of the Gray code of ``i``;
+- Latin hypercube: in dimension j, stratum pi_j(i) of n equal strata, pi_j a keyed pseudo-random permutation
+  of range(n) evaluated pointwise (a Feistel network), at a keyed uniform position within it (not scipy's
+  ``LatinHypercube``, which needs every row at once; the same properties).
+
+Every policy is simulated on the same draws (common random numbers).
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -33,7 +42,7 @@ from cluster.parameters import PARAMETERS, Param, column, declared
 from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, TRADE_SCHEMA, TRAJECTORIES_SCHEMA, params_schema
 from cluster.timeline import Calendar
 
-__all__ = ["Column", "Plan", "rng_for"]
+__all__ = ["Column", "Plan", "latin_hypercube", "rng_for", "sobol"]
 
 F64 = NDArray[np.float64]
 Ids = NDArray[np.int64]
@@ -42,6 +51,120 @@ Ids = NDArray[np.int64]
 def rng_for(seed: int, scenario_id: int) -> np.random.Generator:
     """The generator of one scenario: a pure function of the run seed and the scenario id."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(scenario_id),)))
+
+
+#: Rounds of the Feistel network behind the Latin hypercube's permutations.
+_ROUNDS = 8
+#: ``spawn_key`` tag of the Latin hypercube's keys (Monte Carlo's scenario streams have ``spawn_key=(i,)``).
+_LHS_TAG = 0x4C4853
+_U64 = np.uint64
+_GOLDEN = _U64(0x9E3779B97F4A7C15)
+
+
+def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """SplitMix64's finaliser: a bijective avalanche of 64-bit words (wraps, as unsigned arithmetic does)."""
+    x = x ^ (x >> _U64(30))
+    x = x * _U64(0xBF58476D1CE4E5B9)
+    x ^= x >> _U64(27)
+    x *= _U64(0x94D049BB133111EB)
+    x ^= x >> _U64(31)
+    return x
+
+
+@functools.lru_cache(maxsize=16)
+def _lhs_keys(seed: int, d: int) -> NDArray[np.uint64]:
+    """(d, rounds + 1) 64-bit keys: dimension j's Feistel round keys, then its jitter stream's key."""
+    keys = np.array(
+        [
+            np.random.SeedSequence(seed, spawn_key=(_LHS_TAG, j)).generate_state(_ROUNDS + 1, np.uint64)
+            for j in range(d)
+        ],
+        dtype=np.uint64,
+    ).reshape(d, _ROUNDS + 1)
+    keys.setflags(write=False)
+    return keys
+
+
+def _feistel(x: NDArray[np.uint64], keys: NDArray[np.uint64], bits: int) -> NDArray[np.uint64]:
+    """A keyed bijection of [0, 2**bits), pointwise: ``keys[..., r]`` (broadcast with ``x``) keys round r.
+
+    Each round splits x into a high part of ``hi`` bits and a low part of ``lo``, and maps it to
+    ``lo << hi | (high ^ F(low))``: invertible whatever F, and with hi and lo swapping roles it also works
+    for an odd number of bits.
+    """
+    hi, lo = bits // 2, bits - bits // 2
+    for r in range(_ROUNDS):
+        high, low = x >> _U64(lo), x & _U64((1 << lo) - 1)
+        f = _mix(low + keys[..., r]) & _U64((1 << hi) - 1)
+        x = (low << _U64(hi)) | (high ^ f)
+        hi, lo = lo, hi
+    return x
+
+
+def latin_hypercube(seed: int, n: int, d: int, ids: Ids) -> F64:
+    """Rows ``ids`` of a Latin hypercube of ``n`` points in ``d`` dimensions, each computed alone, (len(ids), d).
+
+    In dimension j, row i falls in stratum pi_j(i) of the n equal strata of [0, 1), where pi_j is a keyed
+    pseudo-random permutation of range(n) evaluated pointwise (a Feistel network over the next power of two,
+    cycle-walking back into range(n)), and sits at a uniform position within it (a keyed counter-based
+    stream, SplitMix64 at counter i). Every dimension's keys come from ``SeedSequence(seed, spawn_key=(tag,
+    j))``. So each column has exactly one point per stratum, and row i depends on nothing but (seed, i, n, d).
+    """
+    if not 1 <= n <= 2**40:  # the position within a stratum keeps 53 - 40 bits
+        raise ValueError(f"a Latin hypercube needs 1 to 2**40 points, got {n}")
+    ids = np.asarray(ids, dtype=np.int64)
+    keys = _lhs_keys(seed, d)
+    bits = (n - 1).bit_length()  # strata are numbered in [0, 2**bits) before the walk
+    x = np.broadcast_to(ids.astype(np.uint64)[:, None], (len(ids), d))
+    stratum = _feistel(x, keys, bits)
+    out = np.flatnonzero(stratum >= _U64(n))  # cycle-walk: at most 2**bits / n steps on average (< 2)
+    while out.size:
+        col = out % d
+        walked = _feistel(stratum.flat[out], keys[col], bits)
+        stratum.flat[out] = walked
+        out = out[walked >= _U64(n)]
+    # The position in the stratum has 53 - bits fractional bits, so stratum + jitter is exact and below
+    # stratum + 1, and its quotient by n stays in the stratum and below 1.
+    counter = ids.astype(np.uint64)[:, None] * _GOLDEN + keys[:, _ROUNDS]
+    frac = 53 - bits
+    jitter = (_mix(counter) >> _U64(64 - frac)).astype(np.float64) * 2.0**-frac
+    return (stratum.astype(np.float64) + jitter) / n
+
+
+@functools.lru_cache(maxsize=16)
+def _sobol_engine(seed: int, d: int) -> tuple[NDArray[np.uint32], NDArray[np.uint32], float]:
+    """Scipy's scrambled Sobol' engine for (seed, d), taken apart: direction numbers (d, bits), shift (d,), scale.
+
+    Checked against the engine's own first points, so that a scipy whose internals differ fails loudly.
+    """
+    from scipy.stats import qmc
+
+    engine = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng(seed))
+    parts = (engine._sv.copy(), engine._shift.copy(), float(engine._scale))
+    for a in parts[:2]:
+        a.setflags(write=False)
+    ids = np.arange(8, dtype=np.int64)
+    if not np.array_equal(_sobol_points(*parts, ids), engine.random(8)):
+        raise RuntimeError("scipy's Sobol' engine changed: the design cannot be computed by scenario")
+    return parts
+
+
+def _sobol_points(sv: NDArray[np.uint32], shift: NDArray[np.uint32], scale: float, ids: Ids) -> F64:
+    """Points ``ids`` of a scrambled Sobol' sequence: the shift xor the direction numbers of Gray code bits."""
+    gray = ids ^ (ids >> 1)
+    quasi = np.broadcast_to(shift, (len(ids), len(shift))).copy()
+    for b in range(int(gray.max()).bit_length() if len(ids) else 0):
+        quasi[(gray >> b) & 1 == 1] ^= sv[:, b]
+    return (quasi * scale).astype(np.float64, copy=False)
+
+
+def sobol(seed: int, d: int, ids: Ids) -> F64:
+    """Rows ``ids`` of scipy's scrambled Sobol' design, each computed alone, (len(ids), d).
+
+    Bit-identical to ``qmc.Sobol(d, scramble=True, rng=np.random.default_rng(seed)).random_base2(m)[ids]``
+    for any ``m`` with 2**m > max(ids), in O(len(ids) d log(max(ids))).
+    """
+    return _sobol_points(*_sobol_engine(seed, d), np.asarray(ids, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -172,22 +295,23 @@ class Plan:
         return tuple(i for i, c in enumerate(self.columns) if c.dist.uncertain)
 
     def uniforms(self, ids: Ids) -> F64:
-        """The design's uniforms for scenarios ``ids``, (len(ids), number of uncertain parameters)."""
+        """The design's uniforms for scenarios ``ids`` (any order, each in [0, n_scenarios)), (len(ids), d).
+
+        Row ``i`` is a pure function of the seed, ``i``, the number of scenarios and the dimension ``d`` (the
+        number of uncertain parameters), computed alone: the cost is O(len(ids) d) for every design (Sobol':
+        times the number of bits of the largest id), whatever the number of scenarios.
+        """
+        ids = np.asarray(ids, dtype=np.int64)
         d = len(self.uncertain)
-        if d == 0:
-            return np.zeros((len(ids), 0))
+        if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= self.n_scenarios):
+            raise ValueError(f"scenario ids must be in [0, {self.n_scenarios}), got {ids.min()}..{ids.max()}")
+        if d == 0 or ids.size == 0:
+            return np.zeros((len(ids), d))
         if self.design == "monte_carlo":
             return np.stack([rng_for(self.seed, int(i)).random(d) for i in ids])
-        from scipy.stats import qmc
-
-        engine: qmc.QMCEngine
         if self.design == "latin_hypercube":
-            engine = qmc.LatinHypercube(d=d, rng=np.random.default_rng(self.seed))
-            sample = engine.random(self.n_scenarios)
-        else:
-            engine = qmc.Sobol(d=d, scramble=True, rng=np.random.default_rng(self.seed))
-            sample = engine.random_base2(int(np.log2(self.n_scenarios)))
-        return sample[ids]  # type: ignore[no-any-return]
+            return latin_hypercube(self.seed, self.n_scenarios, d, ids)
+        return sobol(self.seed, d, ids)
 
     def draw(self, ids: Ids) -> F64:
         """Every recorded parameter of scenarios ``ids``, (len(ids), len(columns))."""
