@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from cluster.distributions import KINDS, Dist
 from cluster.economies import resolve
-from cluster.economy import Economy
+from cluster.economy import Economy, one_line
 from cluster.errors import InputError
 from cluster.parameters import Param, declared
 from cluster.timeline import Calendar
@@ -59,8 +59,20 @@ DEFAULT_CAPEX_SECTORS: Mapping[str, float] = {"construction": 0.6, "machinery": 
 Design = Literal["monte_carlo", "latin_hypercube", "sobol"]
 
 
+#: The longest horizon, and the largest day count (an onset, a duration, a time constant, a lag), a config may
+#: give: 100,000 days (about 274 years). Beyond it day counts overflow the core's integer days and its buffers.
+MAX_DAYS = 100_000
+#: The largest multiple a factor without an upper bound may take (a premium, a speed-up, a share of baseline
+#: trade or output), and the largest multiple of the economy's whole annual output a project may add or spend:
+#: beyond it the core's flows overflow.
+MAX_FACTOR = 1e6
+
+
 class ConfigError(InputError):
-    """A config that cannot be run: names the file, the key, the bad value and what is allowed."""
+    """A config that cannot be run: names the file, the key, the bad value and what is allowed (one line)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
 
 
 # ------------------------------------------------------------------------------------- config types --
@@ -206,7 +218,8 @@ class Config:
     base: str = "."  # the folder its relative paths start from
 
     def with_overrides(self, **overrides: Any) -> Config:
-        """The same document validated again with ``overrides`` (draws, seed, days, out, batch_size)."""
+        """The same document validated again with ``overrides`` (draws, seed, days, out, batch_size); earlier
+        overrides stay (the document holds them)."""
         return from_dict(self.document, source=self.path, base=Path(self.base), name=self.name, **overrides)
 
     @property
@@ -234,7 +247,7 @@ class _Ctx:
         self.path = path
 
     def fail(self, key: str, value: Any, problem: str) -> ConfigError:
-        shown = value if not isinstance(value, dict | list) else json.dumps(value)
+        shown = value if not isinstance(value, dict | list) else json.dumps(_plain(value))
         return ConfigError(f"{self.path}: [{key}] = {shown!r}: {problem}")
 
 
@@ -293,18 +306,24 @@ def _table(ctx: _Ctx, raw: Any, key: str, allowed: tuple[str, ...] | None = None
 
 
 def _number(ctx: _Ctx, raw: Any, key: str, low: float = -math.inf, high: float = math.inf) -> float:
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise ctx.fail(key, raw, "expected a number")
+    if isinstance(raw, int) and abs(raw) > 2**1000:  # beyond any float (a TOML integer has no size limit)
+        raise ctx.fail(key, raw, f"too large a number; it must lie in [{low}, {high}]")
+    if not math.isfinite(raw):
         raise ctx.fail(key, raw, "expected a number")
     if not low <= raw <= high:
         raise ctx.fail(key, raw, f"must lie in [{low}, {high}]")
     return float(raw)
 
 
-def _integer(ctx: _Ctx, raw: Any, key: str, low: int = 0) -> int:
+def _integer(ctx: _Ctx, raw: Any, key: str, low: int = 0, high: float = math.inf) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int):
         raise ctx.fail(key, raw, "expected a whole number")
     if raw < low:
         raise ctx.fail(key, raw, f"must be >= {low}")
+    if raw > high:
+        raise ctx.fail(key, raw, f"must be <= {high:g}")
     return int(raw)
 
 
@@ -370,6 +389,8 @@ def _dist_table(ctx: _Ctx, raw: dict[str, Any], key: str, kind: str) -> Dist:
         sigma = _number(ctx, t["sigma"], f"{k}.sigma")
         if median <= 0 or sigma < 0:
             raise ctx.fail(k, arg, "needs median > 0 and sigma >= 0")
+        if sigma > _MAX_SIGMA:  # its tails overflow a float
+            raise ctx.fail(f"{k}.sigma", sigma, f"must be <= {_MAX_SIGMA:g}: the draws reach median x e^(8.3 sigma)")
         return Dist("lognormal", (median, sigma))
     if kind == "bernoulli":
         return Dist("bernoulli", (_number(ctx, arg, k, 0.0, 1.0),))
@@ -385,6 +406,8 @@ def _dist_table(ctx: _Ctx, raw: dict[str, Any], key: str, kind: str) -> Dist:
         w = [_number(ctx, v, f"{k}.weights", 0.0) for v in weights]
         if sum(w) <= 0:
             raise ctx.fail(f"{k}.weights", weights, "weights must not all be 0")
+        if not math.isfinite(sum(w)):
+            raise ctx.fail(f"{k}.weights", weights, "the weights overflow when summed; scale them down")
         return Dist("categorical", tuple(w), tuple(vals))
     raise ctx.fail(
         key, raw, f"unknown distribution {kind!r}; use uniform, triangular, beta, lognormal, bernoulli or categorical"
@@ -549,6 +572,51 @@ def _value(
     days: int,
     tags: Mapping[str, Mapping[str, float]],
 ) -> Any:
+    """One parameter within its declared bounds, then within the practical limit (``_limit``)."""
+    value = _declared(ctx, p, raw, key, labels, days, tags)
+    limit = _limit(p)
+    if value is None or limit == math.inf:
+        return value
+    what = f"at most {MAX_DAYS:,} days (about 274 years)" if limit == MAX_DAYS else f"at most {limit:g}"
+    problem = f"{what}: larger values overflow the model's {'day counts' if p.unit != 'years' else 'days'}"
+    if limit == MAX_FACTOR:
+        problem = f"{what}: larger factors overflow the model's flows"
+
+    given = raw.get(p.key)
+
+    def capped(d: Dist, label: str | None = None) -> Dist:
+        k, shown = key, given  # the key as written: a label's own entry, the default, or the whole value
+        if label is not None and isinstance(given, dict) and not _looks_like_dist(given):
+            entry = label if label in given else "default"
+            k, shown = f"{key}.{entry}", given.get(entry)
+        if d.kind == "lognormal":  # its median was checked; its draws are clipped to the limit
+            if d.params[0] > limit:
+                raise ctx.fail(k, shown, f"the median must be {problem}")
+            low, high = d.clip or (p.low, math.inf)
+            return Dist(d.kind, d.params, d.values, (low, min(high, limit)))
+        if d.bounds()[1] > limit:
+            raise ctx.fail(k, shown, problem)
+        return d
+
+    if isinstance(value, float):
+        if value > limit:
+            raise ctx.fail(key, given, problem)
+        return value
+    if isinstance(value, Dist):
+        return capped(value)
+    return {lab: capped(d, lab) for lab, d in value.items()}
+
+
+def _declared(
+    ctx: _Ctx,
+    p: Param,
+    raw: Mapping[str, Any],
+    key: str,
+    labels: Mapping[str, tuple[str, ...]],
+    days: int,
+    tags: Mapping[str, Mapping[str, float]],
+) -> Any:
+    """One parameter within its declared bounds."""
     if p.optional and p.key not in raw:
         return None
     high = days - 1 if p.within_horizon else p.high
@@ -573,6 +641,22 @@ def _value(
     if p.kind == "probability":
         table = {lab: _probability(ctx, d, f"{key}.{lab}") for lab, d in table.items()}
     return table
+
+
+#: The largest sigma of a lognormal: its draws reach median x e^(8.3 sigma), which must stay a float.
+_MAX_SIGMA = 20.0
+
+
+def _limit(p: Param) -> float:
+    """The practical upper bound of a parameter: ``MAX_DAYS`` for day counts, ``MAX_FACTOR`` for factors and
+    shares without a declared bound (money is checked against the economy's output, project by project)."""
+    if p.unit in ("day", "days", "days of use"):
+        return MAX_DAYS
+    if p.unit == "years":
+        return MAX_DAYS / 365
+    if p.unit.startswith("money"):
+        return math.inf
+    return MAX_FACTOR
 
 
 def _keys(section: str, *structural: str) -> tuple[str, ...]:
@@ -624,7 +708,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         raise ctx.fail("run.name", name, "expected a non-empty string")
     seed = _integer(ctx, run.get("seed", 0), "run.seed")
     draws = _integer(ctx, run.get("draws", 100), "run.draws", 1)
-    days = _integer(ctx, run.get("days", 365), "run.days", 1)
+    days = _integer(ctx, run.get("days", 365), "run.days", 1, MAX_DAYS)
     design = run.get("design", "monte_carlo")
     if design not in DESIGNS:
         raise ctx.fail("run.design", design, f"unknown design; use one of {', '.join(DESIGNS)}")
@@ -636,24 +720,32 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     if not isinstance(out, str) or not out:
         raise ctx.fail("run.out", out, "expected a path")
     start = _date(ctx, run["start"], "run.start") if "start" in run else None
+    if start is not None and (dt.date.max - start).days < days:
+        raise ctx.fail("run.start", start.isoformat(), f"the horizon of {days} days runs past the year 9999")
     output = _table(ctx, raw.get("output", {}), "output", _OUTPUT)
     trajectories = output.get("trajectories", "none")
     if trajectories not in TRAJECTORIES:
         raise ctx.fail("output.trajectories", trajectories, f"expected one of {', '.join(TRAJECTORIES)}")
 
     eco_raw = _table(ctx, raw.get("economy", {}), "economy", _ECONOMY)
-    spec = eco_raw.get("id", eco_raw.get("path", "ru-by"))
     if "id" in eco_raw and "path" in eco_raw:
         raise ctx.fail("economy", eco_raw, "give either id or path, not both")
-    if "path" in eco_raw and not Path(str(spec)).is_absolute():
-        spec = str((base / str(spec)).resolve())
+    for key in ("id", "path", "kind", "concordance"):
+        if key in eco_raw and (not isinstance(eco_raw[key], str) or not eco_raw[key] or "\x00" in eco_raw[key]):
+            what = "an embedded economy id (shock economies lists them)" if key == "id" else "a non-empty string"
+            raise ctx.fail(f"economy.{key}", eco_raw[key], f"expected {what}")
+    spec = eco_raw.get("id", eco_raw.get("path", "ru-by"))
+    if "path" in eco_raw and not Path(spec).is_absolute():
+        spec = str((base / spec).resolve())
     concordance = eco_raw.get("concordance")
     if concordance is not None and not Path(concordance).is_absolute():
         concordance = str((base / concordance).resolve())
     domestic = eco_raw.get("domestic")
+    if domestic is not None and (not isinstance(domestic, list) or not all(isinstance(v, str) for v in domestic)):
+        raise ctx.fail("economy.domestic", domestic, "expected a list of region labels")
     kind = eco_raw.get("kind", "auto")
     try:
-        economy = resolve(str(spec), kind=str(kind), concordance=concordance, domestic=domestic)
+        economy = resolve(spec, kind=kind, concordance=concordance, domestic=domestic)
     except InputError as err:
         raise ConfigError(f"{source}: [economy]: {err}") from err
     targets = tuple(r for r, d in zip(economy.regions, economy.domestic, strict=True) if d)
@@ -757,6 +849,14 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         if ("capacity" in p) == ("capacity_share" in p):
             raise ctx.fail(key, p, "give exactly one of capacity (per year) or capacity_share (of baseline output)")
         pv = _values(ctx, p, key, "project", labels=labels, days=days, tags=tags, start=start, horizon=False)
+        for money in ("capacity", "capex"):  # in the economy's unit: a unit mistake overflows the core's flows
+            if pv.number(money) > MAX_FACTOR * float(economy.x.sum()):
+                raise ctx.fail(
+                    f"{key}.{money}",
+                    p[money],
+                    f"more than {MAX_FACTOR:g} times the economy's whole annual output ({economy.x.sum():,.6g} "
+                    f"{economy.unit}); check the unit",
+                )
         mix = _capex_sectors(ctx, p, key, economy, region, pv.number("capex"))
         projects[pname] = Project(pname, region, sector, pv, mix)
 
@@ -815,7 +915,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         projects=projects,
         policies=policies,
         resolved=resolved,
-        document=raw,
+        document={**raw, "run": run} if any(v is not None for v in overrides.values()) else raw,
         base=str(base),
     )
 
@@ -895,6 +995,11 @@ def _policy(
         raise ctx.fail(f"{key}.include", name, "policies include each other in a circle")
     raw = _table(ctx, table[name], key, _POLICY)
     pol = Policy(name=name)
+    for entry in ("include", "projects"):
+        listed = raw.get(entry, [])
+        if not isinstance(listed, list) or not all(isinstance(v, str) for v in listed):
+            what = "policy" if entry == "include" else "project"
+            raise ctx.fail(f"{key}.{entry}", listed, f"expected a list of {what} names")
     for other in raw.get("include", []):
         if other not in table:
             raise ctx.fail(f"{key}.include", other, f"unknown policy; the policies are {', '.join(table)}")
@@ -909,8 +1014,6 @@ def _policy(
             Values(merged),
         )
     names = raw.get("projects", [])
-    if not isinstance(names, list):
-        raise ctx.fail(f"{key}.projects", names, "expected a list of project names")
     for pn in names:
         if pn not in projects:
             known = ", ".join(projects) or "none defined"

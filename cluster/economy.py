@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,20 @@ from numpy.typing import NDArray
 from cluster.core import Baseline
 from cluster.errors import EconomyError
 
-__all__ = ["Economy", "Summary", "format_economy", "summarize", "synthetic"]
+__all__ = ["Economy", "Summary", "format_economy", "one_line", "summarize", "synthetic"]
 
 F64 = NDArray[np.float64]
+_CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and other control characters escaped (``\\n``): an error is one line."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def plain_label(label: str) -> bool:
+    """Whether a label is fit for tables and messages: no line break or other control character."""
+    return _CONTROL.search(label) is None
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +131,8 @@ class Economy:
                 f"economy {self.id!r}: negative intermediate flow from {self._label(i)} to {self._label(j)}"
             )
         x = self.x
+        if not (x > 0).any():
+            raise EconomyError(f"economy {self.id!r} has no output at all: every flow of Z and Y is 0")
         zero_out = (x <= 0) & (self.z.sum(axis=0) > 0)
         if zero_out.any():
             i = int(np.flatnonzero(zero_out)[0])
@@ -184,44 +198,60 @@ class Economy:
         from cluster.schema import ECONOMY_FORMAT, read_metadata
 
         path = Path(path)
+        where = f"economy file {str(path)!r}"
         try:
             table = pq.read_table(path)
-        except (OSError, pa.ArrowException) as err:
-            raise EconomyError(f"cannot read economy file {str(path)!r}: {err}") from err
-        info = read_metadata(table.schema)
+            types = {name: table.schema.field(name).type for name in table.schema.names}
+        except (OSError, pa.ArrowException, UnicodeDecodeError) as err:  # a damaged file: names not UTF-8
+            raise EconomyError(one_line(f"cannot read {where}: {err}")) from err
+        try:
+            info = read_metadata(table.schema)
+        except ValueError as err:  # not UTF-8, not JSON
+            raise EconomyError(one_line(f"{where}: its 'shock' metadata is not JSON ({err}); rewrite it")) from err
         if info is None or info.get("format") != ECONOMY_FORMAT:
             raise EconomyError(
                 f"{str(path)!r} is not a shock economy file (format {ECONOMY_FORMAT!r}); "
                 "plain matrices load with the 'matrices' loader, pymrio folders with 'pymrio'"
             )
+        for name, test in (("row", pa.types.is_integer), ("col", pa.types.is_integer), ("value", pa.types.is_floating)):
+            if name not in types or not test(types[name]):
+                raise EconomyError(
+                    one_line(f"{where}: needs the columns row, col (integers) and value (floats); it has {types}")
+                )
+        regions, sectors, cats = (_labels(info, key, where) for key in ("regions", "sectors", "fd_categories"))
+        n, width = len(regions) * len(sectors), len(regions) * (len(sectors) + len(cats))
+        full = np.zeros((n, width))
+        rows = table.column("row").to_numpy(zero_copy_only=False)
+        cols = table.column("col").to_numpy(zero_copy_only=False)
+        if table.column("row").null_count or table.column("col").null_count:
+            raise EconomyError(f"{where}: a flow has no row or col index")
+        if rows.size and (rows.max() >= n or cols.max() >= width or rows.min() < 0 or cols.min() < 0):
+            raise EconomyError(f"{where}: a flow index lies outside the labelled table")
+        full[rows, cols] = table.column("value").to_numpy(zero_copy_only=False)
+        provenance = info.get("provenance", {})
+        if not isinstance(provenance, dict):
+            raise EconomyError(one_line(f"{where}: metadata 'provenance' is {provenance!r}, not a JSON object"))
+        fields: dict[str, Any] = {
+            "id": _text(info, "id", where),
+            "unit": _text(info, "unit", where),
+            "source": _text(info, "source", where),
+            "country": _labels(info, "country", where),
+            **{key: _flags(info, key, where) for key in ("domestic", "coalition", "friendly")},
+            "region_names": _labels(info, "region_names", where, _named(list(regions), info, "region_names")),
+            "sector_names": _labels(info, "sector_names", where, _named(list(sectors), info, "sector_names")),
+        }
         try:
-            regions, sectors, cats = info["regions"], info["sectors"], info["fd_categories"]
-            n, width = len(regions) * len(sectors), len(regions) * (len(sectors) + len(cats))
-            full = np.zeros((n, width))
-            rows = table.column("row").to_numpy()
-            cols = table.column("col").to_numpy()
-            if rows.size and (rows.max() >= n or cols.max() >= width or rows.min() < 0 or cols.min() < 0):
-                raise EconomyError(f"economy file {str(path)!r}: a flow index lies outside the labelled table")
-            full[rows, cols] = table.column("value").to_numpy()
             return cls(
-                id=str(info["id"]),
-                regions=tuple(regions),
-                sectors=tuple(sectors),
+                regions=regions,
+                sectors=sectors,
                 z=full[:, :n],
                 y=full[:, n:],
-                fd_categories=tuple(cats),
-                domestic=np.array(info["domestic"], dtype=bool),
-                unit=str(info["unit"]),
-                source=str(info["source"]),
-                country=tuple(info["country"]),
-                coalition=np.array(info["coalition"], dtype=bool),
-                friendly=np.array(info["friendly"], dtype=bool),
-                provenance=dict(info.get("provenance", {})),
-                region_names=tuple(info.get("region_names") or _named(regions, info, "region_names")),
-                sector_names=tuple(info.get("sector_names") or _named(sectors, info, "sector_names")),
+                fd_categories=cats,
+                provenance=provenance,
+                **fields,
             )
-        except KeyError as err:
-            raise EconomyError(f"economy file {str(path)!r}: metadata lacks {err}") from err
+        except EconomyError as err:
+            raise EconomyError(f"{where}: {err}") from err
 
     def to_pymrio(self) -> Any:
         """This table as a ``pymrio.IOSystem`` (needs the optional pymrio and pandas packages)."""
@@ -239,6 +269,40 @@ class Economy:
         )
         io.calc_all()
         return io
+
+
+def _text(info: dict[str, Any], key: str, where: str) -> str:
+    """A text field of an economy file's metadata."""
+    if key not in info:
+        raise EconomyError(f"{where}: metadata lacks {key!r}")
+    value = info[key]
+    if not isinstance(value, str) or not plain_label(value):
+        raise EconomyError(one_line(f"{where}: metadata {key!r} is {value!r}, not a line of text"))
+    return value
+
+
+def _labels(info: dict[str, Any], key: str, where: str, names: list[str] | None = None) -> tuple[str, ...]:
+    """A list of labels in an economy file's metadata, or of long ``names`` (the default when absent or empty)."""
+    value = info.get(key)
+    if not value and names is not None:
+        value = names
+    elif key not in info:
+        raise EconomyError(f"{where}: metadata lacks {key!r}")
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and (v or names is not None) and plain_label(v) for v in value
+    ):
+        raise EconomyError(one_line(f"{where}: metadata {key!r} is {value!r}, not a list of labels (plain text)"))
+    return tuple(value)
+
+
+def _flags(info: dict[str, Any], key: str, where: str) -> NDArray[np.bool_]:
+    """A list of region tags (true or false) in an economy file's metadata."""
+    if key not in info:
+        raise EconomyError(f"{where}: metadata lacks {key!r}")
+    value = info[key]
+    if not isinstance(value, list) or not all(isinstance(v, bool) for v in value):
+        raise EconomyError(one_line(f"{where}: metadata {key!r} is {value!r}, not a list of true/false"))
+    return np.array(value, dtype=bool)
 
 
 def _named(labels: list[str], info: dict[str, Any], key: str) -> list[str]:
@@ -305,6 +369,11 @@ def summarize(economy: Economy) -> Summary:
 NAME_WIDTH = 34
 
 
+def _share(part: float, whole: float) -> str:
+    """``part`` as a percentage of ``whole`` ("-" when the whole is 0: domestic regions that trade with no one)."""
+    return f"{part / whole:.1%}" if whole > 0 else "-"
+
+
 def _fit(name: str, width: int) -> str:
     return name if len(name) <= width else name[: width - 1] + "…"
 
@@ -348,6 +417,6 @@ def format_economy(eco: Economy) -> list[str]:
             lines.append(
                 f"{eco.regions[p]:<12}{_fit(eco.region_names[p], w - 2):<{w}}"
                 f"{summ.exports_by_partner[p]:>12,.1f}{summ.imports_by_partner[p]:>12,.1f}"
-                f"{turnover[p] / turnover.sum():>8.1%}"
+                f"{_share(turnover[p], turnover.sum()):>8}"
             )
     return lines

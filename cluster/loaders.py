@@ -63,7 +63,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from cluster.economy import Economy
+from cluster.economy import Economy, one_line, plain_label
 from cluster.errors import EconomyError
 
 __all__ = [
@@ -184,7 +184,7 @@ def load_pymrio(path: str | Path, *, id: str | None = None, domestic: Collection
             io.calc_system()
     except Exception as err:
         # pymrio reports a bad folder with its own ReadError or whatever pandas, json or zipfile raised.
-        raise EconomyError(f"cannot read pymrio folder {str(path)!r}: {type(err).__name__}: {err}") from err
+        raise EconomyError(one_line(f"cannot read pymrio folder {str(path)!r}: {type(err).__name__}: {err}")) from err
     return from_iosystem(
         io,
         id=id or path.stem,
@@ -227,7 +227,7 @@ def parse_database(
     except Exception as err:
         # A third-party parser on a user's download fails in many ways (zip, csv, key, index errors);
         # every one of them is a bad or unexpected file, reported with the path and the original error.
-        raise EconomyError(f"cannot parse {where} with pymrio.{name}: {type(err).__name__}: {err}") from err
+        raise EconomyError(one_line(f"cannot parse {where} with pymrio.{name}: {type(err).__name__}: {err}")) from err
     provenance = {"loader": kind, "path": str(path), "options": {k: str(v) for k, v in options.items()}}
     return from_iosystem(
         io, id=id or f"{kind}-{path.stem}", domestic=domestic, where=where, source=kind, provenance=provenance
@@ -276,6 +276,7 @@ def _frame_block(frame: Any, where: str) -> _Block:
 
     rows = _index_labels(frame.index, where, "row")
     cols = _index_labels(frame.columns, where, "column")
+    _check_labels(where, rows, cols)
     try:
         values = frame.to_numpy(dtype=np.float64)
     except (ValueError, TypeError) as err:
@@ -287,7 +288,7 @@ def _frame_block(frame: Any, where: str) -> _Block:
                 raise EconomyError(
                     f"{where}: cell (row {_show(rows[i])}, column {_show(cols[j])}) is not a number: {raw.iloc[i]!r}"
                 ) from None
-        raise EconomyError(f"{where}: values are not all numbers: {err}") from err
+        raise EconomyError(one_line(f"{where}: values are not all numbers: {err}")) from err
     return _Block(where, rows, cols, values)
 
 
@@ -302,6 +303,17 @@ def _index_labels(index: Any, where: str, what: str) -> list[Label]:
                 raise EconomyError(f"{where}: {what} {k + 1} has an empty or NaN label at level {level + 1} ({pair})")
         labels.append((str(clean[0]), str(clean[1])))
     return labels
+
+
+def _check_labels(where: str, rows: Sequence[Label], cols: Sequence[Label]) -> None:
+    """Refuse a label with a line break or another control character, naming the first."""
+    for what, labels in (("row", rows), ("value column", cols)):
+        for k, label in enumerate(labels):
+            if not all(plain_label(part) for part in label):
+                raise EconomyError(
+                    f"{where}: {what} {k + 1} has a label with a line break or control character ({label!r}); "
+                    "labels are plain text"
+                )
 
 
 def _clean_label(value: object) -> str | None:
@@ -397,8 +409,9 @@ def _read_block(path: Path) -> _Block:
     if suffix not in _FORMATS:
         raise EconomyError(f"{where}: plain tables are .csv or .parquet files, not {path.suffix or 'no suffix'!r}")
     try:
-        if suffix == ".parquet":
-            table = pq.read_table(path)
+        if suffix == ".parquet":  # not read_table: it refuses repeated column names, which are checked below
+            with pq.ParquetFile(path) as handle:
+                table = handle.read()
         else:
             delimiter, head = _csv_header(path)
             text = [name for name in head if name.strip().lower() in ("region", "sector")]
@@ -407,9 +420,9 @@ def _read_block(path: Path) -> _Block:
                 parse_options=pcsv.ParseOptions(delimiter=delimiter),
                 convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(text, pa.string())),
             )
-    except (OSError, pa.ArrowException) as err:
-        raise EconomyError(f"cannot read {where}: {err}") from err
-    names = [name.strip().lstrip("\ufeff").strip() for name in table.column_names]
+        names = [name.strip().lstrip("\ufeff").strip() for name in table.column_names]
+    except (OSError, pa.ArrowException, UnicodeDecodeError) as err:  # a damaged file: names that are not UTF-8
+        raise EconomyError(one_line(f"cannot read {where}: {err}")) from err
     label_at: dict[str, int] = {}
     for j, name in enumerate(names):
         key = name.lower()
@@ -446,6 +459,7 @@ def _read_block(path: Path) -> _Block:
             raise EconomyError(f"{where}: column {j + 1} has no header; value columns are headed region/sector")
         reg, slash, rest = head.partition("/")
         cols.append((reg.strip(), rest.strip() if slash else ""))
+    _check_labels(where, rows, cols)
     values = np.empty((len(rows), len(value_at)), dtype=np.float64, order="F")
     for k, j in enumerate(value_at):
         values[:, k] = _numeric_column(table.column(j), where, names[j], rows)
@@ -476,7 +490,7 @@ def _numeric_column(column: Any, where: str, head: str, rows: Sequence[Label]) -
                 raise EconomyError(
                     f"{where}: cell (row {_show(rows[i])}, column {head}) is not a number: {value!r}"
                 ) from None
-        raise EconomyError(f"{where}: column {head!r} is not all numbers: {err}") from err
+        raise EconomyError(one_line(f"{where}: column {head!r} is not all numbers: {err}")) from err
     return numbers.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
 
@@ -664,8 +678,8 @@ def _is_economy_file(path: Path) -> bool:
 
     try:
         raw = (pq.read_schema(path).metadata or {}).get(b"shock")
-    except (OSError, pa.ArrowException) as err:
-        raise EconomyError(f"cannot read Parquet file {str(path)!r}: {err}") from err
+    except (OSError, pa.ArrowException, UnicodeDecodeError) as err:  # a damaged file: names that are not UTF-8
+        raise EconomyError(one_line(f"cannot read Parquet file {str(path)!r}: {err}")) from err
     if raw is None:
         return False
     try:

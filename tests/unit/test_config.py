@@ -214,3 +214,11 @@ def test_a_pickled_plan_runs_to_the_same_bits() -> None:
     for mine, theirs in zip(here, there, strict=True):
         assert mine == theirs if mine is None else mine.equals(theirs)
     assert here[0].column("va_loss").to_numpy().sum() > 0  # the package bites: the comparison is not of zeros
+
+
+def test_overrides_stay_through_further_overrides() -> None:
+    """``with_overrides`` keeps the overrides the config was loaded with (a Config built with --draws and --days,
+    then given an --out, still runs those draws and days)."""
+    cfg = load(SMOKE, draws=7, days=40).with_overrides(out="elsewhere")
+    assert (cfg.draws, cfg.days, cfg.out) == (7, 40, "elsewhere")
+    assert cfg.config_hash == load(SMOKE, draws=7, days=40, out="elsewhere").config_hash
