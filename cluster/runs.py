@@ -259,8 +259,18 @@ def run_in_memory(
 
 #: Bytes a trajectory row takes in Parquet: 15.6 measured (smoke config, 64 draws, a year), rounded up for margin.
 TRAJECTORY_ROW_BYTES = 20
-#: The calibration runs of ``estimate``: batches of these sizes (at most the draws) for at most this many days.
-CALIBRATION_BATCHES, CALIBRATION_DAYS = (2, 16), 60
+#: The calibration runs of ``estimate``: one draw for up to a year (its period, trade and trajectory tables give
+#: their bytes per row: the days after the shock compress worse than those before), and a batch of this many for
+#: this many days (its results and parameters give theirs).
+CALIBRATION_BATCH, CALIBRATION_DAYS, CALIBRATION_BYTES_DAYS = 16, 60, 365
+
+
+def _parquet_bytes(data: pa.RecordBatch) -> int:
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_batches([data], schema=data.schema), sink)
+    return int(sink.getvalue().size)
 
 
 @dataclass(frozen=True)
@@ -324,15 +334,14 @@ def estimate(cfg: Config, *, cores: int | None = None, last_run: bool = True) ->
     """Rows, bytes on disk and wall time of running ``cfg`` on ``cores`` CPUs (default: this machine's).
 
     Rows are exact (the config's shape). Bytes per row and the pace come from the last complete run of the config
-    in its ``out`` folder when there is one (and ``last_run``), else from a short calibration here: the run's
-    first ``CALIBRATION_DAYS`` days for two batch sizes (``CALIBRATION_BATCHES``), timed on one core and written
-    to Parquet in memory. A day of a batch costs a + b x (batch size); the two runs give a and b, and the run's
-    own batch size (``runner.auto_batch_size`` for ``cores``) its time, spread over ``cores``. A rough figure:
-    the machine's load and the horizon's later days (more mechanisms at work) move it by tens of percent.
+    in its ``out`` folder when there is one (and ``last_run``), else from a short calibration here, timed on one
+    core: one draw for the first ``CALIBRATION_BYTES_DAYS`` days and a batch of ``CALIBRATION_BATCH`` draws for
+    the first ``CALIBRATION_DAYS`` days, their tables written to Parquet in memory for the bytes per row and per
+    file. A day of a batch costs a + b x (batch size); the two runs give a and b, and the run's own batch size
+    (``runner.auto_batch_size`` for ``cores``) its time, spread over ``cores``. A rough figure: the machine's
+    load moves it by tens of percent.
     """
     import time
-
-    import pyarrow.parquet as pq
 
     from cluster.runner import auto_batch_size, run_batch
     from cluster.store import TABLES
@@ -342,35 +351,46 @@ def estimate(cfg: Config, *, cores: int | None = None, last_run: bool = True) ->
     per_draw = _rows_per_draw(cfg, plan)
     rows = {t: per_draw[t] * cfg.draws for t in TABLES}
     found = _last_run(cfg) if last_run else None
+    row_bytes: dict[str, float] = {}
+    file_bytes: dict[str, float] = {}  # per-file overhead, times the files (calibration only)
     if found is not None:
         rate, row_bytes, basis = found
         seconds = cfg.draws * cfg.days / rate  # at the last run's pace, on its executor and cores
     else:
-        days = min(cfg.days, CALIBRATION_DAYS)
-        small = replace(plan, steps=days, calendar=Calendar(cfg.calendar.start, days))  # the run's first days
-        ns = sorted({min(cfg.draws, b) for b in CALIBRATION_BATCHES})
-        took: list[float] = []
-        run_batch(replace(small, steps=2, calendar=Calendar(cfg.calendar.start, 2)), np.arange(1))  # warm caches
-        for n in ns:
+        start_day = cfg.calendar.start
+
+        def timed(n: int, steps: int) -> tuple[tuple[pa.RecordBatch | None, ...], float]:
+            """The tables of a batch of n over the first ``steps`` days, and its seconds per day."""
+            short = replace(plan, steps=steps, calendar=Calendar(start_day, steps))
             start = time.perf_counter()
-            tables, _ = run_batch(small, np.arange(n, dtype=np.int64))
-            took.append((time.perf_counter() - start) / days)  # seconds per day of a batch of n
-        slope = max((took[-1] - took[0]) / (ns[-1] - ns[0]), 0.0) if len(ns) > 1 else took[0] / ns[0]
-        fixed = max(took[0] - slope * ns[0], 0.0)
+            out, _ = run_batch(short, np.arange(n, dtype=np.int64))
+            return out, (time.perf_counter() - start) / steps
+
+        timed(1, min(cfg.days, 2))  # warm the caches
+        tables, one = timed(1, min(cfg.days, CALIBRATION_BYTES_DAYS))
+        n = min(cfg.draws, CALIBRATION_BATCH)
+        batch, many = timed(n, min(cfg.days, CALIBRATION_DAYS)) if n > 1 else (tables, one)
+        slope = max((many - one) / (n - 1), 0.0) if n > 1 else one
+        fixed = max(one - slope, 0.0)
         size = min(cfg.batch_size or auto_batch_size(cfg.draws, cores), cfg.draws)
         batches = -(-cfg.draws // size)
         seconds = -(-batches // cores) * cfg.days * (fixed + slope * size)
         basis = (
-            f"calibrated here on one core: a day of a batch of {ns[0]} in {took[0] * 1e3:.1f} ms, of "
-            f"{ns[-1]} in {took[-1] * 1e3:.1f} ms; {batches:,} batches of {size} on {cores} cores"
+            f"calibrated here on one core: a day of one draw in {one * 1e3:.1f} ms, of {n} in {many * 1e3:.1f} ms; "
+            f"{batches:,} batches of {size} on {cores} cores"
         )
-        row_bytes = {}
-        for table, data in zip(TABLES, tables, strict=False):
+        for table, long, wide in zip(TABLES, tables, batch, strict=False):
+            # results and params: one row per draw, whatever the horizon; the batch's file is like the run's.
+            # The others: rows per period or week, whose values change after the shock; the long run's.
+            data = wide if table in ("results", "params") else long
             if data is not None and data.num_rows:
-                sink = pa.BufferOutputStream()
-                pq.write_table(pa.Table.from_batches([data]), sink)
-                row_bytes[table] = sink.getvalue().size / data.num_rows
-    sizes = {t: int(rows[t] * row_bytes.get(t, TRAJECTORY_ROW_BYTES if t == "trajectories" else 0)) for t in rows}
+                empty = _parquet_bytes(data.slice(0, 0))  # the schema and footer every file carries
+                row_bytes[table] = (_parquet_bytes(data) - empty) / data.num_rows
+                file_bytes[table] = empty * batches
+    sizes = {
+        t: int(rows[t] * row_bytes.get(t, TRAJECTORY_ROW_BYTES if t == "trajectories" else 0) + file_bytes.get(t, 0))
+        for t in rows
+    }
     return Estimate(rows, sizes, seconds, cores, basis)
 
 
