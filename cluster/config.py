@@ -34,7 +34,7 @@ from cluster.distributions import KINDS, Dist
 from cluster.economies import resolve
 from cluster.economy import Economy, one_line
 from cluster.errors import InputError
-from cluster.parameters import Param, declared
+from cluster.parameters import MAX_DAYS, MAX_FACTOR, Param, declared, practical_limit
 from cluster.timeline import Calendar
 
 __all__ = [
@@ -57,15 +57,6 @@ DESIGNS = ("monte_carlo", "latin_hypercube", "sobol")
 #: What a project's capex buys when its ``capex_sectors`` is not given (if the economy has both sectors).
 DEFAULT_CAPEX_SECTORS: Mapping[str, float] = {"construction": 0.6, "machinery": 0.4}
 Design = Literal["monte_carlo", "latin_hypercube", "sobol"]
-
-
-#: The longest horizon, and the largest day count (an onset, a duration, a time constant, a lag), a config may
-#: give: 100,000 days (about 274 years). Beyond it day counts overflow the core's integer days and its buffers.
-MAX_DAYS = 100_000
-#: The largest multiple a factor without an upper bound may take (a premium, a speed-up, a share of baseline
-#: trade or output), and the largest multiple of the economy's whole annual output a project may add or spend:
-#: beyond it the core's flows overflow.
-MAX_FACTOR = 1e6
 
 
 class ConfigError(InputError):
@@ -574,7 +565,7 @@ def _value(
 ) -> Any:
     """One parameter within its declared bounds, then within the practical limit (``_limit``)."""
     value = _declared(ctx, p, raw, key, labels, days, tags)
-    limit = _limit(p)
+    limit = practical_limit(p)
     if value is None or limit == math.inf:
         return value
     what = f"at most {MAX_DAYS:,} days (about 274 years)" if limit == MAX_DAYS else f"at most {limit:g}"
@@ -645,18 +636,6 @@ def _declared(
 
 #: The largest sigma of a lognormal: its draws reach median x e^(8.3 sigma), which must stay a float.
 _MAX_SIGMA = 20.0
-
-
-def _limit(p: Param) -> float:
-    """The practical upper bound of a parameter: ``MAX_DAYS`` for day counts, ``MAX_FACTOR`` for factors and
-    shares without a declared bound (money is checked against the economy's output, project by project)."""
-    if p.unit in ("day", "days", "days of use"):
-        return MAX_DAYS
-    if p.unit == "years":
-        return MAX_DAYS / 365
-    if p.unit.startswith("money"):
-        return math.inf
-    return MAX_FACTOR
 
 
 def _keys(section: str, *structural: str) -> tuple[str, ...]:

@@ -17,7 +17,26 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["PARAMETERS", "SECTIONS", "Param", "column", "config_reference", "declared", "reference_markdown"]
+#: The longest horizon, and the largest day count (an onset, a duration, a time constant, a lag), a config may
+#: give: 100,000 days (about 274 years). Beyond it day counts overflow the core's integer days and its buffers.
+MAX_DAYS = 100_000
+#: The largest multiple a factor without an upper bound may take (a premium, a speed-up, a share of baseline
+#: trade or output), and the largest multiple of the economy's whole annual output a project may add or spend:
+#: beyond it the core's flows overflow.
+MAX_FACTOR = 1e6
+
+__all__ = [
+    "MAX_DAYS",
+    "MAX_FACTOR",
+    "PARAMETERS",
+    "SECTIONS",
+    "Param",
+    "column",
+    "config_reference",
+    "declared",
+    "practical_limit",
+    "reference_markdown",
+]
 
 #: What a parameter varies over inside its table: one value per scenario, or one per sector / partner.
 Over = Literal["scenario", "sector", "partner"]
@@ -501,8 +520,28 @@ def column(param: Param, *, owner: str | None = None, label: str | None = None) 
     return f"{name}.{label}" if label is not None else name
 
 
+def practical_limit(p: Param) -> float:
+    """The practical upper bound of a parameter: ``MAX_DAYS`` for day counts, ``MAX_FACTOR`` for factors and
+    shares without a declared bound (money is checked against the economy's output, project by project)."""
+    if p.unit in ("day", "days", "days of use"):
+        return MAX_DAYS
+    if p.unit == "years":
+        return MAX_DAYS / 365
+    if p.unit.startswith("money"):
+        return math.inf
+    return MAX_FACTOR
+
+
 def _bounds(p: Param) -> str:
-    high = "last day" if p.within_horizon else ("∞" if p.high == math.inf else f"{p.high:g}")
+    limit = practical_limit(p)
+    if p.within_horizon:
+        high = "last day"
+    elif p.high < math.inf:
+        high = f"{p.high:g}"
+    elif limit < math.inf:  # unbounded in principle; refused beyond the practical limit
+        high = f"{limit:,.0f}"
+    else:
+        high = f"{MAX_FACTOR:,.0f} x annual output"
     low = "-∞" if p.low == -math.inf else f"{p.low:g}"
     return f"[{low}, {high}]"
 
