@@ -55,11 +55,17 @@ __all__ = [
     "STATUS_QUO",
     "SUMMARY_FORMAT",
     "SUMMARY_SCHEMA",
+    "compare",
+    "compare_json",
+    "format_compare",
     "format_summary",
     "loss_by_policy",
+    "metric_header",
     "summarize",
     "summarize_table",
     "summary_json",
+    "target_countries",
+    "verdicts",
 ]
 
 _KEYS = ("scenario_id", "policy", "region")
@@ -139,6 +145,190 @@ def loss_by_policy(
         str(policy): summed.filter(pc.equal(summed["policy"], policy))[f"{metric}_sum"].to_numpy()
         for policy in pc.unique(summed["policy"]).to_pylist()
     }
+
+
+#: Metrics where more is worse: a policy's gain is a lower value.
+def _lower_is_better(metric: str) -> bool:
+    return "loss" in metric or metric in ("unmet_final_demand", "exports_lost", "leakage_premium", "recovery_day")
+
+
+def metric_header(metric: str, *, by: str = "horizon", countries: bool = False) -> list[str]:
+    """What ``metric`` is and its unit, and what the columns of a summary mean: the header of ``shock
+    summarize``."""
+    from cluster.core.metrics import METRICS as CORE_METRICS
+
+    core = CORE_METRICS.get(metric)
+    if by == "horizon" and not countries and core is not None:
+        what, unit = core.doc, core.unit
+    elif metric.endswith("_pct"):
+        flow = "value added" if metric.startswith("va") else "real income"
+        span = "the whole horizon" if by == "horizon" else f"each {by}"
+        what = f"loss of real {flow} over {span}, as a share of the baseline value added of that same span"
+        unit = "% of the span's baseline value added"
+    else:
+        what = core.doc if core is not None else f"{metric}, summed over each period"
+        unit = core.unit if core is not None else "money"
+    if unit == "money":
+        unit = "money of the economy's table (its currency and year: `shock economy show`)"
+    lines = [f"{metric}: {what}; unit: {unit}"]
+    better = "lower is better" if _lower_is_better(metric) else "higher is not worse"
+    lines.append(
+        "columns: n draws; mean; se = Monte Carlo standard error of the mean; std; p5/p50/p95 percentiles over "
+        f"the draws; cvar95 = mean of the worst 5%; vs BASELINE = mean paired difference on the same draws ({better})"
+    )
+    return lines
+
+
+def compare(run: Run | str | os.PathLike[str], *, baseline: str | None = None, metric: str = "va_loss_pct") -> pa.Table:
+    """The paired comparison of every policy with ``baseline`` (default ``status_quo``) over the horizon, for each
+    country and each target region: the mean difference (policy - baseline) on the same draws, its standard error
+    and 95% interval (Student t), and the probability that the policy does better (a lower value for a loss,
+    ties counted half), from the period rows of the horizon (``metric`` as a share of the horizon's baseline).
+    """
+    from scipy import stats
+
+    opened = run if isinstance(run, Run) else open_run(run)
+    _check_metric(metric, PERIOD_METRICS, " (compare uses the horizon's period rows)")
+    policies = [str(p) for p in opened.manifest.get("policies") or []]
+    base = _baseline(policies, baseline, opened.path)
+    if base is None:
+        raise InputError(f"{opened.path}: the run has no {STATUS_QUO} policy: name one with --baseline")
+    targets = ((opened.manifest.get("config") or {}).get("economy") or {}).get("targets") or []
+    names = dict(zip(opened.manifest.get("regions") or [], opened.manifest.get("region_names") or [], strict=False))
+    keep = pc.field("period") == HORIZON
+    keep = keep & ((pc.field("level") == "country") | pc.field("region").isin(list(targets)))
+    table = opened.periods().to_table(columns=["scenario_id", "policy", "level", "region", metric], filter=keep)
+    levels, units = table["level"].to_numpy(zero_copy_only=False), table["region"].to_numpy(zero_copy_only=False)
+    pols, ids = table["policy"].to_numpy(zero_copy_only=False), table["scenario_id"].to_numpy()
+    values = table[metric].to_numpy()
+    sign = 1.0 if _lower_is_better(metric) else -1.0
+    order_units = list(dict.fromkeys(zip(levels[::-1], units[::-1], strict=True)))[::-1]
+    order_units.sort(key=lambda u: (u[0] != "country", u[1] not in targets))
+    rows: dict[str, list[Any]] = {k: [] for k in ("policy", "level", "unit", "name", "n", "mean", "se")}
+    rows |= {k: [] for k in ("ci_low", "ci_high", "p_better")}
+    for level, unit in order_units:
+        in_unit = (levels == level) & (units == unit)
+        by_policy = {}
+        for policy in policies:
+            sel = in_unit & (pols == policy)
+            order = np.argsort(ids[sel], kind="stable")
+            by_policy[policy] = (ids[sel][order], values[sel][order])
+        base_ids, base_values = by_policy[base]
+        for policy in policies:
+            if policy == base:
+                continue
+            p_ids, p_values = by_policy[policy]
+            if not np.array_equal(p_ids, base_ids):
+                raise InputError(
+                    f"{opened.path}: policy {policy!r} and baseline {base!r} cover different scenarios in {unit}; "
+                    "pairing needs a complete run"
+                )
+            d = p_values - base_values
+            n = len(d)
+            mean = float(d.mean()) if n else math.nan
+            se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            half = float(stats.t.ppf(0.975, n - 1)) * se if n > 1 else math.nan
+            better = float(np.mean(sign * d < 0) + 0.5 * np.mean(d == 0)) if n else math.nan
+            for key, value in (
+                ("policy", policy),
+                ("level", level),
+                ("unit", unit),
+                ("name", names.get(unit, unit) if level == "region" else unit),
+                ("n", n),
+                ("mean", mean),
+                ("se", se),
+                ("ci_low", mean - half),
+                ("ci_high", mean + half),
+                ("p_better", better),
+            ):
+                rows[key].append(value)
+    meta = {"metric": metric, "baseline_policy": base, "run": opened.path, "lower_is_better": sign > 0}
+    return pa.table(rows).replace_schema_metadata({b"shock": json.dumps(meta).encode()})
+
+
+def format_compare(table: pa.Table) -> list[str]:
+    """The paired comparison as aligned text: a title, a header and one line per (unit, policy)."""
+    meta = json.loads((table.schema.metadata or {}).get(b"shock", b"{}"))
+    base, metric = meta.get("baseline_policy"), meta.get("metric")
+    better = "lower" if meta.get("lower_is_better", True) else "higher"
+    title = (
+        f"{metric} over the horizon, each policy - {base} on the same draws: mean, 95% interval, and the share of "
+        f"draws where the policy does better ({better} {metric})"
+    )
+    head = ["unit", "name", "policy", "n", "mean", "95% interval", "P(better)"]
+    cols = table.to_pydict()
+    decimals = _decimals(cols, ("mean", "ci_low", "ci_high"))
+    lines = [
+        [
+            cols["unit"][i],
+            _cut(str(cols["name"][i])) if cols["level"][i] == "region" else "",
+            cols["policy"][i],
+            f"{cols['n'][i]:,d}",
+            f"{cols['mean'][i]:+,.{decimals}f}",
+            f"[{cols['ci_low'][i]:+,.{decimals}f}, {cols['ci_high'][i]:+,.{decimals}f}]",
+            f"{cols['p_better'][i]:.0%}",
+        ]
+        for i in range(table.num_rows)
+    ]
+    widths = [max(len(str(x[j])) for x in [head, *lines]) for j in range(len(head))]
+
+    def render(line: list[str]) -> str:
+        return "  ".join(
+            str(v).ljust(widths[j]) if j < 3 else str(v).rjust(widths[j]) for j, v in enumerate(line)
+        ).rstrip()
+
+    return [title, render(head), *(render(x) for x in lines)]
+
+
+def compare_json(table: pa.Table) -> str:
+    """The paired comparison as JSON: metric, baseline, run, and one object per (unit, policy)."""
+    meta = json.loads((table.schema.metadata or {}).get(b"shock", b"{}"))
+    rows = [
+        {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
+        for row in table.to_pylist()
+    ]
+    return json.dumps({**meta, "rows": rows}, indent=2, allow_nan=False)
+
+
+def target_countries(run: Run) -> list[str] | None:
+    """The countries of the run's target regions (None for a run that does not record its regions' countries)."""
+    countries = run.manifest.get("region_countries")
+    regions = run.manifest.get("regions") or []
+    targets = set(((run.manifest.get("config") or {}).get("economy") or {}).get("targets") or [])
+    if not isinstance(countries, list) or len(countries) != len(regions):
+        return None
+    return list(dict.fromkeys(c for r, c in zip(regions, countries, strict=True) if r in targets))
+
+
+def verdicts(table: pa.Table, countries: Sequence[str] | None = None) -> list[str]:
+    """One line per country of a comparison (``compare``; only ``countries`` if given): the policy with the
+    largest mean gain over the baseline, and whether that gain is larger than its uncertainty (its 95% interval
+    excludes zero)."""
+    meta = json.loads((table.schema.metadata or {}).get(b"shock", b"{}"))
+    base, lower = meta.get("baseline_policy"), meta.get("lower_is_better", True)
+    pp = " pp" if str(meta.get("metric", "")).endswith("_pct") else ""
+    rows = [r for r in table.to_pylist() if r["level"] == "country" and (countries is None or r["unit"] in countries)]
+    out = []
+    for unit in dict.fromkeys(r["unit"] for r in rows):
+        mine = [r for r in rows if r["unit"] == unit and math.isfinite(r["mean"])]
+        if not mine:
+            continue
+        best = min(mine, key=lambda r: r["mean"] if lower else -r["mean"])
+        gain = -best["mean"] if lower else best["mean"]
+        interval = f"95% interval {best['ci_low']:+.3g} to {best['ci_high']:+.3g}"
+        if gain <= 0:
+            out.append(f"{unit}: no policy does better than {base}; the closest is {best['policy']} ({interval})")
+        elif best["ci_low"] > 0 or best["ci_high"] < 0:
+            out.append(
+                f"{unit}: {best['policy']} helps most, {gain:.3g}{pp} better than {base} on average ({interval}; "
+                f"better in {best['p_better']:.0%} of draws): larger than its uncertainty"
+            )
+        else:
+            out.append(
+                f"{unit}: {best['policy']} helps most, {gain:.3g}{pp} better than {base} on average, but its "
+                f"{interval} includes no gain: within its uncertainty"
+            )
+    return out
 
 
 def _period_kind(labels: pa.ChunkedArray) -> pa.ChunkedArray:

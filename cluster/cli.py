@@ -327,7 +327,16 @@ def summarize_cmd(
     run_dir: str, metric: str, baseline_policy: str | None, by: str, countries: bool, as_json: bool, partial: bool
 ) -> None:
     """Per policy and region: mean, p5/p50/p95, CVaR 95%, Monte Carlo standard error, paired differences."""
-    from cluster.analysis import format_summary, summary_json
+    from cluster.analysis import (
+        PERIOD_METRICS,
+        STATUS_QUO,
+        compare,
+        format_summary,
+        metric_header,
+        summary_json,
+        target_countries,
+        verdicts,
+    )
     from cluster.analysis import summarize as summarize_run
     from cluster.store import open_run
 
@@ -335,7 +344,41 @@ def summarize_cmd(
     if run.status != "complete":  # what the partial summary covers, on stderr (stdout may be JSON)
         click.echo(f"partial: {run.coverage()}", err=True)
     table = summarize_run(run, metric=metric, baseline_policy=baseline_policy, by=by, countries=countries)
-    for line in [summary_json(table)] if as_json else format_summary(table):
+    if as_json:
+        click.echo(summary_json(table))
+        return
+    for line in [*metric_header(metric, by=by, countries=countries), "", *format_summary(table)]:
+        click.echo(line)
+    if by != "horizon" or metric not in PERIOD_METRICS:
+        return
+    if not countries:  # the country totals, in their own unit (the horizon's loss over the horizon's baseline)
+        totals = summarize_run(run, metric=metric, baseline_policy=baseline_policy, countries=True)
+        click.echo("")
+        for line in [metric_header(metric, countries=True)[0], *format_summary(totals)[1:]]:
+            click.echo(line)
+    if run.status == "complete" and (baseline_policy or STATUS_QUO in (run.manifest.get("policies") or [])):
+        click.echo("")
+        for line in verdicts(compare(run, baseline=baseline_policy, metric=metric), target_countries(run)):
+            click.echo(line)
+
+
+@cli.command("compare")
+@click.argument("run_dir", metavar="RUN_DIR")
+@click.option("--baseline", default=None, help="Policy to compare the others with (default: status_quo).")
+@click.option("--metric", default="va_loss_pct", show_default=True, help="A metric of the period rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_cmd(run_dir: str, baseline: str | None, metric: str, as_json: bool) -> None:
+    """Each policy against the baseline on the same draws, per country and target region: mean difference, 95%
+    interval and the probability that the policy does better; then a verdict per target country."""
+    from cluster.analysis import compare, compare_json, format_compare, target_countries, verdicts
+    from cluster.store import open_run
+
+    run = open_run(run_dir)
+    table = compare(run, baseline=baseline, metric=metric)
+    if as_json:
+        click.echo(compare_json(table))
+        return
+    for line in [*format_compare(table), "", *verdicts(table, target_countries(run))]:
         click.echo(line)
 
 

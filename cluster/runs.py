@@ -127,6 +127,7 @@ def run_config(
         "policies": [p.name for p in cfg.policies],
         "regions": list(cfg.economy.regions),
         "region_names": list(cfg.economy.region_names),
+        "region_countries": list(cfg.economy.country),
         "executor": executor,
     }
     if resume and overwrite:
