@@ -198,12 +198,14 @@ def validate(
     """Check a scenario config and print the expanded design, and what a run of it will write and take (nothing
     is written)."""
     from cluster.config import load as load_config
-    from cluster.runs import describe, format_bytes
+    from cluster.runs import describe, design_warnings, format_bytes
     from cluster.runs import estimate as estimate_run
 
     cfg = load_config(config_path, draws=draws, days=days)
     for line in describe(cfg):
         click.echo(line)
+    for line in design_warnings(cfg):
+        click.echo(f"warning: {line}", err=True)
     if not estimate:
         return
     est = estimate_run(cfg, cores=cores)

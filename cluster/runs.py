@@ -395,6 +395,51 @@ def estimate(cfg: Config, *, cores: int | None = None, last_run: bool = True) ->
     return Estimate(rows, sizes, seconds, cores, basis)
 
 
+#: A design whose columns correlate above this (absolute Pearson correlation of two columns' uniforms) makes
+#: sensitivity measures and scenario discovery mistake one parameter for another: ``design_warnings`` says so.
+DESIGN_CORRELATION_LIMIT = 0.5
+#: Designs are checked up to this many draws (an O(draws x dimensions^2) computation); larger ones are fine.
+_DESIGN_CHECK_DRAWS = 2**16
+
+
+def _max_correlation(plan: Plan, draws: int) -> tuple[float, int, int]:
+    """The largest absolute correlation between two columns of the design's first ``draws`` rows, and the two."""
+    u = replace(plan, n_scenarios=draws).uniforms(np.arange(draws, dtype=np.int64))
+    if u.shape[1] < 2 or draws < 3:
+        return 0.0, 0, 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.abs(np.corrcoef(u, rowvar=False))
+    corr = np.nan_to_num(corr, nan=1.0)  # a constant column (one draw per stratum...) is as bad as a copy
+    np.fill_diagonal(corr, 0.0)
+    i, j = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    return float(corr[i, j]), int(i), int(j)
+
+
+def design_warnings(cfg: Config) -> list[str]:
+    """Warnings about a design too small for its dimension: two of its columns correlate above
+    ``DESIGN_CORRELATION_LIMIT`` (measured on the design itself), and the smallest number of draws (doubling)
+    that brings them below it."""
+    plan = Plan.from_config(cfg)
+    d = len(plan.uncertain)
+    if d < 2 or cfg.draws > _DESIGN_CHECK_DRAWS or cfg.design not in ("monte_carlo", "latin_hypercube", "sobol"):
+        return []
+    worst, i, j = _max_correlation(plan, cfg.draws)
+    if worst <= DESIGN_CORRELATION_LIMIT:
+        return []
+    names = [plan.columns[k].name for k in plan.uncertain]
+    enough, fix = cfg.draws, ""
+    while enough < _DESIGN_CHECK_DRAWS:
+        enough = 2 ** int(np.ceil(np.log2(enough + 1)))
+        if (found := _max_correlation(plan, enough)[0]) <= DESIGN_CORRELATION_LIMIT:
+            fix = f"use at least {enough:,} draws (largest correlation then {found:.2f})"
+            break
+    return [
+        f"design {cfg.design} with {cfg.draws:,} draws in {d} dimensions: its columns {names[i]} and {names[j]} "
+        f"correlate at {worst:.2f}, so rank correlations, sensitivity indices and PRIM can name a parameter that "
+        f"does not act in place of one that does: {fix or 'use many more draws'}"
+    ]
+
+
 def describe(cfg: Config) -> list[str]:
     """What a config will run, as text lines (``shock validate``): the economy, the design and the size of its
     tables, the sanction packages, every uncertain parameter with its distribution and unit, the policies."""
