@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -382,6 +382,86 @@ def compare_cmd(run_dir: str, baseline: str | None, metric: str, as_json: bool) 
         return
     for line in [*format_compare(table), "", *verdicts(table, target_countries(run))]:
         click.echo(line)
+
+
+@cli.command("sensitivity")
+@click.argument("run_dir", metavar="RUN_DIR")
+@click.option("--metric", default="va_loss_pct", show_default=True, help="The metric whose drivers are sought.")
+@click.option("--policy", default="status_quo", show_default=True, help="The policy whose draws are analysed.")
+@click.option("--region", default=None, help="A region (its results rows).")
+@click.option("--country", default=None, help="A country (its regions summed, over the horizon).")
+@click.option("--prim", is_flag=True, help="Also find PRIM boxes of the draws with the metric in its upper tail.")
+@click.option("--threshold", type=float, default=None, help="PRIM: the metric's value that counts as bad.")
+@click.option(
+    "--quantile",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=0.95,
+    show_default=True,
+    help="PRIM: the bad tail starts at this quantile (when no --threshold).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the indices (and boxes) as JSON.")
+def sensitivity_cmd(
+    run_dir: str,
+    metric: str,
+    policy: str,
+    region: str | None,
+    country: str | None,
+    prim: bool,
+    threshold: float | None,
+    quantile: float,
+    as_json: bool,
+) -> None:
+    """Which drawn parameters drive the metric: Sobol' indices for a Saltelli run, else PAWN indices, with
+    Spearman rank correlations; with --prim, the parameter boxes of the bad tail (EMA Workbench's PRIM)."""
+    from cluster.sensitivity import (
+        analyze,
+        boxes_json,
+        format_boxes,
+        format_sensitivity,
+        outcome,
+        prim_boxes,
+        sensitivity_json,
+    )
+    from cluster.store import open_run
+
+    run = open_run(run_dir)
+    result = analyze(run, metric, policy=policy, region=region, country=country)
+    boxes = None
+    if prim:
+        x, y = outcome(run, metric, policy=policy, region=region, country=country)
+        boxes = prim_boxes(x, y, threshold=threshold, quantile=quantile)
+    if as_json:
+        text = sensitivity_json(result)
+        if boxes is not None:
+            import json
+
+            text = json.dumps({**json.loads(text), "prim": json.loads(boxes_json(boxes))}, indent=2)
+        click.echo(text)
+        return
+    for line in format_sensitivity(result):
+        click.echo(line)
+    if boxes is not None:
+        click.echo("")
+        for line in format_boxes(boxes, metric=metric):
+            click.echo(line)
+
+
+@cli.command("export")
+@click.argument("run_dir", metavar="RUN_DIR")
+@click.option("--format", "fmt", type=click.Choice(["ema", "salib", "csv"]), required=True, help="What to write.")
+@click.option("--out", required=True, help="ema: a .tar.gz file; salib, csv: a folder.")
+@click.option("--metric", "metrics", multiple=True, help="Result metrics to export (repeatable; default: all).")
+@click.option("--policy", default=None, help="Keep one policy's draws (salib needs one when the run has several).")
+@click.option("--overwrite", is_flag=True, help="Replace what is at --out.")
+def export_cmd(run_dir: str, fmt: str, out: str, metrics: tuple[str, ...], policy: str | None, overwrite: bool) -> None:
+    """Hand the draws to other tools: EMA Workbench's (experiments, outcomes) archive, a SALib problem with its
+    samples and outputs, or plain CSV."""
+    from cluster.export import Format, export
+    from cluster.store import open_run
+
+    chosen = cast(Format, fmt)  # click.Choice checked it
+    for path in export(open_run(run_dir), chosen, out, metrics=metrics or None, policy=policy, overwrite=overwrite):
+        click.echo(f"wrote {path}")
 
 
 def main() -> None:

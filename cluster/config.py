@@ -51,12 +51,13 @@ __all__ = [
     "Values",
     "from_dict",
     "load",
+    "uncertain_count",
 ]
 
-DESIGNS = ("monte_carlo", "latin_hypercube", "sobol")
+DESIGNS = ("monte_carlo", "latin_hypercube", "sobol", "saltelli")
 #: What a project's capex buys when its ``capex_sectors`` is not given (if the economy has both sectors).
 DEFAULT_CAPEX_SECTORS: Mapping[str, float] = {"construction": 0.6, "machinery": 0.4}
-Design = Literal["monte_carlo", "latin_hypercube", "sobol"]
+Design = Literal["monte_carlo", "latin_hypercube", "sobol", "saltelli"]
 
 
 class ConfigError(InputError):
@@ -871,7 +872,7 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
     if "adaptation" in raw:  # only when given, as [prices]
         resolved["adaptation"] = dict(raw["adaptation"])
     resolved = _plain(resolved)  # JSON as it is: the manifest records it, the config hash is taken of it
-    return Config(
+    config = Config(
         path=source,
         name=name,
         seed=seed,
@@ -897,6 +898,61 @@ def from_dict(raw: Mapping[str, Any], *, source: str, base: Path, name: str, **o
         document={**raw, "run": run} if any(v is not None for v in overrides.values()) else raw,
         base=str(base),
     )
+    if design == "saltelli":
+        _check_saltelli(ctx, config)
+    return config
+
+
+def _check_saltelli(ctx: _Ctx, config: Config) -> None:
+    """A Saltelli design has N x (D + 2) draws, N a power of 2 and D the uncertain parameters (SALib's layout
+    without second-order indices); else the error names the nearest valid counts."""
+    d, draws = uncertain_count(config), config.draws
+    if d == 0:
+        raise ctx.fail("run.design", "saltelli", "a Saltelli design needs uncertain parameters; this config has none")
+    base, rest = divmod(draws, d + 2)
+    if rest == 0 and base & (base - 1) == 0:
+        return
+    below = 1 << (base.bit_length() - 1) if base else 0  # the largest power of 2 at most N; then the next one
+    above = 2 * below or 1
+    options = [f"{n * (d + 2)} (N = {n})" for n in (below, above) if n]
+    raise ctx.fail(
+        "run.draws",
+        draws,
+        f"a Saltelli design needs N x (D+2) draws with N a power of 2, and D = {d} uncertain parameters: "
+        f"use {' or '.join(options)}",
+    )
+
+
+def uncertain_count(config: Config) -> int:
+    """The uncertain parameters of a config: the dimension of its design (``plan.dimension``, which a test checks
+    against ``Plan.uncertain``). It walks the recorded parameters as ``plan`` lays out their columns."""
+
+    def count(params: list[Param], values: Values | None) -> int:
+        if values is None:
+            return 0
+        n = 0
+        for p in params:
+            dist = values.items.get(p.key)
+            dists = dist.values() if isinstance(dist, dict) else [dist]
+            n += sum(1 for d in dists if isinstance(d, Dist) and d.uncertain)
+        return n
+
+    def recorded(section: str) -> list[Param]:
+        return [p for p in declared(section) if p.recorded]
+
+    total = sum(count(recorded("package"), package.values) for package in config.packages)
+    total += count(recorded("sanctions"), config.sanctions) + count(recorded("ario"), config.ario)
+    total += sum(count(recorded("project"), proj.values) for proj in config.projects.values())
+    total += sum(
+        count(recorded("counter_trade"), pol.counter_trade.values)
+        for pol in config.policies
+        if pol.counter_trade is not None
+    )
+    total += count(recorded("prices"), config.prices)
+    total += sum(count(recorded("demand"), shock.values) for shock in config.demand)
+    if config.adaptation is not None:
+        total += count(recorded("adaptation"), config.adaptation.values)
+    return total
 
 
 def _capex_sectors(

@@ -10,6 +10,8 @@ and a batch costs the same however many draws the run has:
 - Latin hypercube: in dimension j, stratum pi_j(i) of n equal strata, pi_j a keyed pseudo-random permutation
   of range(n) evaluated pointwise (a Feistel network), at a keyed uniform position within it (not scipy's
   ``LatinHypercube``, which needs every row at once; the same properties).
+- Saltelli: SALib's ``sample.sobol.sample(..., calc_second_order=False)`` row layout, N base points of d + 2 rows
+  (A, AB_1 .. AB_d, B) from point i // (d + 2) of the 2d-dimensional Sobol' sequence above (``saltelli``).
 
 Every policy is simulated on the same draws (common random numbers).
 """
@@ -42,7 +44,17 @@ from cluster.parameters import PARAMETERS, Param, column, declared
 from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, TRADE_SCHEMA, TRAJECTORIES_SCHEMA, params_schema
 from cluster.timeline import Calendar
 
-__all__ = ["Column", "Plan", "latin_hypercube", "rng_for", "sobol"]
+__all__ = [
+    "Column",
+    "Plan",
+    "describe_design",
+    "dimension",
+    "latin_hypercube",
+    "rng_for",
+    "saltelli",
+    "saltelli_draws",
+    "sobol",
+]
 
 F64 = NDArray[np.float64]
 Ids = NDArray[np.int64]
@@ -167,6 +179,30 @@ def sobol(seed: int, d: int, ids: Ids) -> F64:
     return _sobol_points(*_sobol_engine(seed, d), np.asarray(ids, dtype=np.int64))
 
 
+def saltelli_draws(d: int, n_base: int) -> int:
+    """The draws of a Saltelli design of ``n_base`` base points over ``d`` parameters: N x (d + 2)."""
+    return n_base * (d + 2)
+
+
+def saltelli(seed: int, d: int, ids: Ids) -> F64:
+    """Rows ``ids`` of a Saltelli design over ``d`` parameters, each computed alone, (len(ids), d).
+
+    Row i takes base point b = i // (d + 2) of the 2d-dimensional scrambled Sobol' sequence (``sobol(seed, 2d,
+    ...)``), whose first d coordinates are A and last d are B, and is, by k = i % (d + 2): A (k = 0), A with
+    column k - 1 from B (AB_k, 1 <= k <= d), or B (k = d + 1). That is the layout of SALib's
+    ``SALib.sample.sobol.sample(problem, N, calc_second_order=False, seed=np.random.default_rng(seed))``, bit for
+    bit, which ``SALib.analyze.sobol.analyze(..., calc_second_order=False)`` reads. (An int ``seed`` there seeds
+    scipy's scrambling directly, a Generator is spawned from, as in ``sobol``: the points differ, not the layout.)
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    base, k = np.divmod(ids, d + 2)
+    points = sobol(seed, 2 * d, base)
+    rows = points[:, :d].copy()
+    take_b = (k[:, None] == d + 1) | (k[:, None] - 1 == np.arange(d)[None, :])
+    rows[take_b] = points[:, d:][take_b]
+    return rows
+
+
 @dataclass(frozen=True)
 class Column:
     """One recorded parameter: its column name, declaration, owner (project or policy), label and distribution."""
@@ -219,6 +255,23 @@ def _columns(config: Config) -> tuple[Column, ...]:
     if stray := [p.key for p in PARAMETERS if p.recorded and p.section not in placed]:
         raise AssertionError(f"recorded parameters {stray} have no place in the plan")
     return tuple(cols)
+
+
+def dimension(config: Config) -> int:
+    """The dimension of a config's design: its uncertain parameters (those that take a column of uniforms)."""
+    return sum(1 for c in _columns(config) if c.dist.uncertain)  # config.uncertain_count counts the same
+
+
+def describe_design(config: Config) -> list[str]:
+    """The design of a config as text lines (``shock validate``): for a Saltelli design
+    ``saltelli: N base points x (D+2) = draws (D = d uncertain parameters)``; for the others nothing."""
+    if config.design != "saltelli":
+        return []
+    d = dimension(config)
+    return [
+        f"saltelli: {config.draws // (d + 2):,} base points x ({d}+2) = {config.draws:,} draws "
+        f"(D = {d} uncertain parameters; first-order and total Sobol' indices)"
+    ]
 
 
 @dataclass(frozen=True, eq=False)
@@ -311,6 +364,8 @@ class Plan:
             return np.stack([rng_for(self.seed, int(i)).random(d) for i in ids])
         if self.design == "latin_hypercube":
             return latin_hypercube(self.seed, self.n_scenarios, d, ids)
+        if self.design == "saltelli":
+            return saltelli(self.seed, d, ids)
         return sobol(self.seed, d, ids)
 
     def draw(self, ids: Ids) -> F64:

@@ -24,7 +24,7 @@ import pyarrow as pa
 from cluster.config import Config, from_dict, load
 from cluster.economies import EMBEDDED
 from cluster.errors import InputError, Interrupted, OutputError
-from cluster.plan import Plan
+from cluster.plan import Plan, describe_design
 from cluster.runner import Progress, RunStats, execute
 from cluster.store import RunFolder
 from cluster.timeline import Calendar
@@ -453,6 +453,7 @@ def describe(cfg: Config) -> list[str]:
         + (f" from {cfg.start.isoformat()}" if cfg.start else "")
         + f" -> {cfg.draws * n_pol * len(eco.regions):,} result rows, "
         f"{cfg.draws * n_pol * n_units * len(cal.periods):,} period rows; output {cfg.out}",
+        *describe_design(cfg),
     ]
     if cfg.trajectories:
         rows = cfg.draws * n_pol * n_units * (cfg.days // 7)

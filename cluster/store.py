@@ -715,9 +715,13 @@ class Run:
         """The results (only ``columns`` if given), read whole."""
         return self._read(self.results(), columns)
 
+    def params(self) -> ds.Dataset:
+        """The drawn parameters as a dataset, one row per (scenario, policy): scan it with projection and filters."""
+        return self._dataset([s.params for s in self.shards], params_schema([]))
+
     def params_table(self, columns: list[str] | None = None) -> pa.Table:
         """The drawn parameters, one row per (scenario, policy)."""
-        return self._read(self._dataset([s.params for s in self.shards], params_schema([])), columns)
+        return self._read(self.params(), columns)
 
     @property
     def has_periods(self) -> bool:

@@ -4,6 +4,7 @@ a batch's cost independent of the number of draws."""
 from __future__ import annotations
 
 import time
+import tomllib
 import tracemalloc
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import numpy as np
 import pytest
 from scipy.stats import kstest, qmc
 
-from cluster.config import load
-from cluster.plan import Plan, latin_hypercube, sobol
+from cluster.config import Config, ConfigError, from_dict, load, uncertain_count
+from cluster.plan import Plan, describe_design, dimension, latin_hypercube, saltelli, saltelli_draws, sobol
 
 EU = Path(__file__).resolve().parents[2] / "configs" / "eu_embargo.toml"
 
@@ -159,3 +160,78 @@ def test_a_large_batch_is_fast() -> None:
     latin_hypercube(11, 10**7, 67, ids)
     sobol(11, 67, ids)
     assert time.perf_counter() - start < 1.0
+
+
+# -- Saltelli ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 5, 20220224])
+@pytest.mark.parametrize("d", [1, 3, 7])
+def test_saltelli_rows_are_salibs_sample(seed: int, d: int) -> None:
+    from SALib.sample import sobol as salib_sobol
+
+    problem = {"num_vars": d, "names": [f"x{j}" for j in range(d)], "bounds": [[0.0, 1.0]] * d}
+    for n_base in (1, 4, 64):
+        full = salib_sobol.sample(problem, n_base, calc_second_order=False, seed=np.random.default_rng(seed))
+        assert full.shape == (saltelli_draws(d, n_base), d)
+        for ids in _id_sets(saltelli_draws(d, n_base)):
+            assert np.array_equal(saltelli(seed, d, ids), full[ids]), (seed, d, n_base)
+
+
+def test_saltelli_plan_uniforms_are_salibs_sample() -> None:
+    from SALib.sample import sobol as salib_sobol
+
+    plan = _plan("saltelli", 8)
+    d = len(plan.uncertain)
+    n = saltelli_draws(d, 8)
+    plan = Plan(**{**plan.__dict__, "n_scenarios": n})
+    problem = {"num_vars": d, "names": [f"x{j}" for j in range(d)], "bounds": [[0.0, 1.0]] * d}
+    full = salib_sobol.sample(problem, 8, calc_second_order=False, seed=np.random.default_rng(plan.seed))
+    assert np.array_equal(plan.uniforms(np.arange(n)), full)
+    ids = np.array([n - 1, 0, d + 1, 3], dtype=np.int64)
+    assert np.array_equal(plan.uniforms(ids), full[ids])
+
+
+def test_saltelli_batch_cost_is_flat_in_draws() -> None:
+    rows = np.arange(256, dtype=np.int64)
+    d = len(_plan("saltelli", 8).uncertain)
+    small, large = saltelli_draws(d, 2**4), saltelli_draws(d, 2**20)
+    peak_small = _peak("saltelli", small, rows + small - 256)
+    peak_large = _peak("saltelli", large, rows + large // 2)
+    assert peak_large < 1.5 * peak_small, (peak_small, peak_large)
+    start = time.perf_counter()
+    saltelli(11, 67, rows + saltelli_draws(67, 2**20) // 2)
+    assert time.perf_counter() - start < 1.0
+
+
+def _saltelli_config(draws: int) -> Config:
+    raw = tomllib.loads(EU.read_text())
+    raw["run"]["design"] = "saltelli"
+    return from_dict(raw, source=str(EU), base=EU.parent, name="eu", draws=draws)
+
+
+def test_saltelli_draws_must_be_n_times_d_plus_2() -> None:
+    d = dimension(load(EU, draws=8))
+    good = _saltelli_config(saltelli_draws(d, 16))
+    assert describe_design(good) == [
+        f"saltelli: 16 base points x ({d}+2) = {16 * (d + 2):,} draws (D = {d} uncertain parameters; first-order "
+        "and total Sobol' indices)"
+    ]
+    assert describe_design(load(EU, draws=8)) == []
+    for draws, hint in [
+        (16 * (d + 2) + 1, f"use {16 * (d + 2)} (N = 16) or {32 * (d + 2)} (N = 32)"),
+        (12 * (d + 2), f"use {8 * (d + 2)} (N = 8) or {16 * (d + 2)} (N = 16)"),
+        (d, f"use {d + 2} (N = 1)"),
+    ]:
+        with pytest.raises(ConfigError, match=r"\[run.draws\]") as err:
+            _saltelli_config(draws)
+        message = str(err.value)
+        assert "\n" not in message
+        assert message.endswith(hint), message
+        assert f"D = {d} uncertain parameters" in message
+
+
+@pytest.mark.parametrize("path", sorted((EU.parent).glob("*.toml")), ids=lambda p: p.stem)
+def test_config_counts_the_dimension_the_plan_draws(path: Path) -> None:
+    config = load(path, draws=8)
+    assert uncertain_count(config) == dimension(config) == len(Plan.from_config(config).uncertain)

@@ -76,7 +76,7 @@ def test_validate_prints_the_estimate_and_warns_above_the_size_the_user_sets(ran
     assert "more than --warn-above 2.0 GB" in res.stderr
     quiet = CliRunner().invoke(cli, ["validate", path, "--warn-above", "1TB"])
     assert quiet.exit_code == 0
-    assert not quiet.stderr
+    assert "would write" not in quiet.stderr  # (a small design may still be warned about: test_design_warnings)
     bare = CliRunner().invoke(cli, ["validate", path, "--no-estimate"])
     assert "estimate:" not in bare.stdout
 
