@@ -80,7 +80,8 @@ class Job(Protocol):
         ...
 
     def run(self, ids: Ids) -> tuple[pa.RecordBatch, ...]:
-        """Simulate scenarios ``ids`` (int64, ascending, consecutive): its tables (results, params, ...)."""
+        """Simulate scenarios ``ids`` (int64, ascending, consecutive): its tables (results, params, ...), as Arrow
+        record batches or in any picklable form (``store.EncodedJob``: Parquet bytes)."""
         ...
 
 

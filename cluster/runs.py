@@ -26,7 +26,7 @@ from cluster.economies import EMBEDDED
 from cluster.errors import InputError, Interrupted, OutputError
 from cluster.plan import Plan, describe_design
 from cluster.runner import Progress, RunStats, execute
-from cluster.store import RunFolder
+from cluster.store import Encoded, EncodedJob, RunFolder
 from cluster.timeline import Calendar
 
 __all__ = [
@@ -169,7 +169,7 @@ def _fill(
     with folder, _deferred_stop() as stop:
         folder.beat()
 
-        def write(index: int, ids: Any, *tables: pa.RecordBatch | None) -> None:
+        def write(index: int, ids: Any, *tables: Encoded | None) -> None:
             folder.write_batch(index, *tables)
             if stop.signum is not None:  # a signal came: stop now that this shard is whole
                 kept, total = len(folder.done), -(-plan.n_scenarios // max(folder.batch_size, 1))
@@ -181,7 +181,7 @@ def _fill(
                 )
 
         stats = execute(
-            plan,
+            EncodedJob(plan, folder.metadata),  # the tables come back as Parquet bytes, for the driver to write
             executor=executor,
             batch_size=batch_size or cfg.batch_size,
             workers=workers,

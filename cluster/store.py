@@ -20,6 +20,9 @@ Rules:
 * The store stamps provenance: ``create`` completes the run's provenance (config hash, seed, draws, economy
   id, ...) with the package version and the code revision, records it in the manifest and puts it in the
   schema metadata of every shard (``schema.with_provenance``).
+* A shard's tables may come as Arrow tables, or as the bytes of their Parquet files (``Encoded``): an
+  ``EncodedJob`` encodes them where the batch ran, stamped with the run's metadata (``RunFolder.metadata``), so
+  that a driver only reads their footers and writes the bytes. The files are the same either way.
 * Every file is written under a hidden temporary name in its final folder, then moved onto its name
   (``fs.move``; a rename on local disks). A part file that has its name is whole.
 * A failure before the first shard, or a user error (``InputError``) at any time: ``abort()`` removes
@@ -58,10 +61,10 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -82,7 +85,17 @@ from cluster.schema import (
     with_provenance,
 )
 
-__all__ = ["DriverState", "Run", "RunFolder", "ShardInfo", "driver_state", "open_run"]
+__all__ = [
+    "DriverState",
+    "Encoded",
+    "EncodedJob",
+    "Run",
+    "RunFolder",
+    "ShardInfo",
+    "driver_state",
+    "encode",
+    "open_run",
+]
 
 MANIFEST = "manifest.json"
 RESULTS = "results"
@@ -231,6 +244,47 @@ def _write_atomic(fs: pafs.FileSystem, folder: str, name: str, write: Any) -> No
 
 def _as_table(data: pa.RecordBatch | pa.Table) -> pa.Table:
     return pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One table of a shard as the bytes of its Parquet file (``encode``), and its rows."""
+
+    data: bytes = field(repr=False)
+    rows: int
+
+
+def encode(data: pa.RecordBatch | pa.Table, metadata: Mapping[bytes, bytes]) -> Encoded:
+    """The Parquet file ``RunFolder.write_batch`` would write for ``data``, its schema carrying ``metadata``."""
+    table = _as_table(data).replace_schema_metadata(metadata)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return Encoded(sink.getvalue().to_pybytes(), table.num_rows)
+
+
+class _Tables(Protocol):
+    """A job whose batches are Arrow tables (``runner.Job``; ``plan.Plan``)."""
+
+    @property
+    def n_scenarios(self) -> int: ...
+
+    def run(self, ids: Any) -> tuple[pa.RecordBatch | None, ...]: ...
+
+
+@dataclass(frozen=True)
+class EncodedJob:
+    """``job`` with its tables encoded where it runs (``encode``, stamped with ``metadata``): a Ray worker returns
+    compressed Parquet bytes, and the driver, which only writes them, neither decodes nor encodes a table."""
+
+    job: _Tables
+    metadata: Mapping[bytes, bytes]
+
+    @property
+    def n_scenarios(self) -> int:
+        return self.job.n_scenarios
+
+    def run(self, ids: Any) -> tuple[Encoded | None, ...]:
+        return tuple(None if t is None else encode(t, self.metadata) for t in self.job.run(ids))
 
 
 #: What to do about an output fault, by errno.
@@ -526,6 +580,11 @@ class RunFolder:
         threading.Thread(target=loop, name=f"heartbeat {self.path}", daemon=True).start()
 
     @property
+    def metadata(self) -> dict[bytes, bytes]:
+        """The schema metadata of every shard (the run's provenance): what an ``EncodedJob`` must stamp."""
+        return dict(self._metadata)
+
+    @property
     def batch_size(self) -> int:
         """The batch size the run records (``record(batch_size=...)``); 0 before it is known."""
         size = self._info.get("batch_size", 0)
@@ -541,14 +600,15 @@ class RunFolder:
         """The shards written so far, in part-number order."""
         return [self._shards[i] for i in sorted(self._shards)]
 
-    def write_batch(self, index: int, *tables: pa.RecordBatch | pa.Table | None, **named: Any) -> ShardInfo:
+    def write_batch(self, index: int, *tables: pa.RecordBatch | pa.Table | Encoded | None, **named: Any) -> ShardInfo:
         """Write batch ``index``: one file ``TABLE/part-NNNNNN.parquet`` per table given.
 
         The tables come in the order of ``TABLES`` (results, params, then periods, trajectories, trade when the
-        job writes them; None skips one), or by name. Each must have its ``TABLES`` schema's fields, and every
-        shard of a run the same schemas (the first shard sets them). Every file carries the run's provenance in
-        its metadata. The results file is written last, so a shard whose results file exists is whole. Nothing
-        is kept in memory but the counts.
+        job writes them; None skips one), or by name, as Arrow tables or encoded (``Encoded``, written as they
+        are: their schemas come from their footers, and must carry the run's metadata). Each must have its
+        ``TABLES`` schema's fields, and every shard of a run the same schemas (the first shard sets them). Every
+        file carries the run's provenance in its metadata. The results file is written last, so a shard whose
+        results file exists is whole. Nothing is kept in memory but the counts.
         """
         self._check_running()
         if index < 0 or index in self._shards:
@@ -558,12 +618,12 @@ class RunFolder:
         given = {**dict(zip(TABLES, tables, strict=False)), **named}
         if given.get(RESULTS) is None or given.get(PARAMS) is None:
             raise ValueError("a shard needs its results and params tables")
-        data = {t: _as_table(v).replace_schema_metadata(self._metadata) for t, v in given.items() if v is not None}
-        for table, value in data.items():
+        files = {t: self._file(t, v) for t, v in given.items() if v is not None}
+        for table, (found, _, _) in files.items():
             schema = TABLES[table]
-            if schema is not None and not value.schema.equals(schema, check_metadata=False):
-                raise ValueError(f"{table} do not have the fields of its schema:\n{value.schema}\nexpected\n{schema}")
-        schemas = {t: v.schema for t, v in data.items()}
+            if schema is not None and not found.equals(schema, check_metadata=False):
+                raise ValueError(f"{table} do not have the fields of its schema:\n{found}\nexpected\n{schema}")
+        schemas = {t: f[0] for t, f in files.items()}
         if self._schemas is None:
             self._schemas = schemas
         elif schemas != self._schemas:
@@ -572,10 +632,8 @@ class RunFolder:
         written: list[str] = []
         try:
             for table in reversed(TABLES):  # the results file last
-                if table in data:
-                    _write_atomic(
-                        self._fs, _join(self._base, table), name, lambda out, t=data[table]: pq.write_table(t, out)
-                    )
+                if table in files:
+                    _write_atomic(self._fs, _join(self._base, table), name, files[table][2])
                     written.append(table)
         except OSError as err:  # a shard lands whole or not at all
             for table in written:
@@ -585,10 +643,21 @@ class RunFolder:
             raise _fault(
                 self.path, f"writing shard {index}; {kept} whole shards kept" if kept else f"writing shard {index}", err
             ) from err
-        shard = ShardInfo(index, {t: f"{t}/{name}" for t in data}, {t: v.num_rows for t, v in data.items()})
+        shard = ShardInfo(index, {t: f"{t}/{name}" for t in files}, {t: f[1] for t, f in files.items()})
         with self._lock:
             self._shards[index] = shard
         return shard
+
+    def _file(self, table: str, value: pa.RecordBatch | pa.Table | Encoded) -> tuple[pa.Schema, int, Any]:
+        """The schema, rows and writer (of an output stream) of one table of a shard."""
+        if isinstance(value, Encoded):
+            footer = pq.ParquetFile(pa.BufferReader(value.data))
+            schema = footer.schema_arrow
+            if schema.metadata != self._metadata:
+                raise ValueError(f"{table} were not encoded with the run's metadata (RunFolder.metadata)")
+            return schema, int(footer.metadata.num_rows), lambda out, data=value.data: out.write(data)
+        data = _as_table(value).replace_schema_metadata(self._metadata)
+        return data.schema, int(data.num_rows), lambda out, t=data: pq.write_table(t, out)
 
     def complete(self, info: dict[str, Any] | None = None) -> None:
         """Mark the run complete: end time, shard list and totals, plus ``info`` merged into the manifest."""

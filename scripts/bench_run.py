@@ -1,11 +1,13 @@
 """Benchmark the driver: the same config serially in-process and through a local Ray on 2 workers.
 
-    python scripts/bench_run.py [CONFIG] [--draws N] [--batch-size B] [--repeats K]
+    python scripts/bench_run.py [CONFIG] [--draws N] [--batch-size B] [--repeats K] [--encoded]
 
-Both executors run the same batches (same batch size) of the same plan; results are discarded. Prints, for
-each, the wall time (medians of --repeats interleaved runs), scenarios per second, the Ray start-up time, and
-the speed-up; Ray's overhead per worker is the Ray run's time beyond the serial time divided by the workers,
-as a share of that. The last line is ``speedup=<serial time / Ray time>``.
+Both executors run the same batches (same batch size) of the same plan; results are discarded. ``--encoded``:
+the tables come back as Parquet bytes, encoded where the batch ran, as ``run_config``'s do
+(``store.EncodedJob``); without it, as Arrow tables (``run_in_memory``). Prints, for each, the wall time
+(medians of --repeats interleaved runs), scenarios per second, the Ray start-up time, and the speed-up; Ray's
+overhead per worker is the Ray run's time beyond the serial time divided by the workers, as a share of that.
+The last line is ``speedup=<serial time / Ray time>``.
 
 Default: configs/eu_embargo.toml with 64 draws, about a minute serially on a 2-core machine.
 """
@@ -20,11 +22,13 @@ from typing import Any
 from cluster.config import load
 from cluster.plan import Plan
 from cluster.runner import RunStats, execute
+from cluster.schema import RESULT_SCHEMA, with_provenance
+from cluster.store import EncodedJob
 
 WORKERS = 2
 
 
-def _discard(index: int, ids: Any, results: Any, params: Any) -> None:
+def _discard(index: int, ids: Any, *tables: Any) -> None:
     """Results are dropped: the benchmark times the simulation and the transport, not the disk."""
 
 
@@ -34,14 +38,14 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--encoded", action="store_true", help="return Parquet bytes, as run_config does")
     args = ap.parse_args()
     plan = Plan.from_config(load(args.config, draws=args.draws))
+    job: Any = EncodedJob(plan, with_provenance(RESULT_SCHEMA, {}).metadata) if args.encoded else plan
     runs: dict[str, list[RunStats]] = {"serial": [], "ray": []}
     for _ in range(args.repeats):
-        runs["serial"].append(execute(plan, executor="serial", batch_size=args.batch_size, on_batch=_discard))
-        runs["ray"].append(
-            execute(plan, executor="ray", batch_size=args.batch_size, workers=WORKERS, on_batch=_discard)
-        )
+        runs["serial"].append(execute(job, executor="serial", batch_size=args.batch_size, on_batch=_discard))
+        runs["ray"].append(execute(job, executor="ray", batch_size=args.batch_size, workers=WORKERS, on_batch=_discard))
     serial = statistics.median(s.elapsed for s in runs["serial"])
     ray = statistics.median(s.elapsed for s in runs["ray"])
     startup = statistics.median(s.startup for s in runs["ray"])
@@ -50,7 +54,7 @@ def main() -> None:
     n = args.draws
     print(
         f"config {args.config}: {n} draws x {len(plan.policies)} policies x {plan.steps} days, batches of "
-        f"{args.batch_size}; medians of {args.repeats}"
+        f"{args.batch_size}; medians of {args.repeats}" + ("; tables encoded to Parquet bytes" if args.encoded else "")
     )
     print(f"serial, in-process:   {serial:8.2f} s  {n / serial:8.2f} scenarios/s")
     print(f"Ray, {WORKERS} workers:        {ray:8.2f} s  {n / ray:8.2f} scenarios/s  (+ {startup:.2f} s to start Ray)")

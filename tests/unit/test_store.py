@@ -14,7 +14,7 @@ import pytest
 from cluster import __version__
 from cluster.errors import InputError
 from cluster.schema import RESULT_SCHEMA, RUN_FORMAT, params_schema, read_metadata, with_provenance
-from cluster.store import RunFolder, code_revision, open_run
+from cluster.store import EncodedJob, RunFolder, code_revision, encode, open_run
 
 POLICIES = ["status_quo", "counter_trade"]
 REGIONS = ["RU-CEN", "RU-NW", "BY"]
@@ -248,6 +248,50 @@ def test_inconsistent_shards_are_refused(tmp_path: Path) -> None:
         "results/part-000000.parquet",
         "results/part-000001.parquet",
     ]
+
+
+class _Tables:
+    """A job of ``results`` and ``params`` tables, for ``EncodedJob``."""
+
+    n_scenarios = 100
+
+    def run(self, ids: np.ndarray) -> tuple[pa.RecordBatch | None, ...]:
+        return results(ids).to_batches()[0], params(ids).to_batches()[0], None
+
+
+def test_encoded_shards_are_the_files_of_their_tables(tmp_path: Path) -> None:
+    write_run(tmp_path / "tables", [0, 1]).complete()
+    folder = RunFolder.create(str(tmp_path / "encoded"), provenance=PROVENANCE)
+    job = EncodedJob(_Tables(), folder.metadata)
+    assert job.n_scenarios == 100
+    for i in [1, 0]:
+        encoded = job.run(batch_ids(i))
+        assert encoded[2] is None
+        assert [e.rows for e in encoded if e is not None] == [300, 100]
+        shard = folder.write_batch(i, *encoded)
+        assert (shard.results_rows, shard.params_rows) == (300, 100)
+    folder.complete()
+    assert files(tmp_path / "encoded") == files(tmp_path / "tables")
+    for name in files(tmp_path / "tables"):
+        if name.endswith(".parquet"):
+            assert (tmp_path / "encoded" / name).read_bytes() == (tmp_path / "tables" / name).read_bytes()
+    assert open_run(tmp_path / "encoded").results_table().equals(open_run(tmp_path / "tables").results_table())
+
+
+def test_encoded_shards_are_checked_like_tables(tmp_path: Path) -> None:
+    folder = RunFolder.create(str(tmp_path / "run"), provenance=PROVENANCE)
+    meta = folder.metadata
+    with pytest.raises(ValueError, match="results were not encoded with the run's metadata"):
+        folder.write_batch(0, encode(results(batch_ids(0)), {b"shock": b"{}"}), encode(params(batch_ids(0)), meta))
+    with pytest.raises(ValueError, match="results do not have the fields of its schema"):
+        folder.write_batch(0, encode(results(batch_ids(0)).drop_columns(["va_loss"]), meta), params(batch_ids(0)))
+    folder.write_batch(0, encode(results(batch_ids(0)), meta), encode(params(batch_ids(0)), meta))
+    folder.write_batch(1, results(batch_ids(1)), params(batch_ids(1)))  # tables and bytes mix: the same schemas
+    other = params(batch_ids(2)).rename_columns(["scenario_id", "policy", "leakage", "other"])
+    with pytest.raises(ValueError, match="other tables or schemas"):
+        folder.write_batch(2, encode(results(batch_ids(2)), meta), encode(other, meta))
+    folder.complete()
+    assert [s.index for s in open_run(tmp_path / "run").shards] == [0, 1]
 
 
 def test_open_run_names_the_path_and_the_problem(tmp_path: Path) -> None:
