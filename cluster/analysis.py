@@ -43,6 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cluster.core import DAYS_PER_YEAR
 from cluster.errors import InputError
 from cluster.schema import PERIODS_SCHEMA, RESULT_SCHEMA, SUMMARY_FORMAT, SUMMARY_SCHEMA
 from cluster.store import Run, open_run
@@ -115,8 +116,12 @@ def summarize(
         )
     _check_metric(metric, PERIOD_METRICS, f" (by {by}{', countries' if countries else ''})")
     level = "country" if countries else "region"
-    table = opened.periods_table(columns=[*_KEYS, "period", metric], filter=pc.field("level") == level)
+    table = opened.periods_table(columns=[*_KEYS, "period", "days", metric], filter=pc.field("level") == level)
     table = table.filter(pc.equal(_period_kind(table["period"]), by))
+    if by == "horizon" and metric.endswith("_pct"):  # the horizon's share to one year's, as in the results
+        scaled = pc.divide(pc.multiply(table[metric], table["days"].cast(pa.float64())), float(DAYS_PER_YEAR))
+        table = table.set_column(table.column_names.index(metric), metric, scaled)
+    table = table.drop_columns(["days"])
     names = None if countries else region_names  # country rows carry country codes, which have no long names
     return summarize_table(
         table, metric=metric, baseline_policy=baseline_policy, source=opened.path, region_names=names
@@ -160,11 +165,14 @@ def metric_header(metric: str, *, by: str = "horizon", countries: bool = False) 
     core = CORE_METRICS.get(metric)
     if by == "horizon" and not countries and core is not None:
         what, unit = core.doc, core.unit
+    elif metric.endswith("_pct") and by == "horizon":
+        flow = "value added" if metric.startswith("va") else "real income"
+        what = f"loss of real {flow} over the whole horizon, as a share of one year's baseline value added"
+        unit = "% of a year's baseline value added"
     elif metric.endswith("_pct"):
         flow = "value added" if metric.startswith("va") else "real income"
-        span = "the whole horizon" if by == "horizon" else f"each {by}"
-        what = f"loss of real {flow} over {span}, as a share of the baseline value added of that same span"
-        unit = "% of the span's baseline value added"
+        what = f"loss of real {flow} in each {by}, as a share of that {by}'s baseline value added"
+        unit = f"% of the {by}'s baseline value added"
     else:
         what = core.doc if core is not None else f"{metric}, summed over each period"
         unit = core.unit if core is not None else "money"
@@ -183,7 +191,9 @@ def compare(run: Run | str | os.PathLike[str], *, baseline: str | None = None, m
     """The paired comparison of every policy with ``baseline`` (default ``status_quo``) over the horizon, for each
     country and each target region: the mean difference (policy - baseline) on the same draws, its standard error
     and 95% interval (Student t), and the probability that the policy does better (a lower value for a loss,
-    ties counted half), from the period rows of the horizon (``metric`` as a share of the horizon's baseline).
+    ties counted half), from the period rows of the horizon. A share (``*_pct``) is taken of *one year's*
+    baseline, as in the results: the horizon's share times its days over ``DAYS_PER_YEAR`` (the baseline is
+    stationary, so this is exact).
     """
     from scipy import stats
 
@@ -197,10 +207,12 @@ def compare(run: Run | str | os.PathLike[str], *, baseline: str | None = None, m
     names = dict(zip(opened.manifest.get("regions") or [], opened.manifest.get("region_names") or [], strict=False))
     keep = pc.field("period") == HORIZON
     keep = keep & ((pc.field("level") == "country") | pc.field("region").isin(list(targets)))
-    table = opened.periods().to_table(columns=["scenario_id", "policy", "level", "region", metric], filter=keep)
+    table = opened.periods().to_table(columns=["scenario_id", "policy", "level", "region", "days", metric], filter=keep)
     levels, units = table["level"].to_numpy(zero_copy_only=False), table["region"].to_numpy(zero_copy_only=False)
     pols, ids = table["policy"].to_numpy(zero_copy_only=False), table["scenario_id"].to_numpy()
     values = table[metric].to_numpy()
+    if metric.endswith("_pct"):  # the horizon's share to one year's
+        values = values * table["days"].to_numpy() / DAYS_PER_YEAR
     sign = 1.0 if _lower_is_better(metric) else -1.0
     order_units = list(dict.fromkeys(zip(levels[::-1], units[::-1], strict=True)))[::-1]
     order_units.sort(key=lambda u: (u[0] != "country", u[1] not in targets))
@@ -251,9 +263,10 @@ def format_compare(table: pa.Table) -> list[str]:
     meta = json.loads((table.schema.metadata or {}).get(b"shock", b"{}"))
     base, metric = meta.get("baseline_policy"), meta.get("metric")
     better = "lower" if meta.get("lower_is_better", True) else "higher"
+    share = " (% of one year's baseline value added)" if str(metric).endswith("_pct") else ""
     title = (
-        f"{metric} over the horizon, each policy - {base} on the same draws: mean, 95% interval, and the share of "
-        f"draws where the policy does better ({better} {metric})"
+        f"{metric} over the horizon{share}, each policy - {base} on the same draws: mean, 95% interval, and the "
+        f"share of draws where the policy does better ({better} {metric})"
     )
     head = ["unit", "name", "policy", "n", "mean", "95% interval", "P(better)"]
     cols = table.to_pydict()

@@ -353,10 +353,10 @@ def summarize_cmd(
         click.echo(line)
     if by != "horizon" or metric not in PERIOD_METRICS:
         return
-    if not countries:  # the country totals, in their own unit (the horizon's loss over the horizon's baseline)
+    if not countries:  # the country totals (each country's regions summed), in the same unit
         totals = summarize_run(run, metric=metric, baseline_policy=baseline_policy, countries=True)
         click.echo("")
-        for line in [metric_header(metric, countries=True)[0], *format_summary(totals)[1:]]:
+        for line in [f"country totals: {metric_header(metric, countries=True)[0]}", *format_summary(totals)[1:]]:
             click.echo(line)
     if run.status == "complete" and (baseline_policy or STATUS_QUO in (run.manifest.get("policies") or [])):
         click.echo("")
@@ -382,6 +382,18 @@ def compare_cmd(run_dir: str, baseline: str | None, metric: str, as_json: bool) 
         return
     for line in [*format_compare(table), "", *verdicts(table, target_countries(run))]:
         click.echo(line)
+
+
+@cli.command("report")
+@click.argument("run_dir", metavar="RUN_DIR")
+@click.option("--out", default=None, help="The HTML file to write (default: RUN_DIR/report.html).")
+@click.option("--baseline", default=None, help="Policy to compare the others with (default: status_quo).")
+def report_cmd(run_dir: str, out: str | None, baseline: str | None) -> None:
+    """One self-contained HTML page of the run: provenance, losses per policy by country and region, paired gains
+    with their intervals, fan charts, the regions, sensitivity, PRIM boxes of the bad tail and convergence."""
+    from cluster.report import report
+
+    click.echo(f"wrote {report(run_dir, out, baseline=baseline)}")
 
 
 @cli.command("sensitivity")

@@ -31,15 +31,17 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _paired(run_dir: Path, level: str, unit: str, policy: str, base: str) -> np.ndarray:
+def _values(run_dir: Path, level: str, unit: str, policy: str) -> np.ndarray:
+    """The horizon's period rows of ``unit`` under ``policy`` by scenario, as a share of one year's baseline value
+    added (the horizon's share times its days over 365), as the results have it."""
     periods = open_run(run_dir).periods().to_table(filter=pc.field("period") == "all")
     rows = periods.filter(pc.and_(pc.equal(periods["level"], level), pc.equal(periods["region"], unit)))
+    mine = rows.filter(pc.equal(rows["policy"], policy)).sort_by("scenario_id")
+    return np.asarray(mine["va_loss_pct"].to_numpy() * mine["days"].to_numpy() / 365)
 
-    def values(p: str) -> np.ndarray:
-        mine = rows.filter(pc.equal(rows["policy"], p)).sort_by("scenario_id")
-        return np.asarray(mine["va_loss_pct"].to_numpy())
 
-    return values(policy) - values(base)
+def _paired(run_dir: Path, level: str, unit: str, policy: str, base: str) -> np.ndarray:
+    return _values(run_dir, level, unit, policy) - _values(run_dir, level, unit, base)
 
 
 def test_every_figure_is_the_paired_difference_of_the_period_rows(run_dir: Path) -> None:
@@ -97,7 +99,12 @@ def test_the_commands_print_the_comparison_and_the_summary_says_what_it_shows(ru
     out = res.stdout.splitlines()
     assert out[0].startswith("va_loss_pct: cumulative value-added loss over the horizon, as a share of one year's")
     assert "unit: % of a year's baseline value added" in out[0]
-    assert any(line.startswith("va_loss_pct: loss of real value added over the whole horizon") for line in out)
+    totals = out.index(
+        "country totals: va_loss_pct: loss of real value added over the whole horizon, as a share of one year's "
+        "baseline value added; unit: % of a year's baseline value added"
+    )
+    ru = next(line.split() for line in out[totals:] if line.startswith("status_quo ") and line.split()[1] == "RU")
+    assert float(ru[3]) == pytest.approx(_values(run_dir, "country", "RU", "status_quo").mean(), abs=0.006)
     assert out[-2].startswith("RU: ")
     assert out[-1].startswith("BY: ")
     res = CliRunner().invoke(cli, ["compare", str(run_dir), "--baseline", "nothing"])

@@ -129,7 +129,7 @@ def test_saltelli_run_total_indices_are_at_least_first_order(salt: Run) -> None:
     assert len(res.sobol) == 6
     assert not res.pawn
     for s in res.sobol:
-        assert s.st >= s.s1 - s.s1_conf - s.st_conf, s
+        assert s.st >= s.s1 - s.s1_conf, s  # the total index is never below the first-order one beyond its interval
         assert s.st_conf >= 0
         assert s.s1_conf >= 0
     assert res.sobol[0].name in ("onset", "export_ban.oil_gas_mining")
