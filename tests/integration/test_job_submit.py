@@ -6,7 +6,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from raycli import free_port, ray_cli
 
 from cluster.store import open_run
 
@@ -22,27 +22,14 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _ray_cli() -> str:
-    found = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
-    if found is None:
-        pytest.skip("the ray command is not installed beside this Python")
-    return found
-
-
 @pytest.fixture
 def head(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A private Ray head (own ports, own --temp-dir, token authentication on), stopped by process group.
 
     ``ray stop`` would stop every Ray process on the machine: only what this fixture started is stopped.
     """
-    ray = _ray_cli()
-    port, dash, agent = _free_port(), _free_port(), _free_port()
+    ray = ray_cli()
+    port, dash, agent = free_port(), free_port(), free_port()
     env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32), "HOME": str(tmp_path)}
     env.pop("RAY_ADDRESS", None)
     temp = Path("/tmp") / f"shock-ray-{secrets.token_hex(4)}"  # short: Ray's socket paths have a length limit
@@ -95,7 +82,7 @@ def test_ray_job_submit_runs_the_smoke_config(head: tuple[str, dict[str, str]], 
     address, env = head
     out = tmp_path / "runs" / "smoke"
     shock = [sys.executable, "-m", "cluster", "run", "configs/smoke.toml", "--out", str(out), "--draws", "8"]
-    command = [_ray_cli(), "job", "submit", "--address", address, "--working-dir", str(ROOT), "--", *shock]
+    command = [ray_cli(), "job", "submit", "--address", address, "--working-dir", str(ROOT), "--", *shock]
     for _ in range(10):  # the head's job agent may come up a little after its dashboard answers
         res = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
         if res.returncode == 0 or "No available agent" not in res.stdout + res.stderr:

@@ -26,6 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from raycli import free_port, ray_cli
 
 from cluster.runs import run_config
 from cluster.store import open_run
@@ -45,19 +46,6 @@ FAST_HEALTH_CHECK = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _ray_cli() -> str:
-    found = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
-    if found is None:
-        pytest.skip("the ray command is not installed beside this Python")
-    return found
-
-
 @dataclass
 class Cluster:
     """A head and a second node, each a ``ray start --block`` leading its own process group."""
@@ -69,7 +57,7 @@ class Cluster:
 
     def listing(self, what: str) -> list[dict[str, Any]]:
         """``ray list WHAT`` as records (``nodes``, ``tasks``), from the head's state API."""
-        cmd = [_ray_cli(), "list", what, "--detail", "--format", "json", "--limit", "10000", "--address", self.address]
+        cmd = [ray_cli(), "list", what, "--detail", "--format", "json", "--limit", "10000", "--address", self.address]
         res = subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=60, check=False)
         assert res.returncode == 0, res.stderr[-2000:]
         return list(json.loads(res.stdout)) if res.stdout.lstrip().startswith("[") else []  # or "No resource ..."
@@ -138,7 +126,7 @@ def _stop(nodes: list[subprocess.Popen[bytes]], temp: Path) -> None:
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [_ray_cli(), "start", *args, "--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats", "--block"],
+        [ray_cli(), "start", *args, "--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats", "--block"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -150,12 +138,12 @@ def _node_ports(low: int) -> list[str]:
     """The ports a node listens on, chosen free, so that two nodes on one machine (and other tests) never clash;
     its workers take ports ``low`` to ``low + 99``."""
     return [
-        f"--node-manager-port={_free_port()}",
-        f"--object-manager-port={_free_port()}",
-        f"--dashboard-agent-listen-port={_free_port()}",
-        f"--dashboard-agent-grpc-port={_free_port()}",
-        f"--runtime-env-agent-port={_free_port()}",
-        f"--metrics-export-port={_free_port()}",
+        f"--node-manager-port={free_port()}",
+        f"--object-manager-port={free_port()}",
+        f"--dashboard-agent-listen-port={free_port()}",
+        f"--dashboard-agent-grpc-port={free_port()}",
+        f"--runtime-env-agent-port={free_port()}",
+        f"--metrics-export-port={free_port()}",
         f"--min-worker-port={low}",
         f"--max-worker-port={low + 99}",
     ]
@@ -170,16 +158,16 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     env.pop("RAY_ADDRESS", None)
     env.pop("RAY_AUTH_TOKEN_PATH", None)
     temp = Path("/tmp") / f"shock-mn-{secrets.token_hex(4)}"  # short: Ray's socket paths have a length limit
-    port, low = _free_port(), 20000 + 200 * secrets.randbelow(100)
+    port, low = free_port(), 20000 + 200 * secrets.randbelow(100)
     address = f"127.0.0.1:{port}"
     nodes: list[subprocess.Popen[bytes]] = []
     try:
         head_args = [
             "--head",
             f"--port={port}",
-            f"--dashboard-port={_free_port()}",
+            f"--dashboard-port={free_port()}",
             "--dashboard-host=127.0.0.1",
-            f"--ray-client-server-port={_free_port()}",
+            f"--ray-client-server-port={free_port()}",
             f"--temp-dir={temp / 'head'}",
             *_node_ports(low),
         ]
