@@ -62,6 +62,7 @@ __all__ = [
     "format_summary",
     "loss_by_policy",
     "metric_header",
+    "paired_stats",
     "summarize",
     "summarize_table",
     "summary_json",
@@ -187,6 +188,22 @@ def metric_header(metric: str, *, by: str = "horizon", countries: bool = False) 
     return lines
 
 
+def paired_stats(d: np.ndarray, *, lower_is_better: bool = True) -> dict[str, float]:
+    """The statistics of per-draw differences ``d`` (policy - baseline, on the same draws): ``n``, ``mean``, its
+    standard error ``se``, the 95% interval ``ci_low``..``ci_high`` (Student t) and ``p_better``, the share of
+    draws where the policy does better (ties counted half). NaN where undefined (n < 2, or no draws)."""
+    from scipy import stats
+
+    d = d[np.isfinite(d)]
+    n = int(d.size)
+    mean = float(d.mean()) if n else math.nan
+    se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    half = float(stats.t.ppf(0.975, n - 1)) * se if n > 1 else math.nan
+    better = d < 0 if lower_is_better else d > 0
+    p_better = float(np.mean(better) + 0.5 * np.mean(d == 0)) if n else math.nan
+    return {"n": n, "mean": mean, "se": se, "ci_low": mean - half, "ci_high": mean + half, "p_better": p_better}
+
+
 def compare(run: Run | str | os.PathLike[str], *, baseline: str | None = None, metric: str = "va_loss_pct") -> pa.Table:
     """The paired comparison of every policy with ``baseline`` (default ``status_quo``) over the horizon, for each
     country and each target region: the mean difference (policy - baseline) on the same draws, its standard error
@@ -195,7 +212,6 @@ def compare(run: Run | str | os.PathLike[str], *, baseline: str | None = None, m
     baseline, as in the results: the horizon's share times its days over ``DAYS_PER_YEAR`` (the baseline is
     stationary, so this is exact).
     """
-    from scipy import stats
 
     opened = run if isinstance(run, Run) else open_run(run)
     _check_metric(metric, PERIOD_METRICS, " (compare uses the horizon's period rows)")
@@ -235,23 +251,13 @@ def compare(run: Run | str | os.PathLike[str], *, baseline: str | None = None, m
                     f"{opened.path}: policy {policy!r} and baseline {base!r} cover different scenarios in {unit}; "
                     "pairing needs a complete run"
                 )
-            d = p_values - base_values
-            n = len(d)
-            mean = float(d.mean()) if n else math.nan
-            se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-            half = float(stats.t.ppf(0.975, n - 1)) * se if n > 1 else math.nan
-            better = float(np.mean(sign * d < 0) + 0.5 * np.mean(d == 0)) if n else math.nan
+            got = paired_stats(p_values - base_values, lower_is_better=sign > 0)
             for key, value in (
                 ("policy", policy),
                 ("level", level),
                 ("unit", unit),
                 ("name", names.get(unit, unit) if level == "region" else unit),
-                ("n", n),
-                ("mean", mean),
-                ("se", se),
-                ("ci_low", mean - half),
-                ("ci_high", mean + half),
-                ("p_better", better),
+                *got.items(),
             ):
                 rows[key].append(value)
     meta = {"metric": metric, "baseline_policy": base, "run": opened.path, "lower_is_better": sign > 0}

@@ -32,10 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 from numpy.typing import NDArray
-from scipy import stats
 
 from cluster import figures as fg
-from cluster.analysis import STATUS_QUO
+from cluster.analysis import STATUS_QUO, paired_stats
 from cluster.core import DAYS_PER_YEAR
 from cluster.errors import InputError
 from cluster.sensitivity import design_of, outcome, prim_boxes, rank_correlations, sobol_indices
@@ -171,16 +170,11 @@ def _paired(mine: tuple[I64, F64], base: tuple[I64, F64]) -> fg.Paired:
     _, i, j = np.intersect1d(mine[0], base[0], assume_unique=True, return_indices=True)
     d = mine[1][i] - base[1][j]
     d = d[np.isfinite(d)]
-    n = int(d.size)
-    if n == 0:
-        nan = math.nan
-        return fg.Paired(0, nan, nan, nan, nan, nan, nan, fg.Dist.of(d))
-    mean = float(d.mean())
-    se = float(d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-    half = float(stats.t.ppf(0.975, n - 1)) * se if n > 1 else math.nan
-    ties = float(np.mean(d == 0))
-    better, worse = float(np.mean(d < 0)) + ties / 2, float(np.mean(d > 0)) + ties / 2
-    return fg.Paired(n, mean, se, mean - half, mean + half, better, worse, fg.Dist.of(d))
+    got = paired_stats(d)
+    worse = float(np.mean(d > 0) + 0.5 * np.mean(d == 0)) if d.size else math.nan
+    return fg.Paired(
+        int(got["n"]), got["mean"], got["se"], got["ci_low"], got["ci_high"], got["p_better"], worse, fg.Dist.of(d)
+    )
 
 
 def _convergence(values: F64, points: int = 80, first: int = 10) -> fg.Convergence:
