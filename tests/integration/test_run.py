@@ -106,7 +106,11 @@ def test_summarize_reads_the_run(runs: dict[str, Path]) -> None:
     res = shock("summarize", str(runs["ray2"]))
     assert res.returncode == 0, res.stderr
     assert "vs status_quo" in res.stdout
-    assert sum(1 for line in res.stdout.splitlines() if line.startswith("counter_trade")) == 22
+    lines = res.stdout.splitlines()
+    totals = next(i for i, line in enumerate(lines) if line.startswith("country totals: "))
+    assert sum(1 for line in lines[:totals] if line.startswith("counter_trade")) == 22  # a row per region
+    assert sum(1 for line in lines[totals:] if line.startswith("counter_trade")) == 9  # a row per country
+    assert [line.split(":")[0] for line in lines[-2:]] == ["RU", "BY"]  # a verdict per target country
 
 
 def test_existing_folder_is_not_overwritten(runs: dict[str, Path]) -> None:
