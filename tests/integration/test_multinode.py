@@ -124,14 +124,24 @@ def _stop(nodes: list[subprocess.Popen[bytes]], temp: Path) -> None:
         proc.wait(timeout=10)
 
 
-def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [ray_cli(), "start", *args, "--num-cpus=1", "--node-ip-address=127.0.0.1", "--disable-usage-stats", "--block"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``ray start ... --block`` in its own session, its output to ``log`` (shown when it fails to come up)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [
+                ray_cli(),
+                "start",
+                *args,
+                "--num-cpus=1",
+                "--node-ip-address=127.0.0.1",
+                "--disable-usage-stats",
+                "--block",
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _node_ports(low: int) -> list[str]:
@@ -171,15 +181,17 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             f"--temp-dir={temp / 'head'}",
             *_node_ports(low),
         ]
-        nodes.append(_start(head_args, env | FAST_HEALTH_CHECK))
-        _wait_for(lambda: _answers(port), 60, "the head's GCS did not come up", nodes)
-        nodes.append(_start([f"--address={address}", f"--temp-dir={temp / 'node'}", *_node_ports(low + 100)], env))
+        logs = [tmp_path / "head.log", tmp_path / "node.log"]
+        nodes.append(_start(head_args, env | FAST_HEALTH_CHECK, logs[0]))
+        _wait_for(lambda: _answers(port), 60, "the head's GCS did not come up", nodes, logs)
+        node_args = [f"--address={address}", f"--temp-dir={temp / 'node'}", *_node_ports(low + 100)]
+        nodes.append(_start(node_args, env, logs[1]))
         result = Cluster(address, env, nodes[0], nodes[1])
 
         def two_alive() -> bool:
             return [n["state"] for n in result.listing("nodes")] == ["ALIVE", "ALIVE"]
 
-        _wait_for(two_alive, 90, "the two nodes did not both come up", nodes)
+        _wait_for(two_alive, 90, "the two nodes did not both come up", nodes, logs)
         yield result
     finally:
         _stop(nodes, temp)
@@ -194,10 +206,18 @@ def _answers(port: int) -> bool:
     return True
 
 
-def _wait_for(ready: Callable[[], bool], seconds: float, message: str, procs: list[subprocess.Popen[bytes]]) -> None:
+def _wait_for(
+    ready: Callable[[], bool],
+    seconds: float,
+    message: str,
+    procs: list[subprocess.Popen[bytes]],
+    logs: list[Path] | None = None,
+) -> None:
     deadline = time.monotonic() + seconds
     while not ready():
-        assert all(p.poll() is None for p in procs), f"{message}: `ray start` exited"
+        if not all(p.poll() is None for p in procs):
+            tails = [f"{log.name}: {log.read_text(errors='replace')[-1500:]}" for log in logs or [] if log.exists()]
+            pytest.fail(f"{message}: `ray start` exited\n" + "\n".join(tails))
         if time.monotonic() > deadline:
             pytest.fail(f"{message} within {seconds:g} s")
         time.sleep(0.5)
