@@ -296,6 +296,8 @@ def _execute_ray(
         fixed_cap = IN_FLIGHT_PER_CPU * own_cpus if own_cpus else workers
         remote = _remote_run_batch()
         job_ref = ray.put(job)  # once: every task gets the reference, not a copy of the job
+        box = [job_ref]  # in a list, Ray hands the reference itself to the task: a worker unpickles the job once
+        _warm_workers(ray, box, cpus)
         startup = time.perf_counter() - begin
         start = time.perf_counter()
         pending: dict[Any, int] = {}
@@ -305,7 +307,7 @@ def _execute_ray(
             while True:
                 cap = fixed_cap or IN_FLIGHT_PER_CPU * _cluster_cpus(ray)
                 while len(pending) < cap and (nxt := next(queue, None)) is not None:
-                    pending[remote.remote(job_ref, _batch_ids(n, size, nxt))] = nxt
+                    pending[remote.remote(box, _batch_ids(n, size, nxt))] = nxt
                 if not pending:
                     break
                 ready, _ = ray.wait(list(pending), num_returns=1)
@@ -326,9 +328,46 @@ def _execute_ray(
             for ref in pending:  # a failure or an interrupt: leave no work behind on a shared cluster
                 with contextlib.suppress(Exception):  # best effort: the run is failing already
                     ray.cancel(ref)
-            del job_ref
+            del job_ref, box
         elapsed = time.perf_counter() - start
     return RunStats("ray", where, n, n_batches, size, cpus, startup, elapsed, compute)
+
+
+#: On a Ray worker: the job it unpickled last, under its object's id (one entry: a worker keeps one run's job).
+_worker_job: dict[str, Job] = {}
+
+
+def _job_on_worker(box: list[Any]) -> Job:
+    """The job whose object reference is ``box[0]``, unpickled on the first task of the run on this worker."""
+    import ray
+
+    key = box[0].hex()
+    job = _worker_job.get(key)
+    if job is None:
+        job = ray.get(box[0])
+        _worker_job.clear()
+        _worker_job[key] = job
+    return job
+
+
+def _run_on_worker(box: list[Any], ids: Ids) -> tuple[tuple[pa.RecordBatch, ...], float]:
+    """``run_batch`` on a Ray worker, with the run's job unpickled once per worker."""
+    return run_batch(_job_on_worker(box), ids)
+
+
+def _warm(box: list[Any]) -> int:
+    """Import the job's modules and unpickle it on this worker; its process id."""
+    from threadpoolctl import threadpool_limits  # noqa: F401  (imported by every batch)
+
+    _job_on_worker(box)
+    return os.getpid()
+
+
+def _warm_workers(ray: Any, box: list[Any], cpus: int) -> None:
+    """One warm-up task per CPU, before the clock of the batches starts: the first batches do not pay a worker's
+    imports and unpickling. Best effort: a worker the warm-up missed warms itself on its first batch."""
+    with contextlib.suppress(ray.exceptions.RayError):  # a job that fails there fails its first batch, named
+        ray.get([_remote_warm().remote(box) for _ in range(cpus)])
 
 
 @functools.cache
@@ -336,7 +375,14 @@ def _remote_run_batch() -> Any:
     """The Ray task around ``run_batch``: made once, on first use, so that importing this module needs no Ray."""
     import ray
 
-    return ray.remote(num_cpus=1)(run_batch)
+    return ray.remote(num_cpus=1)(_run_on_worker).options(name="run_batch")
+
+
+@functools.cache
+def _remote_warm() -> Any:
+    import ray
+
+    return ray.remote(num_cpus=1)(_warm)
 
 
 def _cluster_cpus(ray: Any) -> int:

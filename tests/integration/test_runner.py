@@ -201,6 +201,37 @@ def test_an_error_in_the_job_surfaces(ray_local: Any) -> None:
         assert 2 not in collect.seen
 
 
+@dataclass(frozen=True, eq=False)
+class CountingJob:
+    """Notes in the file ``log`` the process that unpickles it, each time; each batch's table names its process."""
+
+    log: str
+    n_scenarios: int
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        with open(state["log"], "a") as f:
+            f.write(f"{os.getpid()}\n")
+
+    def run(self, ids: np.ndarray) -> tuple[pa.RecordBatch]:
+        return (pa.RecordBatch.from_pydict({"pid": [os.getpid()] * len(ids)}),)
+
+
+def test_each_ray_worker_unpickles_the_job_once(ray_local: Any, tmp_path: Path) -> None:
+    """The job is unpickled once per worker (warmed before the clock starts), not once per batch."""
+    ray_local.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    log = tmp_path / "unpickled"
+    log.touch()
+    ran: set[int] = set()
+    job = CountingJob(str(log), 24)
+    stats = execute(job, executor="ray", batch_size=2, on_batch=lambda i, ids, t: ran.update(t["pid"].tolist()))
+    assert stats.n_batches == 12
+    unpickled = log.read_text().split()
+    assert sorted(unpickled) == sorted(set(unpickled))  # no process unpickled it twice
+    assert ran <= {int(pid) for pid in unpickled}
+    assert len(unpickled) < stats.n_batches
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
