@@ -564,7 +564,7 @@ def _value(
     days: int,
     tags: Mapping[str, Mapping[str, float]],
 ) -> Any:
-    """One parameter within its declared bounds, then within the practical limit (``_limit``)."""
+    """One parameter within its declared bounds, then within the practical limit (``parameters.practical_limit``)."""
     value = _declared(ctx, p, raw, key, labels, days, tags)
     limit = practical_limit(p)
     if value is None or limit == math.inf:
