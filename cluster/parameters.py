@@ -592,7 +592,8 @@ A config is a TOML file with the tables `[run]`, `[economy]`, `[sanctions]`, `[a
 `[policies.NAME]`; `configs/smoke.toml`, `configs/eu_embargo.toml` and `configs/replay_2022.toml` are worked
 examples.
 
-- `[run]`: `name`, `seed`, `draws`, `days`, `design` (`monte_carlo`, `latin_hypercube`, `sobol`), `batch_size`, `out`,
+- `[run]`: `name`, `seed`, `draws`, `days`, `design` (`monte_carlo`, `latin_hypercube`, `sobol`, `saltelli`: draws
+  N x (parameters + 2) with N a power of 2, for `shock sensitivity`'s Sobol' indices), `batch_size`, `out`,
   `start` (the date of day 0, e.g. `start = 2022-01-01`: results by calendar year and quarter, and dates in
   packages; without it, periods count 365-day years from day 0).
 - `[economy]`: `id` (an embedded economy) or `path` (a table), `kind`, `concordance`, `domestic = [...]`,
