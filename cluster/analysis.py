@@ -63,6 +63,7 @@ __all__ = [
     "loss_by_policy",
     "metric_header",
     "paired_stats",
+    "per_year",
     "summarize",
     "summarize_table",
     "summary_json",
@@ -188,6 +189,13 @@ def metric_header(metric: str, *, by: str = "horizon", countries: bool = False) 
     return lines
 
 
+def per_year(share: np.ndarray, days: np.ndarray | int) -> np.ndarray:
+    """A horizon's loss as a share of the horizon's baseline (a period row's ``*_pct``), as a share of *one
+    year's* baseline, as the results have it: times its days over ``DAYS_PER_YEAR`` (exact: the baseline is
+    stationary)."""
+    return np.asarray(share * np.asarray(days) / DAYS_PER_YEAR, dtype=np.float64)
+
+
 def paired_stats(d: np.ndarray, *, lower_is_better: bool = True) -> dict[str, float]:
     """The statistics of per-draw differences ``d`` (policy - baseline, on the same draws): ``n``, ``mean``, its
     standard error ``se``, the 95% interval ``ci_low``..``ci_high`` (Student t) and ``p_better``, the share of
@@ -228,7 +236,7 @@ def compare(run: Run | str | os.PathLike[str], *, baseline: str | None = None, m
     pols, ids = table["policy"].to_numpy(zero_copy_only=False), table["scenario_id"].to_numpy()
     values = table[metric].to_numpy()
     if metric.endswith("_pct"):  # the horizon's share to one year's
-        values = values * table["days"].to_numpy() / DAYS_PER_YEAR
+        values = per_year(values, table["days"].to_numpy())
     sign = 1.0 if _lower_is_better(metric) else -1.0
     order_units = list(dict.fromkeys(zip(levels[::-1], units[::-1], strict=True)))[::-1]
     order_units.sort(key=lambda u: (u[0] != "country", u[1] not in targets))

@@ -34,8 +34,7 @@ import pyarrow.fs as pafs
 from numpy.typing import NDArray
 
 from cluster import figures as fg
-from cluster.analysis import STATUS_QUO, paired_stats
-from cluster.core import DAYS_PER_YEAR
+from cluster.analysis import STATUS_QUO, paired_stats, per_year
 from cluster.errors import InputError
 from cluster.sensitivity import design_of, outcome, prim_boxes, rank_correlations, sobol_indices
 from cluster.store import Run, open_run
@@ -47,8 +46,6 @@ __all__ = ["METRIC", "REPORT_NAME", "report"]
 METRIC = "va_loss_pct"
 #: The report's file name in the run folder when no ``out`` is given.
 REPORT_NAME = "report.html"
-#: Days of the year that ``va_loss_pct`` is a share of.
-_YEAR = float(DAYS_PER_YEAR)
 #: What a table shows for a number that does not exist (an en dash).
 _DASH = "\u2013"
 #: How many parameters the sensitivity and worst-draws figures show.
@@ -161,7 +158,7 @@ def _unit_values(run: Run, layout: _Layout, level: str, unit: str) -> dict[str, 
     else:
         where = (pc.field("level") == "country") & (pc.field("period") == HORIZON) & (pc.field("region") == unit)
         table = run.periods_table(columns=["scenario_id", "policy", METRIC, "days"], filter=where)
-        values = table[METRIC].to_numpy(zero_copy_only=False) * table["days"].to_numpy(zero_copy_only=False) / _YEAR
+        values = per_year(table[METRIC].to_numpy(zero_copy_only=False), table["days"].to_numpy(zero_copy_only=False))
     return _by_policy(table, np.asarray(values, dtype=np.float64), layout.policies)
 
 
@@ -343,7 +340,7 @@ def _sensitivity(run: Run, layout: _Layout, country: str) -> _Sensitivity:
         return out
     acts = _acts_under(run, layout.baseline)
     if layout.days:
-        y = y * layout.days / _YEAR  # the horizon's share to one year's, like the results
+        y = per_year(y, layout.days)  # the horizon's share to one year's, like the results
     out.n = int(y.size)
     try:
         if layout.design == "saltelli":

@@ -26,7 +26,7 @@ from cluster.economies import EMBEDDED
 from cluster.errors import InputError, Interrupted, OutputError
 from cluster.plan import Plan, describe_design
 from cluster.runner import Progress, RunStats, execute
-from cluster.store import Encoded, EncodedJob, RunFolder
+from cluster.store import Encoded, EncodedJob, RunFolder, encode
 from cluster.timeline import Calendar
 
 __all__ = [
@@ -267,11 +267,8 @@ CALIBRATION_BATCH, CALIBRATION_DAYS, CALIBRATION_BYTES_DAYS = 16, 60, 365
 
 
 def _parquet_bytes(data: pa.RecordBatch) -> int:
-    import pyarrow.parquet as pq
-
-    sink = pa.BufferOutputStream()
-    pq.write_table(pa.Table.from_batches([data], schema=data.schema), sink)
-    return int(sink.getvalue().size)
+    """Bytes of the Parquet file the store would write for ``data``."""
+    return len(encode(data, data.schema.metadata or {}).data)
 
 
 @dataclass(frozen=True)
