@@ -29,6 +29,7 @@ mu is 1 keeps its bits whatever its companions do; on days when no demand shock 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,7 +37,7 @@ from numpy.typing import NDArray
 from .baseline import Baseline
 from .shocks import NEVER, Extensions, ShockBatch
 
-__all__ = ["StepRecord", "Stepper"]
+__all__ = ["KERNELS", "StepRecord", "Stepper"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -44,9 +45,20 @@ B8 = NDArray[np.bool_]
 
 #: ``numpy.allclose`` tolerances BoARIO uses to decide that inventories need no update or no refill.
 _RTOL, _ATOL = 1e-5, 1e-8
+#: The step's implementations: ``fused`` compiles its state-sized elementwise passes into a few loops
+#: (``cluster.core.fused``); ``numpy`` is the reference, one numpy call per pass. They agree to about 1e-15.
+KERNELS = ("fused", "numpy")
 #: Smallest share of a buyer's baseline purchases of a product that a supplier must hold to take
 #: redirected orders.
 _MIN_SHARE = 1e-6
+
+
+def _kernels() -> ModuleType:
+    """The compiled kernels, imported on first use: numba's import (about half a second) is paid only by a process
+    that steps with ``kernel="fused"``."""
+    from . import fused
+
+    return fused
 
 
 def _surely_apart(a_sum: F64, b_sum: F64, size: int) -> B8:
@@ -145,10 +157,21 @@ class Stepper:
     """Holds the state of a batch and advances it one day at a time (see ``simulate``)."""
 
     def __init__(
-        self, baseline: Baseline, shocks: ShockBatch, ext: Extensions, diagnostics: bool = False, trade: bool = False
+        self,
+        baseline: Baseline,
+        shocks: ShockBatch,
+        ext: Extensions,
+        diagnostics: bool = False,
+        trade: bool = False,
+        kernel: str = "fused",
     ):
-        """``trade``: also record each day's deliveries by origin and destination region (``StepRecord.trade_*``)."""
+        """``trade``: also record each day's deliveries by origin and destination region (``StepRecord.trade_*``).
+        ``kernel``: one of ``KERNELS``."""
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
         self.bl, self.sh, self.ext, self.diag, self.trade = baseline, shocks, ext, diagnostics, trade
+        self.fused = kernel == "fused"
+        self.k: ModuleType = _kernels() if self.fused else ModuleType("unused")
         bl, sh = baseline, shocks
         r, s, b, n = bl.n_regions, bl.n_sectors, shocks.batch, bl.n
         self.r, self.s, self.b, self.n = r, s, b, n
@@ -191,6 +214,7 @@ class Stepper:
         self.y_diag = np.ascontiguousarray(self.y_kdo[:, np.arange(r), np.arange(r)])  # (S, R)
         self.y_dd = np.ascontiguousarray(self.y_kdo[:, self.dom_idx][:, :, self.dom_idx])  # (S, R_dom_d, R_dom_o)
         self.y_dom_in = self.y_dd.sum(axis=1).T  # (R_dom, S)
+        self.bloc = np.eye(r, dtype=bool) | np.outer(dom, dom)  # (R_o, R_d) destinations inside the origin's bloc
         self.never = np.zeros(b, dtype=bool)
         self.n_packages = int(sh.sanctions.onset.shape[1])
         self.never_k = np.zeros((b, self.n_packages), dtype=bool)
@@ -527,17 +551,20 @@ class Stepper:
         seen the next day), until it reaches 0.
         """
         sh = self.sh
-        delta = np.zeros((self.b, self.n))
+        b, n = self.b, self.n
         if not (sh.events.share > 0).any():
-            return delta.T
+            return np.zeros((n, b))
         end = sh.events.onset + sh.events.duration
         rec = np.maximum(sh.events.recovery, 1)
         frac = np.where(t <= end, 1.0, 1.0 - (t - 1 - end) / rec)
         frac = np.where((t >= sh.events.onset) & (frac > 0), frac, 0.0)
-        rows = np.broadcast_to(np.arange(self.b)[:, None], frac.shape)
-        np.add.at(delta, (rows, sh.events.industry), sh.events.share * frac)
+        if not frac.any():
+            return np.zeros((n, b))
+        # Summed in the order of the events, as numpy.add.at would (bincount adds its weights in order).
+        flat = (sh.events.industry * b + np.arange(b)[:, None]).ravel()
+        delta = np.bincount(flat, weights=(sh.events.share * frac).ravel(), minlength=n * b).reshape(n, b)
         np.minimum(delta, 1.0, out=delta)
-        return delta.T
+        return delta  # type: ignore[return-value]
 
     def new_capacity(self, t: int) -> F64 | None:
         """Daily capacity added by successful projects online at day t, shape (n, B), or None."""
@@ -598,7 +625,9 @@ class Stepper:
             demand += (self.ct_phi * self.ct_q.sum(axis=1)[None]).reshape(n, b)
 
         # 3. Overproduction (BoARIO updates it from the third step on, from signed scarcity).
-        if t > 1:
+        if t > 1 and self.fused:
+            self.k.overproduction(self.alpha, demand, self.x, self.amax, self.atau)
+        elif t > 1:
             scarcity = _safe_div(demand - self.x, demand)
             change = (self.amax - self.alpha) * scarcity * self.atau + (1.0 - self.alpha) * (scarcity == 0) * self.atau
             self.alpha += change
@@ -615,14 +644,20 @@ class Stepper:
         if self.exp_on:
             cap = cap + self.k_new
         x_opt = np.fmin(demand, cap)
-        with np.errstate(invalid="ignore"):  # 0 * inf for an unneeded input is NaN, which fmin ignores
-            np.multiply(self.stock, self.inv_req, out=self.buf1)
-        x = np.fmin(x_opt, np.fmin.reduce(self.buf1, axis=0))
+        if self.fused:
+            x = self.k.inventory_cap(self.stock, self.inv_req, x_opt)
+        else:
+            with np.errstate(invalid="ignore"):  # 0 * inf for an unneeded input is NaN, which fmin ignores
+                np.multiply(self.stock, self.inv_req, out=self.buf1)
+            x = np.fmin(x_opt, np.fmin.reduce(self.buf1, axis=0))
 
         # 5. Proportional rationing and deliveries.
         rat = _safe_div(x, demand)  # (n, B) share of every order filled
         rat3 = rat.reshape(r, s, b)
-        add = self._deliveries(tt, rat3 * self.c_o, pat_o)
+        # The fused path multiplies the plain deliveries by the intensities in its settling pass (``defer``).
+        defer = self.fused and len(self.classes) == 1 and pat_o is None and div is None and not ext.counter_trade
+        defer = defer and not self.diag
+        add = self._deliveries(tt, rat3 * self.c_o, pat_o, defer)
         if div is not None:
             self._diverted_receipts(div, rat3, add)
         ct_in = None
@@ -632,19 +667,24 @@ class Stepper:
             np.maximum(ct_rho, 0.0, out=ct_rho)
             ct_in = self.ct_q * ct_rho[:, None, :]  # (S, n_target, B)
             add.reshape(s, r, s, b)[:, self.tgt_idx] += ct_in.reshape(s, -1, s, b)
-        use = np.multiply(self.tech, x[None], out=self.buf3)
         diag = self._diagnostics(x, rat3, y_sup, add, div) if self.diag else None
-        # BoARIO leaves inventories alone when numpy.allclose(deliveries, use): same here, per scenario.
-        use_sum = x.T @ self.tech_sum  # (B,) sum of use, without a pass over (S, n, B)
-        maybe = ~_surely_apart(add.sum(axis=(0, 1)), use_sum, self.tech.size)
-        diff = np.subtract(add, use, out=add)
-        if maybe.any():
-            chk = np.abs(diff, out=self.buf1)
-            chk -= np.multiply(use, _RTOL, out=self.buf4)
-            keep = chk.max(axis=(0, 1)) <= _ATOL
-            if keep.any():
-                diff *= ~keep
-        self.stock += diff
+        use: F64 | None = None
+        if self.fused:  # inventories settle in the same passes as tomorrow's orders (``_order``)
+            settle = (add, self.v if defer else add, defer)
+        else:
+            settle = None
+            use = np.multiply(self.tech, x[None], out=self.buf3)
+            # BoARIO leaves inventories alone when numpy.allclose(deliveries, use): same here, per scenario.
+            use_sum = x.T @ self.tech_sum  # (B,) sum of use, without a pass over (S, n, B)
+            maybe = ~_surely_apart(add.sum(axis=(0, 1)), use_sum, self.tech.size)
+            diff = np.subtract(add, use, out=add)
+            if maybe.any():
+                chk = np.abs(diff, out=self.buf1)
+                chk -= np.multiply(use, _RTOL, out=self.buf4)
+                keep = chk.max(axis=(0, 1)) <= _ATOL
+                if keep.any():
+                    diff *= ~keep
+            self.stock += diff
 
         # 6. Accounts of the day.
         rec = self._accounts(t, x, rat3, d_int, y_sup, tt, (p_blk, pu_blk), pat_o, pat_t, f_cls, ct_in, div, diag)
@@ -655,7 +695,7 @@ class Stepper:
             np.maximum(goal - self.k_new, 0.0, out=goal)
             goal *= x >= cap
             self.k_new += goal * self.exp_rate
-        self._order(t, x_opt, use, split_cap, active, pat_t)
+        self._order(t, x_opt, use, split_cap, active, pat_t, x, settle)
         self.x = x
         self.active_o = packages
         return rec
@@ -694,13 +734,15 @@ class Stepper:
                     open_[blk.o] -= np.einsum("kdob,kdob->okb", pu, tc)
         return open_ * self.c_o, p_blk, pu_blk
 
-    def _deliveries(self, tt: list[F64], rc: F64, pat: _Pattern | None) -> F64:
-        """What buyers receive per (product, buyer), (S, n, B): sum_f Z0[f, j] r_f c_f m(f, j) T[k, j]."""
+    def _deliveries(self, tt: list[F64], rc: F64, pat: _Pattern | None, defer: bool = False) -> F64:
+        """What buyers receive per (product, buyer), (S, n, B): sum_f Z0[f, j] r_f c_f m(f, j) T[k, j]; with
+        ``defer`` (one origin class, no sanction pattern), without the factor T, which the caller applies."""
         r, s, b, n = self.r, self.s, self.b, self.n
         rc_k = rc.transpose(1, 0, 2)  # (S, R, B)
         if len(self.classes) == 1:
             add = np.matmul(self.zk_t, rc_k, out=self.buf2)
-            add *= tt[0]
+            if not defer:
+                add *= tt[0]
         else:
             add = np.matmul(self.zkt_cls[0], rc_k[:, self.classes[0]], out=self.buf2)
             add *= tt[0]
@@ -1093,14 +1135,17 @@ class Stepper:
         bloc (rare: a sanction between two regions of one bloc) are taken out.
         """
         s, r, b = self.s, self.r, self.b
-        within = np.empty((r, s, b))
-        for c, rows in enumerate(self.classes):
-            t4 = tt[c].reshape(s, r, s, b)
-            within[rows] = np.einsum("krs,krsb->rkb", self.z_diag[:, rows], t4[:, rows])
-        dom = self.dom_idx
-        if dom.size:
-            t_dom = tt[self.cls_of[dom[0]]]
-            within[dom] = np.matmul(self.z_dd, t_dom[:, self.dom_cols]).transpose(1, 0, 2)
+        if self.fused:
+            within = self.k.within_bloc(self.bl.z_by_product, tt[0], tt[-1], self.cls_of, self.bloc)
+        else:
+            within = np.empty((r, s, b))
+            for c, rows in enumerate(self.classes):
+                t4 = tt[c].reshape(s, r, s, b)
+                within[rows] = np.einsum("krs,krsb->rkb", self.z_diag[:, rows], t4[:, rows])
+            dom = self.dom_idx
+            if dom.size:
+                t_dom = tt[self.cls_of[dom[0]]]
+                within[dom] = np.matmul(self.z_dd, t_dom[:, self.dom_cols]).transpose(1, 0, 2)
         if pat is not None:
             for i, blk in enumerate(self.blocks):
                 cl, tc, pu = pat.closed[i], pat.touched[i], pu_blk[i]
@@ -1108,13 +1153,40 @@ class Stepper:
                     within[blk.o] -= np.einsum("kdob,kdob,do->okb", p_blk[i], cl, blk.within)
                     if pu is not None and tc is not None:
                         within[blk.o] -= np.einsum("kdob,kdob,do->okb", pu, tc, blk.within)
-        return within
+        return within  # type: ignore[no-any-return]
 
     # ---------------------------------------------------------------------------------- orders --
-    def _order(self, t: int, x_opt: F64, use: F64, cap: F64, active: B8, pat: _Pattern | None) -> None:
-        """Tomorrow's orders: use plus the inventory gap closed at 1/tau_inv, split over suppliers."""
+    def _order(
+        self,
+        t: int,
+        x_opt: F64,
+        use: F64 | None,
+        cap: F64,
+        active: B8,
+        pat: _Pattern | None,
+        x: F64,
+        settle: tuple[F64, F64, bool] | None = None,
+    ) -> None:
+        """Tomorrow's orders: use plus the inventory gap closed at 1/tau_inv, split over suppliers. ``settle``
+        (the fused path): the day's deliveries, the intensities they still need multiplying by and whether they
+        do; inventories are settled here, in the same passes, and ``use`` is None."""
         s, r, b, n = self.s, self.r, self.b, self.n
-        sh, ext = self.sh, self.ext
+        if settle is not None:
+            c = np.ones((n, b))
+            np.divide(cap, self.x0, out=c, where=self.x0 != 0)
+            c3 = c.reshape(r, s, b)
+            c_k = c3.transpose(1, 0, 2)  # (S, R, B)
+            w_all = np.matmul(self.zk_t, c_k, out=self.buf4)  # (S, n, B), without wfix: the kernel adds it
+            dead = bool((c == 0).any())
+            add, mult, deferred = settle
+            self.k.settle_and_order(
+                add, mult, deferred, self.tech, x, self.stock, self.td, x_opt, self.itau,
+                w_all, self.wfix, dead, self.v, pat is not None, _RTOL, _ATOL,
+            )  # fmt: skip
+            need = add  # need, and w_all with wfix, where the sanctioned path reads them
+            self._order_split(t, need, w_all, c_k, c3, dead, active, pat)
+            return
+        assert use is not None
         goal = np.multiply(self.td, x_opt[None], out=self.buf1)
         gap = np.subtract(goal, self.stock, out=self.buf2)
         goal_sum = (x_opt * self.td_sum).sum(axis=0)  # (B,)
@@ -1139,6 +1211,14 @@ class Stepper:
             self.v = _safe_div(need, w_all)
         else:
             np.divide(need, w_all, out=self.v)
+        self._order_split(t, need, w_all, c_k, c3, dead, active, pat)
+
+    def _order_split(
+        self, t: int, need: F64, w_all: F64, c_k: F64, c3: F64, dead: bool, active: B8, pat: _Pattern | None
+    ) -> None:
+        """Tomorrow's orders, given the intensities V: what the sanctions redirect (U), counter-trade, diversion."""
+        s, r, b, n = self.s, self.r, self.b, self.n
+        sh, ext = self.sh, self.ext
         self.c_o = c3
         if pat is None:
             self.u = None

@@ -1,0 +1,183 @@
+"""The step's state-sized elementwise passes, fused into compiled loops (numba, cached on disk).
+
+The numpy path of ``Stepper`` (``kernel="numpy"``) is the reference: it reads and writes each (products x industries
+x scenarios) array once per numpy call, some fifteen times a step. These kernels do the same arithmetic, operation
+for operation, in a few passes: the scenarios are taken in groups of ``GROUP`` (one cache line of float64), and each
+group's passes run back to back while its slice of the arrays is still in the processor's cache. Every scenario's
+arithmetic is independent of its companions and of the batch size. See ``docs/model.md``, "Performance and limits".
+
+The first call in a fresh environment compiles the kernels (a few seconds) and writes them to numba's cache beside
+this file (or to ``NUMBA_CACHE_DIR``); later processes load them from there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+__all__ = ["inventory_cap", "overproduction", "settle_and_order", "within_bloc"]
+
+F64 = NDArray[np.float64]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def overproduction(alpha: F64, demand: F64, x: F64, amax: F64, atau: F64) -> None:  # pragma: no cover - compiled
+    """BoARIO's overproduction step, in place, (n, B): scarcity = (demand - x) / demand (0 where demand is 0),
+    alpha += (amax - alpha) scarcity / tau + (1 - alpha) [scarcity = 0] / tau, then alpha >= 1. ``atau`` is 1 / tau,
+    ``amax`` and ``atau`` are (B,)."""
+    n, b_ = alpha.shape
+    for j in range(n):
+        for b in range(b_):
+            d = demand[j, b]
+            sc = (d - x[j, b]) / d if d != 0.0 else 0.0
+            a = alpha[j, b]
+            a = a + ((amax[b] - a) * sc * atau[b] + (1.0 - a) * (1.0 if sc == 0.0 else 0.0) * atau[b])
+            alpha[j, b] = 1.0 if a < 1.0 else a
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def inventory_cap(stock: F64, inv_req: F64, x_opt: F64) -> F64:  # pragma: no cover - compiled
+    """x = fmin(x_opt, fmin over k of stock[k] * inv_req[k]), shape (n, B): numpy's fmin semantics (a NaN,
+    0 x inf for an input an industry does not need, is ignored), the reference's ``np.fmin.reduce``.
+
+    ``inv_req`` is (S, n, B) or (S, n, 1) (the same for every scenario)."""
+    s_, n, b_ = stock.shape
+    wide = inv_req.shape[2] != 1
+    m = np.empty((n, b_))
+    for k in range(s_):
+        for j in range(n):
+            r0 = inv_req[k, j, 0]
+            for b in range(b_):
+                p = stock[k, j, b] * (inv_req[k, j, b] if wide else r0)
+                if k == 0:
+                    m[j, b] = p
+                else:
+                    acc = m[j, b]
+                    if not (acc <= p or p != p):  # numpy's fmin: keep acc unless p is smaller or acc is NaN
+                        m[j, b] = p
+    out = np.empty((n, b_))
+    for j in range(n):
+        for b in range(b_):
+            a, c = x_opt[j, b], m[j, b]
+            out[j, b] = a if (a <= c or c != c) else c
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def settle_and_order(
+    add: F64,
+    mult: F64,
+    use_mult: bool,
+    tech: F64,
+    x: F64,
+    stock: F64,
+    td: F64,
+    x_opt: F64,
+    itau: F64,
+    w: F64,
+    wfix: F64,
+    dead: bool,
+    v: F64,
+    keep_need: bool,
+    rtol: float,
+    atol: float,
+) -> None:  # pragma: no cover - compiled
+    """Inventories settle and tomorrow's order intensities are set, in place, in three passes:
+
+    * a = add (times ``mult`` with ``use_mult``: the plain path's intensities, deferred), the day's deliveries
+      (S, n, B); use = tech x; unless numpy.allclose(a, use) for the scenario (BoARIO's test, done in full),
+      stock += a - use;
+    * goal = td x_opt, gap = goal - stock; unless numpy.allclose(stock, goal), gap = max(gap, 0) / tau_inv, else 0;
+      need = gap + use; v = need / (w + wfix) (0 where that is 0 and ``dead``);
+    * with ``keep_need``, ``add`` is overwritten with need and ``w`` with w + wfix (the sanctioned path uses both).
+
+    ``tech``, ``wfix`` are (S, n, 1); ``td`` (S, n, B) or (S, n, 1); ``itau`` (B,). The inner loops run over the
+    scenarios without branches (selects), so that they vectorise.
+    """
+    s_, n, b_ = stock.shape
+    wide = td.shape[2] != 1
+    top = np.full(b_, -np.inf)
+    nan = np.zeros(b_, dtype=np.bool_)
+    # A: BoARIO leaves inventories alone when numpy.allclose(deliveries, use).
+    for k in range(s_):
+        for j in range(n):
+            tk = tech[k, j, 0]
+            if use_mult:
+                for b in range(b_):
+                    a = add[k, j, b] * mult[k, j, b]
+                    u = tk * x[j, b]
+                    c = abs(a - u) - u * rtol
+                    top[b] = c if c > top[b] else top[b]
+                    nan[b] = nan[b] | (c != c)
+            else:
+                for b in range(b_):
+                    a = add[k, j, b]
+                    u = tk * x[j, b]
+                    c = abs(a - u) - u * rtol
+                    top[b] = c if c > top[b] else top[b]
+                    nan[b] = nan[b] | (c != c)
+    keep = np.empty(b_, dtype=np.bool_)
+    for b in range(b_):
+        keep[b] = (not nan[b]) and top[b] <= atol
+        top[b] = -np.inf
+        nan[b] = False
+    # B: stock += a - use; then numpy.allclose(stock, goal).
+    for k in range(s_):
+        for j in range(n):
+            tk = tech[k, j, 0]
+            t0 = td[k, j, 0]
+            for b in range(b_):
+                a = add[k, j, b] * mult[k, j, b] if use_mult else add[k, j, b]
+                s0 = stock[k, j, b]
+                st = s0 if keep[b] else s0 + (a - tk * x[j, b])
+                stock[k, j, b] = st
+                goal = (td[k, j, b] if wide else t0) * x_opt[j, b]
+                c = abs(goal - st) - goal * rtol
+                top[b] = c if c > top[b] else top[b]
+                nan[b] = nan[b] | (c != c)
+    fac = np.empty(b_)
+    for b in range(b_):
+        fac[b] = 0.0 if ((not nan[b]) and top[b] <= atol) else itau[b]
+    # C: the inventory gap closed at 1 / tau, plus use, split over the suppliers' weights.
+    for k in range(s_):
+        for j in range(n):
+            tk = tech[k, j, 0]
+            t0 = td[k, j, 0]
+            wf = wfix[k, j, 0]
+            for b in range(b_):
+                goal = (td[k, j, b] if wide else t0) * x_opt[j, b]
+                gap = goal - stock[k, j, b]
+                gap = 0.0 if gap < 0.0 else gap
+                need = gap * fac[b] + tk * x[j, b]
+                ww = w[k, j, b] + wf
+                v[k, j, b] = 0.0 if (dead and ww == 0.0) else need / ww
+                if keep_need:
+                    add[k, j, b] = need
+                    w[k, j, b] = ww
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def within_bloc(
+    z: F64, tt_a: F64, tt_b: F64, cls_of: NDArray[np.int64], member: NDArray[np.bool_]
+) -> F64:  # pragma: no cover - compiled
+    """Orders each origin region receives from inside its bloc, (R, S, B), before the capacity ratio:
+    within[r, k, b] = sum over destination regions d in r's bloc (``member[r, d]``) and buyer sectors s of
+    Z0[(r, k), (d, s)] tt[k, (d, s), b], with tt the intensity of r's origin class (``tt_a`` for class 0).
+
+    ``z`` is Z0 by product, (S, R, n)."""
+    s_, r_ = z.shape[0], z.shape[1]
+    b_ = tt_a.shape[2]
+    out = np.zeros((r_, s_, b_))
+    for r in range(r_):
+        tt = tt_a if cls_of[r] == 0 else tt_b
+        for d in range(r_):
+            if not member[r, d]:
+                continue
+            for k in range(s_):
+                for s in range(s_):
+                    j = d * s_ + s
+                    zz = z[k, r, j]
+                    for b in range(b_):
+                        out[r, k, b] += zz * tt[k, j, b]
+    return out
