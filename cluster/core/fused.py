@@ -72,6 +72,7 @@ def settle_and_order(
     tech: F64,
     x: F64,
     stock: F64,
+    stock_out: F64,
     td: F64,
     x_opt: F64,
     itau: F64,
@@ -80,74 +81,79 @@ def settle_and_order(
     dead: bool,
     v: F64,
     keep_need: bool,
+    inv_req: F64,
+    stock_cap: F64,
     rtol: float,
     atol: float,
 ) -> None:  # pragma: no cover - compiled
-    """Inventories settle and tomorrow's order intensities are set, in place, in three passes:
+    """Inventories settle (into ``stock_out``) and tomorrow's order intensities are set, in two passes:
 
     * a = add (times ``mult`` with ``use_mult``: the plain path's intensities, deferred), the day's deliveries
-      (S, n, B); use = tech x; unless numpy.allclose(a, use) for the scenario (BoARIO's test, done in full),
-      stock += a - use;
-    * goal = td x_opt, gap = goal - stock; unless numpy.allclose(stock, goal), gap = max(gap, 0) / tau_inv, else 0;
-      need = gap + use; v = need / (w + wfix) (0 where that is 0 and ``dead``);
-    * with ``keep_need``, ``add`` is overwritten with need and ``w`` with w + wfix (the sanctioned path uses both).
+      (S, n, B); use = tech x; stock_out = stock + (a - use), unless numpy.allclose(a, use) for the scenario
+      (BoARIO's test, done in full), when stock_out = stock;
+    * goal = td x_opt, gap = goal - stock_out; unless numpy.allclose(stock_out, goal), gap = max(gap, 0) / tau_inv,
+      else 0; need = gap + use; v = need / (w + wfix) (0 where that is 0 and ``dead``);
+    * with ``keep_need``, ``add`` is overwritten with need and ``w`` with w + wfix (the sanctioned path uses both);
+    * ``stock_cap`` (n, B) is set to tomorrow's inventory constraint, fmin over k of stock_out[k] * inv_req[k]
+      (``inventory_cap`` without its last step), as the settled stock does not change before then.
 
-    ``tech``, ``wfix`` are (S, n, 1); ``td`` (S, n, B) or (S, n, 1); ``itau`` (B,). The inner loops run over the
-    scenarios without branches (selects), so that they vectorise.
+    The first pass decides both allclose tests at once: against the settled stock and against the old one, which a
+    scenario whose deliveries equal its use keeps (its column is copied back). ``tech``, ``wfix`` are (S, n, 1);
+    ``td`` (S, n, B) or (S, n, 1); ``itau`` (B,). The inner loops run over the scenarios without branches (selects),
+    so that they vectorise. A NaN anywhere makes a test false, as numpy's max propagates it.
     """
     s_, n, b_ = stock.shape
     wide = td.shape[2] != 1
-    top = np.full(b_, -np.inf)
-    nan = np.zeros(b_, dtype=np.bool_)
-    # A: BoARIO leaves inventories alone when numpy.allclose(deliveries, use).
-    for k in range(s_):
-        for j in range(n):
-            tk = tech[k, j, 0]
-            if use_mult:
-                for b in range(b_):
-                    a = add[k, j, b] * mult[k, j, b]
-                    u = tk * x[j, b]
-                    c = abs(a - u) - u * rtol
-                    top[b] = c if c > top[b] else top[b]
-                    nan[b] = nan[b] | (c != c)
-            else:
-                for b in range(b_):
-                    a = add[k, j, b]
-                    u = tk * x[j, b]
-                    c = abs(a - u) - u * rtol
-                    top[b] = c if c > top[b] else top[b]
-                    nan[b] = nan[b] | (c != c)
-    keep = np.empty(b_, dtype=np.bool_)
-    for b in range(b_):
-        keep[b] = (not nan[b]) and top[b] <= atol
-        top[b] = -np.inf
-        nan[b] = False
-    # B: stock += a - use; then numpy.allclose(stock, goal).
+    top_a = np.full(b_, -np.inf)
+    top_new = np.full(b_, -np.inf)
+    top_old = np.full(b_, -np.inf)
     for k in range(s_):
         for j in range(n):
             tk = tech[k, j, 0]
             t0 = td[k, j, 0]
             for b in range(b_):
                 a = add[k, j, b] * mult[k, j, b] if use_mult else add[k, j, b]
+                u = tk * x[j, b]
+                d = a - u
+                c = abs(d) - u * rtol
+                top_a[b] = c if (c > top_a[b] or c != c) else top_a[b]  # NaN-propagating max
                 s0 = stock[k, j, b]
-                st = s0 if keep[b] else s0 + (a - tk * x[j, b])
-                stock[k, j, b] = st
+                s1 = s0 + d
+                stock_out[k, j, b] = s1
                 goal = (td[k, j, b] if wide else t0) * x_opt[j, b]
-                c = abs(goal - st) - goal * rtol
-                top[b] = c if c > top[b] else top[b]
-                nan[b] = nan[b] | (c != c)
+                c = abs(goal - s1) - goal * rtol
+                top_new[b] = c if (c > top_new[b] or c != c) else top_new[b]  # NaN-propagating max
+                c = abs(goal - s0) - goal * rtol
+                top_old[b] = c if (c > top_old[b] or c != c) else top_old[b]  # NaN-propagating max
     fac = np.empty(b_)
     for b in range(b_):
-        fac[b] = 0.0 if ((not nan[b]) and top[b] <= atol) else itau[b]
-    # C: the inventory gap closed at 1 / tau, plus use, split over the suppliers' weights.
+        keep = top_a[b] <= atol
+        if keep:  # BoARIO leaves inventories alone when numpy.allclose(deliveries, use)
+            for k in range(s_):
+                for j in range(n):
+                    stock_out[k, j, b] = stock[k, j, b]
+            close = top_old[b] <= atol
+        else:
+            close = top_new[b] <= atol
+        fac[b] = 0.0 if close else itau[b]
+    # The inventory gap closed at 1 / tau, plus use, split over the suppliers' weights.
+    wide_req = inv_req.shape[2] != 1
     for k in range(s_):
         for j in range(n):
             tk = tech[k, j, 0]
             t0 = td[k, j, 0]
             wf = wfix[k, j, 0]
+            r0 = inv_req[k, j, 0]
             for b in range(b_):
+                st = stock_out[k, j, b]
+                p = st * (inv_req[k, j, b] if wide_req else r0)
+                if k == 0:
+                    stock_cap[j, b] = p
+                else:
+                    acc = stock_cap[j, b]
+                    stock_cap[j, b] = acc if (acc <= p or p != p) else p  # numpy's fmin
                 goal = (td[k, j, b] if wide else t0) * x_opt[j, b]
-                gap = goal - stock[k, j, b]
+                gap = goal - st
                 gap = 0.0 if gap < 0.0 else gap
                 need = gap * fac[b] + tk * x[j, b]
                 ww = w[k, j, b] + wf
@@ -161,9 +167,9 @@ def settle_and_order(
 def within_bloc(
     z: F64, tt_a: F64, tt_b: F64, cls_of: NDArray[np.int64], member: NDArray[np.bool_]
 ) -> F64:  # pragma: no cover - compiled
-    """Orders each origin region receives from inside its bloc, (R, S, B), before the capacity ratio:
-    within[r, k, b] = sum over destination regions d in r's bloc (``member[r, d]``) and buyer sectors s of
-    Z0[(r, k), (d, s)] tt[k, (d, s), b], with tt the intensity of r's origin class (``tt_a`` for class 0).
+    """Orders each origin region receives from destination regions ``member[r, d]``, (R, S, B), before the capacity
+    ratio: within[r, k, b] = sum over those d and buyer sectors s of Z0[(r, k), (d, s)] tt[k, (d, s), b], with tt
+    the intensity of r's origin class (``tt_a`` for class 0); 0 for an origin with no such d.
 
     ``z`` is Z0 by product, (S, R, n)."""
     s_, r_ = z.shape[0], z.shape[1]

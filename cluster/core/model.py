@@ -172,6 +172,10 @@ class Stepper:
         self.bl, self.sh, self.ext, self.diag, self.trade = baseline, shocks, ext, diagnostics, trade
         self.fused = kernel == "fused"
         self.k: ModuleType = _kernels() if self.fused else ModuleType("unused")
+        # The fused path's inventory constraint of the settled stock, min_k S_k / (psi s A_k) (n, B): None until the
+        # first settling writes it (into ``stock_cap_next``).
+        self.stock_cap: F64 | None = None
+        self.stock_cap_next = np.empty((baseline.n, shocks.batch))
         bl, sh = baseline, shocks
         r, s, b, n = bl.n_regions, bl.n_sectors, shocks.batch, bl.n
         self.r, self.s, self.b, self.n = r, s, b, n
@@ -214,7 +218,12 @@ class Stepper:
         self.y_diag = np.ascontiguousarray(self.y_kdo[:, np.arange(r), np.arange(r)])  # (S, R)
         self.y_dd = np.ascontiguousarray(self.y_kdo[:, self.dom_idx][:, :, self.dom_idx])  # (S, R_dom_d, R_dom_o)
         self.y_dom_in = self.y_dd.sum(axis=1).T  # (R_dom, S)
-        self.bloc = np.eye(r, dtype=bool) | np.outer(dom, dom)  # (R_o, R_d) destinations inside the origin's bloc
+        # The fused path's within-bloc orders: partners' own-region links by a kernel, the domestic bloc by one
+        # product on the intensities' rows of the domestic buyers, a view when those rows are contiguous.
+        self.own = np.eye(r, dtype=bool) & ~dom[:, None]  # (R_o, R_d) partners: their own region
+        cols = self.dom_cols
+        contiguous = cols.size > 0 and bool((np.diff(cols) == 1).all())
+        self.dom_rows = slice(int(cols[0]), int(cols[-1]) + 1) if contiguous else None
         self.never = np.zeros(b, dtype=bool)
         self.n_packages = int(sh.sanctions.onset.shape[1])
         self.never_k = np.zeros((b, self.n_packages), dtype=bool)
@@ -644,8 +653,9 @@ class Stepper:
         if self.exp_on:
             cap = cap + self.k_new
         x_opt = np.fmin(demand, cap)
-        if self.fused:
-            x = self.k.inventory_cap(self.stock, self.inv_req, x_opt)
+        if self.fused:  # the constraint of the settled stock, computed as it settled (``settle_and_order``)
+            x = np.fmin(x_opt, self.stock_cap) if self.stock_cap is not None else None
+            x = self.k.inventory_cap(self.stock, self.inv_req, x_opt) if x is None else x
         else:
             with np.errstate(invalid="ignore"):  # 0 * inf for an unneeded input is NaN, which fmin ignores
                 np.multiply(self.stock, self.inv_req, out=self.buf1)
@@ -713,11 +723,12 @@ class Stepper:
         all of the second where sanctioned at all (redirected orders only go to untouched links)."""
         r, s, b = self.r, self.s, self.b
         if len(self.classes) == 1:
-            open_ = np.matmul(self.bl.z_by_product, tt[0]).transpose(1, 0, 2)  # (R, S, B)
+            # As T' Z' (scenarios as the rows): the same sums, about 15% faster than Z T at these shapes.
+            open_ = np.matmul(tt[0].transpose(0, 2, 1), self.zk_t).transpose(2, 0, 1)  # (R, S, B)
         else:
             open_ = np.empty((r, s, b))
             for c, rows in enumerate(self.classes):
-                open_[rows] = np.matmul(self.zbp_cls[c], tt[c]).transpose(1, 0, 2)
+                open_[rows] = np.matmul(tt[c].transpose(0, 2, 1), self.zkt_cls[c]).transpose(2, 0, 1)
         p_blk: list[F64] = []
         pu_blk: list[F64 | None] = []
         if pat is not None:
@@ -1136,7 +1147,12 @@ class Stepper:
         """
         s, r, b = self.s, self.r, self.b
         if self.fused:
-            within = self.k.within_bloc(self.bl.z_by_product, tt[0], tt[-1], self.cls_of, self.bloc)
+            within = self.k.within_bloc(self.bl.z_by_product, tt[0], tt[-1], self.cls_of, self.own)
+            dom = self.dom_idx
+            if dom.size:  # the same product as the numpy path's, on a view of the rows when they are contiguous
+                t_dom = tt[self.cls_of[dom[0]]]
+                rows = t_dom[:, self.dom_rows] if self.dom_rows is not None else t_dom[:, self.dom_cols]
+                within[dom] = np.matmul(self.z_dd, rows).transpose(1, 0, 2)
         else:
             within = np.empty((r, s, b))
             for c, rows in enumerate(self.classes):
@@ -1179,10 +1195,13 @@ class Stepper:
             w_all = np.matmul(self.zk_t, c_k, out=self.buf4)  # (S, n, B), without wfix: the kernel adds it
             dead = bool((c == 0).any())
             add, mult, deferred = settle
+            settled = self.buf3  # the settled inventories; the old array becomes the spare buffer
             self.k.settle_and_order(
-                add, mult, deferred, self.tech, x, self.stock, self.td, x_opt, self.itau,
-                w_all, self.wfix, dead, self.v, pat is not None, _RTOL, _ATOL,
+                add, mult, deferred, self.tech, x, self.stock, settled, self.td, x_opt, self.itau,
+                w_all, self.wfix, dead, self.v, pat is not None, self.inv_req, self.stock_cap_next, _RTOL, _ATOL,
             )  # fmt: skip
+            self.stock_cap = self.stock_cap_next
+            self.stock, self.buf3 = settled, self.stock
             need = add  # need, and w_all with wfix, where the sanctioned path reads them
             self._order_split(t, need, w_all, c_k, c3, dead, active, pat)
             return

@@ -14,7 +14,6 @@ from cluster.economy import synthetic
 from cluster.errors import ShapeError
 
 
-
 def _only(*names: str) -> Extensions:
     """Every extension off but ``names``."""
     off = dict.fromkeys(vars(Extensions.none()), False)
@@ -131,10 +130,17 @@ def test_settle_and_order_kernel_edges(dead: bool) -> None:
     w[0, 0, 3] = 0.0
     itau = np.full(b, 1 / 60)
     want_stock, want_v, want_need = _reference_settle(add, tech, x, stock, td, x_opt, itau, w, wfix, dead)
-    got_stock, got_v, got_add, got_w = stock.copy(), np.empty((s, n, b)), add.copy(), w.copy()
+    old, got_stock, got_v, got_add, got_w = stock.copy(), np.empty((s, n, b)), np.empty((s, n, b)), add.copy(), w.copy()
+    inv = np.where(tech > 0.3, 1 / (tech * 72.0), np.inf)  # an input not needed: inf, and 0 x inf is ignored
+    got_stock[0, 0, 1] = 0.0
+    cap = np.empty((n, b))
     kernels.settle_and_order(
-        got_add, got_add, False, tech, x, got_stock, td, x_opt, itau, got_w, wfix, dead, got_v, True, 1e-5, 1e-8
-    )
+        got_add, got_add, False, tech, x, old, got_stock, td, x_opt, itau, got_w, wfix, dead, got_v, True, inv, cap,
+        1e-5, 1e-8,
+    )  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        assert np.array_equal(cap, np.fmin.reduce(got_stock * inv, axis=0), equal_nan=True)
+    assert np.array_equal(old, stock)
     assert np.array_equal(got_stock, want_stock, equal_nan=True)
     assert np.array_equal(got_v, want_v, equal_nan=True)
     assert np.array_equal(got_add, want_need, equal_nan=True)
@@ -164,5 +170,6 @@ def test_fused_changes_no_bit_of_production_in_a_quiet_run(small: Baseline) -> N
     sh = ShockBatch.quiet(small, 8)
     a = simulate(small, sh, 50, extensions=Extensions.none(), kernel="numpy", trajectories="daily")
     b = simulate(small, sh, 50, extensions=Extensions.none(), kernel="fused", trajectories="daily")
-    assert a.production_path is not None and b.production_path is not None
+    assert a.production_path is not None
+    assert b.production_path is not None
     assert np.array_equal(a.production_path, b.production_path)
