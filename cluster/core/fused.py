@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["inventory_cap", "overproduction", "settle_and_order", "within_bloc"]
+__all__ = ["inventory_cap", "msum", "overproduction", "ratio", "recovery_step", "settle_and_order", "within_bloc"]
 
 F64 = NDArray[np.float64]
 
@@ -186,4 +186,55 @@ def within_bloc(
                     zz = z[k, r, j]
                     for b in range(b_):
                         out[r, k, b] += zz * tt[k, j, b]
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def ratio(num: F64, den: F64, default: float) -> F64:  # pragma: no cover - compiled
+    """num / den elementwise, ``default`` where den is 0 (the numpy path's ``_safe_div`` for default 0), 2-D."""
+    n, b_ = num.shape
+    out = np.empty((n, b_))
+    for j in range(n):
+        for b in range(b_):
+            d = den[j, b] if den.shape[1] != 1 else den[j, 0]
+            out[j, b] = num[j, b] / d if d != 0.0 else default
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def recovery_step(
+    loss: F64, va0: F64, band: float, t: int, onset: NDArray[np.int64], streak: NDArray[np.int64],
+    found: NDArray[np.int64], days: int,
+) -> None:  # pragma: no cover - compiled  # fmt: skip
+    """One day of the recovery clock, in place, per (region, scenario) (``simulate``'s numpy bookkeeping): a
+    streak of days within ``band`` of the baseline starts, breaks, or after ``days`` days sets ``found``."""
+    r_, b_ = loss.shape
+    for r in range(r_):
+        for b in range(b_):
+            if found[r, b] >= 0 or t < onset[b]:
+                continue
+            if abs(loss[r, b]) <= band * va0[r, 0]:
+                if streak[r, b] < 0:
+                    streak[r, b] = t
+                if t - streak[r, b] + 1 >= days:
+                    found[r, b] = streak[r, b] - onset[b]
+            else:
+                streak[r, b] = -1
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def msum(a: F64, w: F64) -> F64:  # pragma: no cover - compiled
+    """(a w).sum(axis=1) for (R, S, B) arrays, ``w`` (R, S, B) or (R, S, 1): the products added over S in order,
+    as numpy's reduction over a middle axis adds them."""
+    r_, s_, b_ = a.shape
+    wide = w.shape[2] != 1
+    out = np.empty((r_, b_))
+    for r in range(r_):
+        w0 = w[r, 0, 0]
+        for b in range(b_):
+            out[r, b] = a[r, 0, b] * (w[r, 0, b] if wide else w0)
+        for s in range(1, s_):
+            ws = w[r, s, 0]
+            for b in range(b_):
+                out[r, b] += a[r, s, b] * (w[r, s, b] if wide else ws)
     return out

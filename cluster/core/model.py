@@ -218,6 +218,7 @@ class Stepper:
         self.y_diag = np.ascontiguousarray(self.y_kdo[:, np.arange(r), np.arange(r)])  # (S, R)
         self.y_dd = np.ascontiguousarray(self.y_kdo[:, self.dom_idx][:, :, self.dom_idx])  # (S, R_dom_d, R_dom_o)
         self.y_dom_in = self.y_dd.sum(axis=1).T  # (R_dom, S)
+        self.y_dn = np.ascontiguousarray(bl.y.reshape(n, r).T)  # (R_d, n) final demand by destination and supplier
         # The fused path's within-bloc orders: partners' own-region links by a kernel, the domestic bloc by one
         # product on the intensities' rows of the domestic buyers, a view when those rows are contiguous.
         self.own = np.eye(r, dtype=bool) & ~dom[:, None]  # (R_o, R_d) partners: their own region
@@ -662,7 +663,7 @@ class Stepper:
             x = np.fmin(x_opt, np.fmin.reduce(self.buf1, axis=0))
 
         # 5. Proportional rationing and deliveries.
-        rat = _safe_div(x, demand)  # (n, B) share of every order filled
+        rat = self.k.ratio(x, demand, 0.0) if self.fused else _safe_div(x, demand)  # (n, B) share of every order filled
         rat3 = rat.reshape(r, s, b)
         # The fused path multiplies the plain deliveries by the intensities in its settling pass (``defer``).
         defer = self.fused and len(self.classes) == 1 and pat_o is None and div is None and not ext.counter_trade
@@ -709,6 +710,12 @@ class Stepper:
         self.x = x
         self.active_o = packages
         return rec
+
+    def _msum(self, a: F64, w: F64) -> F64:
+        """(a w).sum(axis=1) of (R, S, B) arrays (``w`` may be (R, S, 1)): one compiled pass on the fused path."""
+        if self.fused:
+            return self.k.msum(a, w)  # type: ignore[no-any-return]
+        return (a * w).sum(axis=1)  # type: ignore[no-any-return]
 
     def _intensities(self) -> list[F64]:
         """Order intensity per origin class: V plus the redirected part U, (S, n, B) each."""
@@ -835,7 +842,11 @@ class Stepper:
         dm = self.fd_m  # the day's demand multiplier (S, R_d, B), None when 1
         rat_k = rat3.transpose(1, 0, 2)  # (S, R, B)
         to = np.zeros((s, r, b))  # (S, R_d, B)
+        # The fused path adds plain final demand by destination in one product, Y' (R_d, n) x r (n, B).
+        total = self.y_dn @ rat3.reshape(-1, b) if self.fused and f_cls is None and dm is None else None
         for c, rows in enumerate(self.classes):
+            if total is not None:
+                break
             part = np.matmul(self.y_cls[c], rat_k[:, rows])  # (S, R_d, B)
             if f_cls is not None:
                 part = part * (1.0 + f_cls[c])
@@ -877,8 +888,10 @@ class Stepper:
                     yl = self._fd_scaled(blk, yl)
                     leaked = np.einsum("kdob,kdob->kdb", yl, np.broadcast_to(rat_o, yl.shape))
                     premium[blk.d] += (leaked * self.sh.sanctions.leakage_premium.T[:, None, :]).sum(axis=0)
-        from_ = (rat3 * y_sup).sum(axis=1)  # (R, B) all final demand delivered by each origin
-        exports = from_ - (rat3 * within).sum(axis=1)
+        if total is not None:  # the blocks' corrections above went to ``to``, which is 0 but for them
+            to[0] += total
+        from_ = self._msum(rat3, y_sup)  # (R, B) all final demand delivered by each origin
+        exports = from_ - self._msum(rat3, within)
         return to.sum(axis=0), exports, premium
 
     # ------------------------------------------------------------------------------- accounts --
@@ -913,12 +926,12 @@ class Stepper:
     ) -> StepRecord:
         r, s, b = self.r, self.s, self.b
         sh = self.sh
-        va = (self.va_coef * x.reshape(r, s, b)).sum(axis=1)  # (R, B) real value added, at baseline prices
+        va = self._msum(x.reshape(r, s, b), self.va_coef)  # (R, B) real value added, at baseline prices
         fd, fd_exports, premium = self._fd_flows(rat3, y_sup, pat_t, f_cls)
         # Intermediate exports: all deliveries less those inside the origin's bloc.
         p_blk, pu_blk = blocks
         within = self._within_bloc(tt, p_blk, pu_blk, pat_o) * self.c_o
-        exports = fd_exports + (rat3 * (d_int - within)).sum(axis=1)
+        exports = fd_exports + self._msum(rat3, d_int - within)
         if pat_o is not None:  # leakage premium on intermediate goods, by buying region
             for i, blk in enumerate(self.blocks):
                 lk = pat_o.leak[i]
@@ -1188,8 +1201,7 @@ class Stepper:
         do; inventories are settled here, in the same passes, and ``use`` is None."""
         s, r, b, n = self.s, self.r, self.b, self.n
         if settle is not None:
-            c = np.ones((n, b))
-            np.divide(cap, self.x0, out=c, where=self.x0 != 0)
+            c = self.k.ratio(cap, self.x0, 1.0)
             c3 = c.reshape(r, s, b)
             c_k = c3.transpose(1, 0, 2)  # (S, R, B)
             w_all = np.matmul(self.zk_t, c_k, out=self.buf4)  # (S, n, B), without wfix: the kernel adds it

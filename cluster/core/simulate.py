@@ -230,13 +230,16 @@ def _run(
             assert rec.trade_value is not None
             trade_volume[periods[t]] += rec.trade_volume
             trade_value[periods[t]] += rec.trade_value
-        within = np.abs(loss) <= RECOVERY_BAND * va0
-        after = t >= onset  # (B,)
-        open_ = (found < 0) & after
-        streak = np.where(open_ & within & (streak < 0), t, streak)
-        streak = np.where(open_ & ~within, -1, streak)
-        done = open_ & within & (streak >= 0) & (t - streak + 1 >= RECOVERY_DAYS)
-        found = np.where(done, streak - onset, found)
+        if st.fused:  # the same clock, in one compiled pass
+            st.k.recovery_step(loss, va0, RECOVERY_BAND, t, onset, streak, found, RECOVERY_DAYS)
+        else:
+            within = np.abs(loss) <= RECOVERY_BAND * va0
+            after = t >= onset  # (B,)
+            open_ = (found < 0) & after
+            streak = np.where(open_ & within & (streak < 0), t, streak)
+            streak = np.where(open_ & ~within, -1, streak)
+            done = open_ & within & (streak >= 0) & (t - streak + 1 >= RECOVERY_DAYS)
+            found = np.where(done, streak - onset, found)
         if keep:
             assert va_days is not None
             assert prod_days is not None
