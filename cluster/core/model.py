@@ -219,6 +219,11 @@ class Stepper:
         self.y_dd = np.ascontiguousarray(self.y_kdo[:, self.dom_idx][:, :, self.dom_idx])  # (S, R_dom_d, R_dom_o)
         self.y_dom_in = self.y_dd.sum(axis=1).T  # (R_dom, S)
         self.y_dn = np.ascontiguousarray(bl.y.reshape(n, r).T)  # (R_d, n) final demand by destination and supplier
+        # Baseline final demand per supplier, and the part of it inside the supplier's bloc, (R, S, B), read-only.
+        self.y_sup0 = np.repeat(self.y_supplier.reshape(r, s, 1), b, axis=2)
+        self.fd_within0 = np.repeat(self.y_diag.T[..., None], b, axis=2)
+        self.fd_within0[self.dom_idx] = self.y_dom_in[..., None]
+        self.y_sup0.flags.writeable = self.fd_within0.flags.writeable = False
         # The fused path's within-bloc orders: partners' own-region links by a kernel, the domestic bloc by one
         # product on the intensities' rows of the domestic buyers, a view when those rows are contiguous.
         self.own = np.eye(r, dtype=bool) & ~dom[:, None]  # (R_o, R_d) partners: their own region
@@ -613,7 +618,7 @@ class Stepper:
         ext = self.ext
         r, s, b, n = self.r, self.s, self.b, self.n
         packages = self.packages_active(t) if ext.sanctions else self.never_k  # (B, K)
-        active: B8 = np.any(packages, axis=1)  # (B,) under sanctions: any package in force
+        active: B8 = np.any(packages, axis=1) if ext.sanctions else self.never  # (B,) any package in force
         pat_t = self._pattern(packages)
         pat_o = self._pattern(self.active_o)
         self.fd_m = self.demand_multiplier(t)
@@ -808,6 +813,8 @@ class Stepper:
     def _fd_supply(self, pat: _Pattern | None, f_cls: list[F64] | None) -> F64:
         """Final demand addressed to each supplier, (R, S, B)."""
         r, s, b = self.r, self.s, self.b
+        if self.fd_d is None and pat is None:  # the baseline's, the same every day (read-only)
+            return self.y_sup0
         y_sup = np.repeat(self.y_supplier.reshape(r, s, 1), b, axis=2)
         if self.fd_d is not None:  # sum_rd y[ro, k, rd] (mu - 1)[k, rd]; never below 0 by rounding (mu = 0)
             y_sup += np.matmul(self.y_kod, self.fd_d).transpose(1, 0, 2)
@@ -852,7 +859,9 @@ class Stepper:
                 part = part * (1.0 + f_cls[c])
             to += part if dm is None else part * dm
         # Inside the bloc: own region for a partner, every domestic region for a domestic origin.
-        if f_cls is None:
+        if f_cls is None and dm is None and pat is None:  # the baseline's, the same every day (read-only)
+            within = self.fd_within0
+        elif f_cls is None:
             within = np.repeat(self.y_diag.T[..., None], b, axis=2)  # (R, S, B)
             if dm is not None:  # own region: y[r, k, r] mu[k, r]
                 within *= dm.transpose(1, 0, 2)
