@@ -252,6 +252,9 @@ def _execute_serial(
 ) -> RunStats:
     n_batches = -(-n // size)
     done, compute = _skipped_scenarios(n, size, skip), 0.0
+    from cluster.core import fused
+
+    fused.warm()  # the compiled kernels loaded before the clock starts, as on a Ray worker
     start = time.perf_counter()
     for index in range(n_batches):
         if index in skip:
@@ -356,10 +359,13 @@ def _run_on_worker(box: list[Any], ids: Ids) -> tuple[tuple[pa.RecordBatch, ...]
 
 
 def _warm(box: list[Any]) -> int:
-    """Import the job's modules and unpickle it on this worker; its process id."""
+    """Import the job's modules, unpickle it and load the core's compiled kernels on this worker; its process id."""
     from threadpoolctl import threadpool_limits  # noqa: F401  (imported by every batch)
 
+    from cluster.core import fused
+
     _job_on_worker(box)
+    fused.warm()
     return os.getpid()
 
 

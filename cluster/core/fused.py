@@ -16,7 +16,16 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["inventory_cap", "msum", "overproduction", "ratio", "recovery_step", "settle_and_order", "within_bloc"]
+__all__ = [
+    "inventory_cap",
+    "msum",
+    "overproduction",
+    "ratio",
+    "recovery_step",
+    "settle_and_order",
+    "warm",
+    "within_bloc",
+]
 
 F64 = NDArray[np.float64]
 
@@ -238,3 +247,30 @@ def msum(a: F64, w: F64) -> F64:  # pragma: no cover - compiled
             for b in range(b_):
                 out[r, b] += a[r, s, b] * (w[r, s, b] if wide else ws)
     return out
+
+
+def warm() -> float:
+    """Load (or, the first time on a machine, compile) every kernel, on tiny arrays of the step's types; the
+    seconds it took. Ray workers call it before the first batch's clock starts."""
+    import time
+
+    start = time.perf_counter()
+    s, n, b = 2, 4, 8
+    a3, b3, c3, d3 = (np.ones((s, n, b)) for _ in range(4))
+    col, x, x2, cap = np.ones((s, n, 1)), np.ones((n, b)), np.ones((n, b)), np.empty((n, b))
+    inventory_cap(a3, col, x)
+    inventory_cap(a3, b3, x)
+    overproduction(x2, x, x, np.ones(b), np.ones(b))
+    for use_mult, keep in ((True, False), (False, True)):
+        settle_and_order(
+            a3, b3, use_mult, col, x, c3, d3, col, x, np.ones(b), np.ones((s, n, b)), col, False, np.ones((s, n, b)),
+            keep, col, cap, 1e-5, 1e-8,
+        )  # fmt: skip
+    within_bloc(np.ones((s, 2, n)), a3, b3, np.zeros(2, dtype=np.int64), np.eye(2, dtype=np.bool_))
+    ratio(x, x2, 0.0)
+    ratio(x, np.ones((n, 1)), 1.0)
+    zeros = np.zeros(b, dtype=np.int64)
+    recovery_step(x[:2], np.ones((2, 1)), 0.01, 0, zeros, np.full((2, b), -1), np.full((2, b), -1), 30)
+    msum(np.ones((2, s, b)), np.ones((2, s, 1)))
+    msum(np.ones((2, s, b)), np.ones((2, s, b)))
+    return time.perf_counter() - start
