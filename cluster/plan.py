@@ -342,6 +342,25 @@ class Plan:
         """The recorded parameters' column names."""
         return tuple(c.name for c in self.columns)
 
+    @functools.cached_property
+    def links(self) -> NDArray[np.bool_]:
+        """(R_o, R_d): every link some package could close in some scenario of the design, its targets and the
+        regions that may join its coalition (an uncertain membership, or a fixed one), both ways. The core groups
+        its closed links in blocks over these for every batch, so that a scenario's bits do not depend on which
+        links its companions close (``simulate``'s ``links``)."""
+        r = len(self.regions)
+        out = np.zeros((r, r), dtype=bool)
+        p = {q.key: q for q in declared("package")}
+        for k, name in enumerate(self.packages):
+            may = np.zeros(r, dtype=bool)
+            for c in self.columns:
+                if c.param == p["coalition"] and c.owner == name and c.label is not None:
+                    may[self.regions.index(c.label)] |= c.dist.uncertain or c.dist.fixed_value() > 0.5
+            tgt = self.target & self.package_target[k]
+            may &= ~tgt
+            out |= np.outer(may, tgt) | np.outer(tgt, may)
+        return out
+
     @property
     def uncertain(self) -> tuple[int, ...]:
         """Positions of the parameters that take a dimension of the design."""
@@ -393,6 +412,7 @@ class Plan:
             extensions=self.extensions,
             periods=self.calendar.quarter_of_day,
             trajectories="weekly" if self.trajectories == "weekly" else None,
+            links=self.links,
         )
         n_pol, r = len(self.policies), len(self.regions)
         policy_names = [p.name for p in self.policies]

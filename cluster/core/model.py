@@ -164,9 +164,12 @@ class Stepper:
         diagnostics: bool = False,
         trade: bool = False,
         kernel: str = "fused",
+        links: B8 | None = None,
     ):
         """``trade``: also record each day's deliveries by origin and destination region (``StepRecord.trade_*``).
-        ``kernel``: one of ``KERNELS``."""
+        ``kernel``: one of ``KERNELS``. ``links`` (R_o, R_d): links to block as closable beyond those this batch
+        closes (``simulate``)."""
+        self.links = links
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
         self.bl, self.sh, self.ext, self.diag, self.trade = baseline, shocks, ext, diagnostics, trade
@@ -218,7 +221,6 @@ class Stepper:
         self.y_diag = np.ascontiguousarray(self.y_kdo[:, np.arange(r), np.arange(r)])  # (S, R)
         self.y_dd = np.ascontiguousarray(self.y_kdo[:, self.dom_idx][:, :, self.dom_idx])  # (S, R_dom_d, R_dom_o)
         self.y_dom_in = self.y_dd.sum(axis=1).T  # (R_dom, S)
-        self.y_dn = np.ascontiguousarray(bl.y.reshape(n, r).T)  # (R_d, n) final demand by destination and supplier
         # Baseline final demand per supplier, and the part of it inside the supplier's bloc, (R, S, B), read-only.
         self.y_sup0 = np.repeat(self.y_supplier.reshape(r, s, 1), b, axis=2)
         self.fd_within0 = np.repeat(self.y_diag.T[..., None], b, axis=2)
@@ -302,6 +304,8 @@ class Stepper:
         bl, sh, ext = self.bl, self.sh, self.ext
         emb = sh.sanctions.embargo  # (B, K, R_o, S, R_d)
         touched = emb.max(axis=(0, 1, 3)) > 0  # (R_o, R_d)
+        if self.links is not None:  # the run's closable links: the same blocks for every batch
+            touched = touched | self.links
         lam = sh.sanctions.leakage.transpose(1, 2, 0)[:, :, None, None, :] if ext.leakage else 0.0  # (K, S, 1, 1, B)
         div = sh.sanctions.divertible.T[:, None, None, None, :]  # (K, 1, 1, 1, B)
         blocks: list[_Block] = []
@@ -438,8 +442,10 @@ class Stepper:
         tgt = sh.target
         fr = sh.counter_trade.friendly & ~tgt[None, :]  # (B, R)
         z_rr = bl.z_links.sum(axis=(0, 3)).T + bl.y.sum(axis=1)  # (R_o, R_d) daily trade
-        t2f = np.einsum("od,bd->b", z_rr[tgt], fr.astype(float))
-        f2t = np.einsum("bo,od->b", fr.astype(float), z_rr[:, tgt])
+        # Per scenario, a sum along its own row (not a product with the batch as a dimension, whose rounding
+        # would depend on the batch size): trade from the targets to its friendly partners, and back.
+        t2f = (fr * z_rr[tgt].sum(axis=0)[None, :]).sum(axis=1)
+        f2t = (fr * z_rr[:, tgt].sum(axis=1)[None, :]).sum(axis=1)
         self.ct_cap = sh.counter_trade.capacity * (t2f + f2t)  # daily value each way
         x0 = bl.x0.reshape(self.r, self.s)
         w = x0[:, :, None] * fr.T[:, None, :]  # (R, S, B)
@@ -849,11 +855,7 @@ class Stepper:
         dm = self.fd_m  # the day's demand multiplier (S, R_d, B), None when 1
         rat_k = rat3.transpose(1, 0, 2)  # (S, R, B)
         to = np.zeros((s, r, b))  # (S, R_d, B)
-        # The fused path adds plain final demand by destination in one product, Y' (R_d, n) x r (n, B).
-        total = self.y_dn @ rat3.reshape(-1, b) if self.fused and f_cls is None and dm is None else None
         for c, rows in enumerate(self.classes):
-            if total is not None:
-                break
             part = np.matmul(self.y_cls[c], rat_k[:, rows])  # (S, R_d, B)
             if f_cls is not None:
                 part = part * (1.0 + f_cls[c])
@@ -897,8 +899,6 @@ class Stepper:
                     yl = self._fd_scaled(blk, yl)
                     leaked = np.einsum("kdob,kdob->kdb", yl, np.broadcast_to(rat_o, yl.shape))
                     premium[blk.d] += (leaked * self.sh.sanctions.leakage_premium.T[:, None, :]).sum(axis=0)
-        if total is not None:  # the blocks' corrections above went to ``to``, which is 0 but for them
-            to[0] += total
         from_ = self._msum(rat3, y_sup)  # (R, B) all final demand delivered by each origin
         exports = from_ - self._msum(rat3, within)
         return to.sum(axis=0), exports, premium

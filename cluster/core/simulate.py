@@ -88,6 +88,7 @@ def simulate(
     diagnostics: bool = False,
     periods: NDArray[np.int64] | None = None,
     kernel: str = "fused",
+    links: NDArray[np.bool_] | None = None,
 ) -> Outcome:
     """Simulate B scenarios for ``steps`` days.
 
@@ -112,6 +113,11 @@ def simulate(
     kernel
         ``"fused"`` (default: the state-sized passes compiled, ``cluster.core.fused``) or ``"numpy"`` (the
         reference); they agree to about 1e-15 relative.
+    links
+        (R_o, R_d), optional: every link the run's packages could close in any of its scenarios. Closed links are
+        grouped in blocks over these (and any other this batch closes) instead of over the links this batch
+        closes, so that a scenario's results are bit-identical whichever scenarios share its batch (its sums over
+        a block's links then always have the same terms, zeros included). ``Plan.links`` gives it for a config.
 
     Returns
     -------
@@ -130,12 +136,12 @@ def simulate(
             raise ShapeError(f"periods must give a period index >= 0 for each of the {steps} days, got {periods.shape}")
     if kernel not in KERNELS:
         raise ShapeError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    if links is not None and np.shape(links) != (baseline.n_regions,) * 2:
+        raise ShapeError(f"links must be (R, R) = {(baseline.n_regions,) * 2}, got {np.shape(links)}")
+    args = (steps, ext, trajectories, diagnostics, periods, kernel, links)
     if shocks.batch <= _CHUNK:
-        return _run(baseline, shocks, steps, ext, trajectories, diagnostics, periods, kernel)
-    parts = [
-        _run(baseline, shocks.take(slice(lo, lo + _CHUNK)), steps, ext, trajectories, diagnostics, periods, kernel)
-        for lo in range(0, shocks.batch, _CHUNK)
-    ]
+        return _run(baseline, shocks, *args)
+    parts = [_run(baseline, shocks.take(slice(lo, lo + _CHUNK)), *args) for lo in range(0, shocks.batch, _CHUNK)]
     return _concat(parts)
 
 
@@ -179,11 +185,12 @@ def _run(
     diagnostics: bool,
     periods: NDArray[np.int64] | None = None,
     kernel: str = "fused",
+    links: NDArray[np.bool_] | None = None,
 ) -> Outcome:
     """One chunk: pad to whole BLAS blocks, step, reduce to metrics."""
     b_user = shocks.batch
     shocks = _pad(shocks)
-    st = Stepper(baseline, shocks, ext, diagnostics, trade=periods is not None, kernel=kernel)
+    st = Stepper(baseline, shocks, ext, diagnostics, trade=periods is not None, kernel=kernel, links=links)
     r, b = baseline.n_regions, shocks.batch
     va0 = st.va0[:, None]  # (R, 1)
     onset = shock_onset(shocks, ext)
