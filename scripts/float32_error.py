@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 
 from cluster.core import Extensions, simulate  # noqa: E402
 from cluster.core.metrics import METRICS  # noqa: E402
-from cluster.core.model import StepRecord, Stepper  # noqa: E402
+from cluster.core.model import Stepper, StepRecord  # noqa: E402
 from cluster.economy import synthetic  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -83,7 +83,8 @@ def main() -> None:
             print(f"  {metric:<22} {rel:9.2e}")
         changed = int((low.recovery_day != ref.recovery_day).sum())
         print(f"  recovery_day: {changed} of {ref.recovery_day.size} differ")
-        assert ref.balance_residual is not None and low.balance_residual is not None
+        assert ref.balance_residual is not None
+        assert low.balance_residual is not None
         print(
             f"  accounting residual (max over days and scenarios): float64 {ref.balance_residual.max():.1e}, "
             f"float32 state {low.balance_residual.max():.1e}"

@@ -1,6 +1,6 @@
 """Per-pass profile of the core's step with every mechanism on: the lines that take the time, and what they touch.
 
-    python scripts/profile_step.py [--batch 64] [--steps 365] [--top 25] [--repeats 3]
+    python scripts/profile_step.py [--batch 64] [--steps 365] [--top 25] [--repeats 3] [--plain] [--kernel numpy]
 
 The "full" batch of ``scripts/bench_core.py`` (22 regions x 10 sectors, n = 220, a sanctions package and every
 extension on, no periods, world prices still), stepped with one ``Stepper`` for a year under line_profiler, every
@@ -8,7 +8,9 @@ method of ``Stepper`` profiled. Lines that call another ``Stepper`` method are l
 in the callee's lines), so every row is a pass and the rows add up to at most 100% of the step. Columns: share of
 the step's time under the profiler, microseconds per step, the distinct array shapes the line reads or writes
 (caught once, on day ``--trace-day``), the source. The totals come from separate runs without the profiler (medians
-of ``--repeats``). Needs line_profiler (``pip install line_profiler``). BLAS on one thread, as the runner pins it.
+of ``--repeats``). ``--plain``: the plain batch instead (every extension off); ``--kernel numpy``: the reference
+path instead of the fused kernels (whose compiled loops count as one line each). Needs line_profiler
+(``pip install line_profiler``). BLAS on one thread, as the runner pins it.
 """
 
 from __future__ import annotations
@@ -104,13 +106,18 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--trace-day", type=int, default=120)
+    ap.add_argument("--plain", action="store_true", help="the plain batch, every extension off")
+    ap.add_argument("--kernel", choices=("fused", "numpy"), default="fused")
     args = ap.parse_args()
     economy = synthetic(22, 10, seed=0, n_domestic=8)
     bl = economy.baseline()
-    full = shocks(economy, bl, args.batch, True)
+    batch = shocks(economy, bl, args.batch, not args.plain)
+    ext = Extensions.none() if args.plain else Extensions()
 
     def make() -> Stepper:
-        return Stepper(bl, full, Extensions())
+        return Stepper(bl, batch, ext, kernel=args.kernel)
+
+    _year(make(), 3)  # the compiled kernels loaded before anything is timed
 
     plain = [_year(make(), args.steps) for _ in range(args.repeats)]
     methods = _methods()
@@ -136,7 +143,8 @@ def main() -> None:
     shapes = _shapes_on(make, args.trace_day, {(f, ln) for _, f, ln, _ in rows})
     ms = 1e3 * statistics.median(plain) / args.steps
     r, s, b, n = bl.n_regions, bl.n_sectors, args.batch, bl.n
-    print(f"economy {economy.id}: R = {r}, S = {s}, n = {n}; B = {b}; every mechanism on; {args.steps} steps")
+    what = "every mechanism off" if args.plain else "every mechanism on"
+    print(f"economy {economy.id}: R = {r}, S = {s}, n = {n}; B = {b}; {what}; kernel {args.kernel}; {args.steps} steps")
     print(
         f"step without the profiler: {ms:.2f} ms (median of {args.repeats} years), "
         f"{b * args.steps / statistics.median(plain):.0f} scenario-days/s; under it: "

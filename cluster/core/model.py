@@ -71,10 +71,12 @@ def _surely_apart(a_sum: F64, b_sum: F64, size: int) -> B8:
 
 
 def _safe_div(num: F64, den: F64) -> F64:
-    """num / den where den != 0, else 0."""
-    out = np.zeros(np.broadcast_shapes(num.shape, den.shape))
-    with np.errstate(over="ignore"):  # a ratio beyond the float range is inf, which callers cap
-        np.divide(num, den, out=out, where=den != 0)
+    """num / den where den != 0, else 0 (a plain division, then the zeros: faster than a masked division)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # beyond the float range: inf, callers cap
+        out: F64 = np.divide(num, den)
+    zero = den == 0
+    if zero.any():
+        out[np.broadcast_to(zero, out.shape)] = 0.0
     return out
 
 
@@ -173,6 +175,7 @@ class Stepper:
         if kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
         self.bl, self.sh, self.ext, self.diag, self.trade = baseline, shocks, ext, diagnostics, trade
+        self._ramps: dict[tuple[int, str], F64] = {}
         self.fused = kernel == "fused"
         self.k: ModuleType = _kernels() if self.fused else ModuleType("unused")
         # The fused path's inventory constraint of the settled stock, min_k S_k / (psi s A_k) (n, B): None until the
@@ -608,15 +611,23 @@ class Stepper:
         """Whether any package is in force on day t, shape (B,)."""
         return np.any(self.packages_active(t), axis=1)  # type: ignore[no-any-return]
 
-    def ramp(self, t: int, tau: F64, speed: F64 | float = 1.0) -> F64:
+    def ramp(self, t: int, tau: F64, speed: F64 | float = 1.0, key: str | None = None) -> F64:
         """Per region r, 1 - exp(-(days since r's clock started) * speed / tau), 0 before it: (..., R, B) for tau
         (..., 1, B) (or (..., R, B)) and speed (R, B) or 1.
 
         A region's clock starts at the onset of the first package that closes any of its links (``onset_r``),
-        whichever package is in force on day t: a Belarus-only ban starts no clock in Russia's regions.
+        whichever package is in force on day t: a Belarus-only ban starts no clock in Russia's regions. ``key``
+        names a ramp asked for more than once a day (it is kept for the day; the caller must not change it).
         """
+        if key is not None and (t, key) in self._ramps:  # the same ramp asked for again on day t
+            return self._ramps[t, key]
         since = np.maximum(t - self.onset_r, 0).astype(float)
-        return 1.0 - np.exp(-since * speed / tau)  # type: ignore[no-any-return]
+        out: F64 = 1.0 - np.exp(-since * speed / tau)
+        if key is not None:
+            if any(day != t for day, _ in self._ramps):
+                self._ramps.clear()
+            self._ramps[t, key] = out
+        return out
 
     # ---------------------------------------------------------------------------------- the step --
     def step(self, t: int) -> StepRecord:
@@ -810,9 +821,9 @@ class Stepper:
         for rows in self.classes:
             tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B): clocks of the destinations
             if len(self.classes) > 1 and self.bl.domestic[rows[0]]:
-                sig = sub[:, None] * self.ramp(t, tau, self.speed_rd) * self.gamma_rd
+                sig = sub[:, None] * self.ramp(t, tau, self.speed_rd, key="substitution, cooperation") * self.gamma_rd
             else:
-                sig = sub[:, None] * self.ramp(t, tau)
+                sig = sub[:, None] * self.ramp(t, tau, key="substitution")
             out.append(_safe_div(pat.blocked_fd * sig * active, pat.fd_tot))
         return out
 
@@ -1295,7 +1306,7 @@ class Stepper:
         if w_red is not None:
             sub = sh.sanctions.substitutability.T
             tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B)
-            sig = sub[:, None] * self.ramp(t, tau) * active  # (S, R_d, B): each buyer region's clock
+            sig = sub[:, None] * self.ramp(t, tau, key="substitution") * active  # (S, R_d, B): each buyer's clock
             if w_dom is not None:  # domestic buyers weight domestic suppliers by gamma
                 w_red.reshape(s, r, s, b)[:, self.dom_idx] += (self.gamma_rd[self.dom_idx] - 1.0)[
                     None, :, None
@@ -1313,7 +1324,7 @@ class Stepper:
             else:
                 # u_dom = blocked sig_d gamma / W_g, u_for = blocked sig / W_g, W_g = W_red + (gamma - 1) W_dom,
                 # and domestic buyers ramp faster (sig_d).
-                sig_d = sub[:, None] * self.ramp(t, tau, self.speed_rd)
+                sig_d = sub[:, None] * self.ramp(t, tau, self.speed_rd, key="substitution, cooperation")
                 sig_d *= active
                 sig_d *= self.gamma_rd  # (S, R_d, B)
                 q4 = q.reshape(s, r, s, b)
