@@ -22,6 +22,7 @@ __all__ = [
     "overproduction",
     "ratio",
     "recovery_step",
+    "redirect",
     "settle_and_order",
     "warm",
     "within_bloc",
@@ -249,6 +250,49 @@ def msum(a: F64, w: F64) -> F64:  # pragma: no cover - compiled
     return out
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def redirect(
+    w_open: F64, w_all: F64, need: F64, dead: bool, w_red: F64, w_dom: F64, gamma: F64, dom: NDArray[np.bool_],
+    sig: F64, sig_d: F64, split: bool, min_share: float, q: F64, u0: F64, u1: F64,
+) -> None:  # pragma: no cover - compiled  # fmt: skip
+    """The order split under sanctions, in one pass (``Stepper._order_split``'s numpy arithmetic, in its order):
+
+    * ``w_open`` becomes the blocked need, max(1 - w_open / w_all, 0) need (the ratio 0 where w_all is 0 and
+      ``dead``);
+    * ``w_red`` (skipped when it is empty: no substitution): + (gamma - 1) w_dom for domestic buyer regions when
+      ``split``, then 0 below ``min_share`` w_all; ``q`` = blocked / w_red (0 where that is 0);
+    * the redirected intensities u0 = q sig_d, u1 = q sig by buyer region (``split``; else u0 = q sig).
+
+    Arrays are (S, n, B) with n = R x S buyers, region-major; ``sig``, ``sig_d``, ``gamma`` are (S, R, B) and (R, B).
+    """
+    s_, n, b_ = w_all.shape
+    sub = w_red.shape[0] > 0
+    for k in range(s_):
+        for j in range(n):
+            rd = j // s_
+            home = split and dom[rd]
+            for b in range(b_):
+                wa = w_all[k, j, b]
+                ratio = 0.0 if (dead and wa == 0.0) else w_open[k, j, b] / wa
+                bl = 1.0 - ratio
+                bl = bl if (bl >= 0.0 or bl != bl) else 0.0  # numpy's maximum: NaN stays
+                bl = bl * need[k, j, b]
+                w_open[k, j, b] = bl
+                if sub:
+                    wr = w_red[k, j, b]
+                    if home:
+                        wr = wr + (gamma[rd, b] - 1.0) * w_dom[k, j, b]
+                    wr = 0.0 if wr < min_share * wa else wr
+                    w_red[k, j, b] = wr
+                    qq = bl / wr if wr != 0.0 else 0.0
+                    q[k, j, b] = qq
+                    if split:
+                        u0[k, j, b] = qq * sig_d[k, rd, b]
+                        u1[k, j, b] = qq * sig[k, rd, b]
+                    else:
+                        u0[k, j, b] = qq * sig[k, rd, b]
+
+
 def warm() -> float:
     """Load (or, the first time on a machine, compile) every kernel, on tiny arrays of the step's types; the
     seconds it took. Ray workers call it before the first batch's clock starts."""
@@ -273,4 +317,7 @@ def warm() -> float:
     recovery_step(x[:2], np.ones((2, 1)), 0.01, 0, zeros, np.full((2, b), -1), np.full((2, b), -1), 30)
     msum(np.ones((2, s, b)), np.ones((2, s, 1)))
     msum(np.ones((2, s, b)), np.ones((2, s, b)))
+    empty, flags, sig = np.empty((0, 0, 0)), np.ones(2, dtype=np.bool_), np.ones((s, 2, b))
+    for w_red, w_dom in ((c3, d3), (empty, empty)):
+        redirect(a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, d3, d3, d3)
     return time.perf_counter() - start

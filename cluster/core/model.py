@@ -1292,6 +1292,9 @@ class Stepper:
                 w_red.reshape(s, r, s, b)[:, blk.d] -= g
                 if w_dom is not None and blk.cls == 0:
                     w_dom.reshape(s, r, s, b)[:, blk.d] -= g
+        if self.fused:
+            self._redirect_fused(t, need, w_open, w_all, w_red, w_dom, dead, active, pat)
+            return
         blocked = _safe_div(w_open, w_all) if dead else np.divide(w_open, w_all)
         np.subtract(1.0, blocked, out=blocked)  # share of the need that cannot reach its usual suppliers
         np.maximum(blocked, 0.0, out=blocked)
@@ -1336,6 +1339,62 @@ class Stepper:
                     unfilled -= on_targets(q) * moved
         else:
             self.u = None
+        self._order_adaptation(t, active, pat, unfilled)
+
+    def _redirect_fused(
+        self,
+        t: int,
+        need: F64,
+        w_open: F64,
+        w_all: F64,
+        w_red: F64 | None,
+        w_dom: F64 | None,
+        dead: bool,
+        active: B8,
+        pat: _Pattern,
+    ) -> None:
+        """``_order_split``'s arithmetic after the blocks' corrections, in one compiled pass (``fused.redirect``);
+        what concerns the target regions' buyers only (the barter channel's unfilled needs) stays in numpy."""
+        s, r, b, n = self.s, self.r, self.b, self.n
+        sh = self.sh
+        empty = np.empty((0, 0, 0))
+        sig = sig_d = empty
+        if w_red is not None:
+            sub = sh.sanctions.substitutability.T
+            tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B)
+            sig = sub[:, None] * self.ramp(t, tau, key="substitution") * active  # (S, R_d, B): each buyer's clock
+            if w_dom is not None:
+                sig_d = sub[:, None] * self.ramp(t, tau, self.speed_rd, key="substitution, cooperation")
+                sig_d *= active
+                sig_d *= self.gamma_rd  # (S, R_d, B)
+        split = w_dom is not None
+        q = np.empty((s, n, b)) if w_red is not None else empty
+        u0 = np.empty((s, n, b)) if w_red is not None else empty
+        u1 = np.empty((s, n, b)) if split else empty
+        self.k.redirect(
+            w_open, w_all, need, dead, empty if w_red is None else w_red, empty if w_dom is None else w_dom,
+            self.gamma_rd, self.bl.domestic, sig, sig_d, split, _MIN_SHARE, q, u0, u1,
+        )  # fmt: skip
+        blocked = w_open
+        tcols = self.tgt_idx
+
+        def on_targets(a: F64) -> F64:
+            return a.reshape(s, r, s, b)[:, tcols]  # type: ignore[no-any-return]
+
+        unfilled = on_targets(blocked).copy() if self.ext.counter_trade and tcols.size > 0 else None
+        if w_red is None:
+            self.u = None
+        elif w_dom is None:
+            self.u = [u0]
+            if unfilled is not None:
+                unfilled -= on_targets(u0) * on_targets(w_red)
+        else:
+            self.u = [u0, u1]
+            if unfilled is not None:  # what was redirected: q (sig W_for + sig_d gamma W_dom)
+                w_dom_t = on_targets(w_dom)
+                moved = sig_d[:, tcols, None] * w_dom_t
+                moved += sig[:, tcols, None] * (on_targets(w_red) - self.gamma_rd[tcols][None, :, None] * w_dom_t)
+                unfilled -= on_targets(q) * moved
         self._order_adaptation(t, active, pat, unfilled)
 
     # ---------------------------------------------------------------------------- counter-trade --
