@@ -253,7 +253,7 @@ def msum(a: F64, w: F64) -> F64:  # pragma: no cover - compiled
 @njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
 def redirect(
     w_open: F64, w_all: F64, need: F64, dead: bool, w_red: F64, w_dom: F64, gamma: F64, dom: NDArray[np.bool_],
-    sig: F64, sig_d: F64, split: bool, min_share: float, q: F64, u0: F64, u1: F64,
+    sig: F64, sig_d: F64, split: bool, min_share: float, q: F64, u0: F64, u1: F64, v: F64, t0: F64, t1: F64,
 ) -> None:  # pragma: no cover - compiled  # fmt: skip
     """The order split under sanctions, in one pass (``Stepper._order_split``'s numpy arithmetic, in its order):
 
@@ -261,7 +261,8 @@ def redirect(
       ``dead``);
     * ``w_red`` (skipped when it is empty: no substitution): + (gamma - 1) w_dom for domestic buyer regions when
       ``split``, then 0 below ``min_share`` w_all; ``q`` = blocked / w_red (0 where that is 0);
-    * the redirected intensities u0 = q sig_d, u1 = q sig by buyer region (``split``; else u0 = q sig).
+    * the redirected intensities u0 = q sig_d, u1 = q sig by buyer region (``split``; else u0 = q sig), and
+      tomorrow's order intensities per origin class, t0 = v + u0, t1 = v + u1 (``Stepper._intensities``).
 
     Arrays are (S, n, B) with n = R x S buyers, region-major; ``sig``, ``sig_d``, ``gamma`` are (S, R, B) and (R, B).
     """
@@ -286,11 +287,15 @@ def redirect(
                     w_red[k, j, b] = wr
                     qq = bl / wr if wr != 0.0 else 0.0
                     q[k, j, b] = qq
+                    vv = v[k, j, b]
                     if split:
-                        u0[k, j, b] = qq * sig_d[k, rd, b]
-                        u1[k, j, b] = qq * sig[k, rd, b]
+                        a0, a1 = qq * sig_d[k, rd, b], qq * sig[k, rd, b]
+                        u0[k, j, b], u1[k, j, b] = a0, a1
+                        t0[k, j, b], t1[k, j, b] = vv + a0, vv + a1
                     else:
-                        u0[k, j, b] = qq * sig[k, rd, b]
+                        a0 = qq * sig[k, rd, b]
+                        u0[k, j, b] = a0
+                        t0[k, j, b] = vv + a0
 
 
 def warm() -> float:
@@ -319,5 +324,5 @@ def warm() -> float:
     msum(np.ones((2, s, b)), np.ones((2, s, b)))
     empty, flags, sig = np.empty((0, 0, 0)), np.ones(2, dtype=np.bool_), np.ones((s, 2, b))
     for w_red, w_dom in ((c3, d3), (empty, empty)):
-        redirect(a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, d3, d3, d3)
+        redirect(a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, d3, d3, d3, a3, d3, d3)
     return time.perf_counter() - start

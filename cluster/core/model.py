@@ -279,6 +279,7 @@ class Stepper:
         # Initial orders are Z0 itself: intensity 1 with capacity ratio 1 and every link open.
         self.v = np.ones((s, n, b))
         self.u: list[F64] | None = None  # redirected-order intensity per origin class
+        self.tt: list[F64] | None = None  # V + U per class, when the fused path computed it with U
         self.c_o = np.ones((r, s, b))
         self.active_o = self.never_k  # which packages were in force when yesterday's orders were placed (B, K)
         self.ct_q = np.zeros((s, self.tgt_idx.size * s, b))  # channel import orders, by target buyer
@@ -743,6 +744,8 @@ class Stepper:
         """Order intensity per origin class: V plus the redirected part U, (S, n, B) each."""
         if self.u is None:
             return [self.v] * len(self.classes)
+        if self.tt is not None:  # the fused path added them as it set U (``_redirect_fused``)
+            return self.tt
         return [self.v + u for u in self.u]
 
     # --------------------------------------------------------------------------- contractions --
@@ -1371,10 +1374,13 @@ class Stepper:
         q = np.empty((s, n, b)) if w_red is not None else empty
         u0 = np.empty((s, n, b)) if w_red is not None else empty
         u1 = np.empty((s, n, b)) if split else empty
+        t0 = np.empty((s, n, b)) if w_red is not None else empty
+        t1 = np.empty((s, n, b)) if split else empty
         self.k.redirect(
             w_open, w_all, need, dead, empty if w_red is None else w_red, empty if w_dom is None else w_dom,
-            self.gamma_rd, self.bl.domestic, sig, sig_d, split, _MIN_SHARE, q, u0, u1,
+            self.gamma_rd, self.bl.domestic, sig, sig_d, split, _MIN_SHARE, q, u0, u1, self.v, t0, t1,
         )  # fmt: skip
+        self.tt = None if w_red is None else [t0, t1] if split else [t0]  # tomorrow's V + U per class
         blocked = w_open
         tcols = self.tgt_idx
 
