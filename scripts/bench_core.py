@@ -4,12 +4,14 @@ Runs, single-threaded and side by side in one process:
   * BoARIO on one scenario (a capacity shock: 30% of one industry's capital, linear recovery), 365 steps;
   * the core on B = 256 copies of the same shock, every sanctions extension off;
   * the core on the same 256 scenarios with a sanctions package and every extension on;
+  * both again with the numpy reference path (``kernel="numpy"``) instead of the fused kernels;
   * the same, asking for quarterly periods (period tables and trade by partner: the origin-resolved
     contraction runs every day), and the same without periods but with world prices moving (real income
     needs the trade across bloc borders by product, the same contraction), and the same with a final-demand
     push on the domestic regions (every final-demand flow is scaled by the day's multiplier).
 Prints wall times (medians of --repeats runs), milliseconds per step, scenario-days per second and the ratios;
-the last line is ``speedup_vs_boario=<plain core / BoARIO> peak_rss_mb=<process peak>``.
+the last line is ``speedup_vs_boario=<plain core / BoARIO> speedup_full=<every extension on / BoARIO>
+peak_rss_mb=<process peak>``.
 
     python scripts/bench_core.py [--batch 256] [--steps 365] [--repeats 3]
 
@@ -153,9 +155,16 @@ def with_demand(sh: ShockBatch, economy: Economy) -> ShockBatch:
     return replace(sh, demand=demand)
 
 
-def core_once(bl: Baseline, sh: ShockBatch, steps: int, ext: Extensions, periods: np.ndarray | None = None) -> float:
+def core_once(
+    bl: Baseline,
+    sh: ShockBatch,
+    steps: int,
+    ext: Extensions,
+    periods: np.ndarray | None = None,
+    kernel: str = "fused",
+) -> float:
     start = time.perf_counter()
-    simulate(bl, sh, steps, extensions=ext, periods=periods)
+    simulate(bl, sh, steps, extensions=ext, periods=periods, kernel=kernel)
     return time.perf_counter() - start
 
 
@@ -180,8 +189,9 @@ def main() -> None:
     priced = with_prices(full)
     pushed = with_demand(full, economy)
     quarters = np.arange(args.steps) * 4 // DAYS_PER_YEAR  # quarter-like periods
-    names = ("boario", "plain", "full", "periods", "prices", "demand")
+    names = ("boario", "plain", "full", "periods", "prices", "demand", "plain_numpy", "full_numpy")
     times: dict[str, list[float]] = {name: [] for name in names}
+    simulate(bl, full, 3)  # the compiled kernels loaded (or compiled, once per machine) before anything is timed
     for _ in range(args.repeats):  # interleaved, so that machine noise hits all of them alike
         times["boario"].append(boario_once(economy, args.steps))
         times["plain"].append(core_once(bl, plain, args.steps, Extensions.none()))
@@ -189,6 +199,8 @@ def main() -> None:
         times["periods"].append(core_once(bl, full, args.steps, Extensions(), quarters))
         times["prices"].append(core_once(bl, priced, args.steps, Extensions()))
         times["demand"].append(core_once(bl, pushed, args.steps, Extensions()))
+        times["plain_numpy"].append(core_once(bl, plain, args.steps, Extensions.none(), kernel="numpy"))
+        times["full_numpy"].append(core_once(bl, full, args.steps, Extensions(), kernel="numpy"))
     med = {name: statistics.median(v) for name, v in times.items()}
     rate = {
         "boario": args.steps / med["boario"],
@@ -211,12 +223,20 @@ def main() -> None:
             f"core, B={args.batch}, every extension on, {what}: {med[name]:8.2f} s"
             f"  ({med[name] / med['full'] - 1:+.1%} vs. without)"
         )
-    step_ms = {name: 1e3 * med[name] / args.steps for name in ("plain", "full", "periods", "prices", "demand")}
+    for name in ("plain", "full"):
+        ref = med[f"{name}_numpy"]
+        print(
+            f"core, B={args.batch}, {name}, numpy reference path: {ref:8.2f} s  "
+            f"{args.batch * args.steps / ref:10.0f} scenario-days/s  (fused kernels {ref / med[name]:.2f}x faster)"
+        )
+    step_ms = {name: 1e3 * med[name] / args.steps for name in names if name != "boario"}
     print("median step time, ms: " + ", ".join(f"{name} {ms:.2f}" for name, ms in step_ms.items()))
     print(f"core peak numpy allocation, B={args.batch}, every extension on: {peak_alloc:.0f} MB")
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"speedup_with_extensions={rate['full'] / rate['boario']:.2f}")
-    print(f"speedup_vs_boario={rate['plain'] / rate['boario']:.2f} peak_rss_mb={peak_rss:.0f}")
+    print(
+        f"speedup_vs_boario={rate['plain'] / rate['boario']:.2f} speedup_full={rate['full'] / rate['boario']:.2f} "
+        f"peak_rss_mb={peak_rss:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,13 @@ def _discard(index: int, ids: Any, *tables: Any) -> None:
     """Results are dropped: the benchmark times the simulation and the transport, not the disk."""
 
 
+def _shown(path: str) -> str:
+    """A config path as the project names it: relative to the repository when inside it."""
+    root = Path(__file__).resolve().parents[1]
+    full = Path(path).resolve()
+    return str(full.relative_to(root)) if full.is_relative_to(root) else path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("config", nargs="?", default=str(Path(__file__).parents[1] / "configs" / "eu_embargo.toml"))
@@ -53,7 +60,7 @@ def main() -> None:
     compute_ray = statistics.median(s.compute for s in runs["ray"])
     n = args.draws
     print(
-        f"config {args.config}: {n} draws x {len(plan.policies)} policies x {plan.steps} days, batches of "
+        f"config {_shown(args.config)}: {n} draws x {len(plan.policies)} policies x {plan.steps} days, batches of "
         f"{args.batch_size}; medians of {args.repeats}" + ("; tables encoded to Parquet bytes" if args.encoded else "")
     )
     print(f"serial, in-process:   {serial:8.2f} s  {n / serial:8.2f} scenarios/s")

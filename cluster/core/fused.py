@@ -272,30 +272,37 @@ def redirect(
         for j in range(n):
             rd = j // s_
             home = split and dom[rd]
+            # One branch-free inner loop per case, so that each vectorises.
             for b in range(b_):
                 wa = w_all[k, j, b]
                 ratio = 0.0 if (dead and wa == 0.0) else w_open[k, j, b] / wa
                 bl = 1.0 - ratio
                 bl = bl if (bl >= 0.0 or bl != bl) else 0.0  # numpy's maximum: NaN stays
-                bl = bl * need[k, j, b]
-                w_open[k, j, b] = bl
-                if sub:
-                    wr = w_red[k, j, b]
-                    if home:
-                        wr = wr + (gamma[rd, b] - 1.0) * w_dom[k, j, b]
-                    wr = 0.0 if wr < min_share * wa else wr
-                    w_red[k, j, b] = wr
-                    qq = bl / wr if wr != 0.0 else 0.0
-                    q[k, j, b] = qq
-                    vv = v[k, j, b]
-                    if split:
-                        a0, a1 = qq * sig_d[k, rd, b], qq * sig[k, rd, b]
-                        u0[k, j, b], u1[k, j, b] = a0, a1
-                        t0[k, j, b], t1[k, j, b] = vv + a0, vv + a1
-                    else:
-                        a0 = qq * sig[k, rd, b]
-                        u0[k, j, b] = a0
-                        t0[k, j, b] = vv + a0
+                w_open[k, j, b] = bl * need[k, j, b]
+            if not sub:
+                continue
+            if home:
+                for b in range(b_):
+                    w_red[k, j, b] = w_red[k, j, b] + (gamma[rd, b] - 1.0) * w_dom[k, j, b]
+            for b in range(b_):
+                wr = w_red[k, j, b]
+                wr = 0.0 if wr < min_share * w_all[k, j, b] else wr
+                w_red[k, j, b] = wr
+                q[k, j, b] = w_open[k, j, b] / wr if wr != 0.0 else 0.0
+            if split:
+                for b in range(b_):
+                    qq, vv = q[k, j, b], v[k, j, b]
+                    a0 = qq * sig_d[k, rd, b]
+                    a1 = qq * sig[k, rd, b]
+                    u0[k, j, b] = a0
+                    u1[k, j, b] = a1
+                    t0[k, j, b] = vv + a0
+                    t1[k, j, b] = vv + a1
+            else:
+                for b in range(b_):
+                    a0 = q[k, j, b] * sig[k, rd, b]
+                    u0[k, j, b] = a0
+                    t0[k, j, b] = v[k, j, b] + a0
 
 
 def warm() -> float:
