@@ -625,8 +625,7 @@ class Stepper:
         since = np.maximum(t - self.onset_r, 0).astype(float)
         out: F64 = 1.0 - np.exp(-since * speed / tau)
         if key is not None:
-            if any(day != t for day, _ in self._ramps):
-                self._ramps.clear()
+            self._ramps = {k: v for k, v in self._ramps.items() if k[0] == t}  # the day's ramps only
             self._ramps[t, key] = out
         return out
 
@@ -677,9 +676,10 @@ class Stepper:
         if self.exp_on:
             cap = cap + self.k_new
         x_opt = np.fmin(demand, cap)
-        if self.fused:  # the constraint of the settled stock, computed as it settled (``settle_and_order``)
-            x = np.fmin(x_opt, self.stock_cap) if self.stock_cap is not None else None
-            x = self.k.inventory_cap(self.stock, self.inv_req, x_opt) if x is None else x
+        if self.fused and self.stock_cap is not None:  # the settled stock's constraint, from ``settle_and_order``
+            x = np.fmin(x_opt, self.stock_cap)
+        elif self.fused:  # the first day
+            x = self.k.inventory_cap(self.stock, self.inv_req, x_opt)
         else:
             with np.errstate(invalid="ignore"):  # 0 * inf for an unneeded input is NaN, which fmin ignores
                 np.multiply(self.stock, self.inv_req, out=self.buf1)
@@ -832,10 +832,9 @@ class Stepper:
 
     def _fd_supply(self, pat: _Pattern | None, f_cls: list[F64] | None) -> F64:
         """Final demand addressed to each supplier, (R, S, B)."""
-        r, s, b = self.r, self.s, self.b
         if self.fd_d is None and pat is None:  # the baseline's, the same every day (read-only)
             return self.y_sup0
-        y_sup = np.repeat(self.y_supplier.reshape(r, s, 1), b, axis=2)
+        y_sup = self.y_sup0.copy()
         if self.fd_d is not None:  # sum_rd y[ro, k, rd] (mu - 1)[k, rd]; never below 0 by rounding (mu = 0)
             y_sup += np.matmul(self.y_kod, self.fd_d).transpose(1, 0, 2)
             np.maximum(y_sup, 0.0, out=y_sup)
@@ -878,7 +877,7 @@ class Stepper:
         if f_cls is None and dm is None and pat is None:  # the baseline's, the same every day (read-only)
             within = self.fd_within0
         elif f_cls is None:
-            within = np.repeat(self.y_diag.T[..., None], b, axis=2)  # (R, S, B)
+            within = self.fd_within0.copy()  # (R, S, B); the domestic rows are set again below
             if dm is not None:  # own region: y[r, k, r] mu[k, r]
                 within *= dm.transpose(1, 0, 2)
             if self.dom_idx.size:
@@ -1271,8 +1270,8 @@ class Stepper:
         self, t: int, need: F64, w_all: F64, c_k: F64, c3: F64, dead: bool, active: B8, pat: _Pattern | None
     ) -> None:
         """Tomorrow's orders, given the intensities V: what the sanctions redirect (U), counter-trade, diversion."""
-        s, r, b, n = self.s, self.r, self.b, self.n
-        sh, ext = self.sh, self.ext
+        s, r, b = self.s, self.r, self.b
+        ext = self.ext
         self.c_o = c3
         if pat is None:
             self.u = None
@@ -1295,113 +1294,94 @@ class Stepper:
                 w_red.reshape(s, r, s, b)[:, blk.d] -= g
                 if w_dom is not None and blk.cls == 0:
                     w_dom.reshape(s, r, s, b)[:, blk.d] -= g
+        sig, sig_d = self._clocks(t, active, w_red is not None, w_dom is not None)
         if self.fused:
-            self._redirect_fused(t, need, w_open, w_all, w_red, w_dom, dead, active, pat)
-            return
-        blocked = _safe_div(w_open, w_all) if dead else np.divide(w_open, w_all)
-        np.subtract(1.0, blocked, out=blocked)  # share of the need that cannot reach its usual suppliers
-        np.maximum(blocked, 0.0, out=blocked)
-        blocked *= need
-        ct = ext.counter_trade and self.tgt_idx.size > 0
-        tcols = self.tgt_idx
-
-        def on_targets(a: F64) -> F64:
-            return a.reshape(s, r, s, b)[:, tcols]  # type: ignore[no-any-return]
-
-        unfilled = on_targets(blocked).copy() if ct else None  # (S, R_t, S_b, B) for the barter channel
-        if w_red is not None:
-            sub = sh.sanctions.substitutability.T
-            tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B)
-            sig = sub[:, None] * self.ramp(t, tau, key="substitution") * active  # (S, R_d, B): each buyer's clock
-            if w_dom is not None:  # domestic buyers weight domestic suppliers by gamma
-                w_red.reshape(s, r, s, b)[:, self.dom_idx] += (self.gamma_rd[self.dom_idx] - 1.0)[
-                    None, :, None
-                ] * w_dom.reshape(s, r, s, b)[:, self.dom_idx]
-            # Suppliers holding less than a millionth of the buyer's baseline purchases take no redirected
-            # orders: it keeps the redirected intensity bounded (the orders are computed for all links
-            # and the sanctioned ones taken out again, which would lose digits to a huge intensity).
-            w_red[w_red < _MIN_SHARE * w_all] = 0.0
-            q = _safe_div(blocked, w_red)
-            if w_dom is None:
-                u = (q.reshape(s, r, s, b) * sig[:, :, None]).reshape(s, n, b)
-                self.u = [u]
-                if unfilled is not None:
-                    unfilled -= on_targets(u) * on_targets(w_red)
-            else:
-                # u_dom = blocked sig_d gamma / W_g, u_for = blocked sig / W_g, W_g = W_red + (gamma - 1) W_dom,
-                # and domestic buyers ramp faster (sig_d).
-                sig_d = sub[:, None] * self.ramp(t, tau, self.speed_rd, key="substitution, cooperation")
-                sig_d *= active
-                sig_d *= self.gamma_rd  # (S, R_d, B)
-                q4 = q.reshape(s, r, s, b)
-                self.u = [(q4 * sig_d[:, :, None]).reshape(s, n, b), (q4 * sig[:, :, None]).reshape(s, n, b)]
-                if unfilled is not None:  # what was redirected: q (sig W_for + sig_d gamma W_dom)
-                    w_dom_t = on_targets(w_dom)
-                    moved = sig_d[:, tcols, None] * w_dom_t
-                    moved += sig[:, tcols, None] * (on_targets(w_red) - self.gamma_rd[tcols][None, :, None] * w_dom_t)
-                    unfilled -= on_targets(q) * moved
+            blocked, q, us = self._redirect_fused(need, w_open, w_all, w_red, w_dom, dead, sig, sig_d)
         else:
-            self.u = None
-        self._order_adaptation(t, active, pat, unfilled)
+            blocked, q, us = self._redirect(need, w_open, w_all, w_red, w_dom, dead, sig, sig_d)
+        self.u = us
+        unfilled = None  # (S, R_t, S_b, B): the target buyers' needs no supplier takes, for the barter channel
+        if ext.counter_trade and self.tgt_idx.size > 0:
+            tcols = self.tgt_idx
 
-    def _redirect_fused(
-        self,
-        t: int,
-        need: F64,
-        w_open: F64,
-        w_all: F64,
-        w_red: F64 | None,
-        w_dom: F64 | None,
-        dead: bool,
-        active: B8,
-        pat: _Pattern,
-    ) -> None:
-        """``_order_split``'s arithmetic after the blocks' corrections, in one compiled pass (``fused.redirect``);
-        what concerns the target regions' buyers only (the barter channel's unfilled needs) stays in numpy."""
-        s, r, b, n = self.s, self.r, self.b, self.n
-        sh = self.sh
-        empty = np.empty((0, 0, 0))
-        sig = sig_d = empty
-        if w_red is not None:
-            sub = sh.sanctions.substitutability.T
-            tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B)
-            sig = sub[:, None] * self.ramp(t, tau, key="substitution") * active  # (S, R_d, B): each buyer's clock
-            if w_dom is not None:
-                sig_d = sub[:, None] * self.ramp(t, tau, self.speed_rd, key="substitution, cooperation")
-                sig_d *= active
-                sig_d *= self.gamma_rd  # (S, R_d, B)
-        split = w_dom is not None
-        q = np.empty((s, n, b)) if w_red is not None else empty
-        u0 = np.empty((s, n, b)) if w_red is not None else empty
-        u1 = np.empty((s, n, b)) if split else empty
-        t0 = np.empty((s, n, b)) if w_red is not None else empty
-        t1 = np.empty((s, n, b)) if split else empty
-        self.k.redirect(
-            w_open, w_all, need, dead, empty if w_red is None else w_red, empty if w_dom is None else w_dom,
-            self.gamma_rd, self.bl.domestic, sig, sig_d, split, _MIN_SHARE, q, u0, u1, self.v, t0, t1,
-        )  # fmt: skip
-        self.tt = None if w_red is None else [t0, t1] if split else [t0]  # tomorrow's V + U per class
-        blocked = w_open
-        tcols = self.tgt_idx
+            def on_targets(a: F64) -> F64:
+                return a.reshape(s, r, s, b)[:, tcols]  # type: ignore[no-any-return]
 
-        def on_targets(a: F64) -> F64:
-            return a.reshape(s, r, s, b)[:, tcols]  # type: ignore[no-any-return]
-
-        unfilled = on_targets(blocked).copy() if self.ext.counter_trade and tcols.size > 0 else None
-        if w_red is None:
-            self.u = None
-        elif w_dom is None:
-            self.u = [u0]
-            if unfilled is not None:
-                unfilled -= on_targets(u0) * on_targets(w_red)
-        else:
-            self.u = [u0, u1]
-            if unfilled is not None:  # what was redirected: q (sig W_for + sig_d gamma W_dom)
+            unfilled = on_targets(blocked).copy()
+            if w_red is not None and us is not None and w_dom is None:
+                unfilled -= on_targets(us[0]) * on_targets(w_red)
+            elif w_red is not None and q is not None and w_dom is not None:  # redirected: q (sig W + sig_d gamma W_dom)
                 w_dom_t = on_targets(w_dom)
                 moved = sig_d[:, tcols, None] * w_dom_t
                 moved += sig[:, tcols, None] * (on_targets(w_red) - self.gamma_rd[tcols][None, :, None] * w_dom_t)
                 unfilled -= on_targets(q) * moved
         self._order_adaptation(t, active, pat, unfilled)
+
+    def _clocks(self, t: int, active: B8, substitution: bool, split: bool) -> tuple[F64, F64]:
+        """The share of a blocked need redirected today, sub x ramp x [in force], per (product, buyer region,
+        scenario): sig, and sig_d for domestic buyers under cooperation (their faster clock, times gamma); an empty
+        array where not needed (no substitution, no split)."""
+        empty = np.empty((0, 0, 0))
+        if not substitution:
+            return empty, empty
+        sh = self.sh
+        sub = sh.sanctions.substitutability.T
+        tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B)
+        sig = sub[:, None] * self.ramp(t, tau, key="substitution") * active  # (S, R_d, B): each buyer's clock
+        if not split:
+            return sig, empty
+        sig_d = sub[:, None] * self.ramp(t, tau, self.speed_rd, key="substitution, cooperation")
+        sig_d *= active
+        sig_d *= self.gamma_rd  # (S, R_d, B)
+        return sig, sig_d
+
+    def _redirect(
+        self, need: F64, w_open: F64, w_all: F64, w_red: F64 | None, w_dom: F64 | None, dead: bool, sig: F64, sig_d: F64
+    ) -> tuple[F64, F64 | None, list[F64] | None]:
+        """The blocked need, the share redirected q, and U per origin class (None without substitution), from the
+        reachable (``w_open``) and redirectable (``w_red``, changed in place) weights after the blocks' corrections."""
+        s, r, b, n = self.s, self.r, self.b, self.n
+        blocked = _safe_div(w_open, w_all) if dead else np.divide(w_open, w_all)
+        np.subtract(1.0, blocked, out=blocked)  # share of the need that cannot reach its usual suppliers
+        np.maximum(blocked, 0.0, out=blocked)
+        blocked *= need
+        if w_red is None:
+            return blocked, None, None
+        if w_dom is not None:  # domestic buyers weight domestic suppliers by gamma
+            w_red.reshape(s, r, s, b)[:, self.dom_idx] += (self.gamma_rd[self.dom_idx] - 1.0)[
+                None, :, None
+            ] * w_dom.reshape(s, r, s, b)[:, self.dom_idx]
+        # Suppliers holding less than a millionth of the buyer's baseline purchases take no redirected
+        # orders: it keeps the redirected intensity bounded (the orders are computed for all links
+        # and the sanctioned ones taken out again, which would lose digits to a huge intensity).
+        w_red[w_red < _MIN_SHARE * w_all] = 0.0
+        q = _safe_div(blocked, w_red)
+        q4 = q.reshape(s, r, s, b)
+        if w_dom is None:
+            return blocked, q, [(q4 * sig[:, :, None]).reshape(s, n, b)]
+        # u_dom = blocked sig_d gamma / W_g, u_for = blocked sig / W_g, W_g = W_red + (gamma - 1) W_dom,
+        # and domestic buyers ramp faster (sig_d).
+        return blocked, q, [(q4 * sig_d[:, :, None]).reshape(s, n, b), (q4 * sig[:, :, None]).reshape(s, n, b)]
+
+    def _redirect_fused(
+        self, need: F64, w_open: F64, w_all: F64, w_red: F64 | None, w_dom: F64 | None, dead: bool, sig: F64, sig_d: F64
+    ) -> tuple[F64, F64 | None, list[F64] | None]:
+        """``_redirect`` in one compiled pass (``fused.redirect``), which also writes tomorrow's V + U per class
+        (``self.tt``); the blocked need is written over ``w_open``."""
+        s, b, n = self.s, self.b, self.n
+        empty = np.empty((0, 0, 0))
+        split = w_dom is not None
+        q, u0, t0 = (np.empty((s, n, b)) if w_red is not None else empty for _ in range(3))
+        u1, t1 = (np.empty((s, n, b)) if split else empty for _ in range(2))
+        self.k.redirect(
+            w_open, w_all, need, dead, empty if w_red is None else w_red, empty if w_dom is None else w_dom,
+            self.gamma_rd, self.bl.domestic, sig, sig_d, split, _MIN_SHARE, q, u0, u1, self.v, t0, t1,
+        )  # fmt: skip
+        if w_red is None:
+            self.tt = None
+            return w_open, None, None
+        self.tt = [t0, t1] if split else [t0]
+        return w_open, q, [u0, u1] if split else [u0]
 
     # ---------------------------------------------------------------------------- counter-trade --
     def _order_adaptation(self, t: int, active: B8, pat: _Pattern | None, unfilled: F64 | None) -> None:
