@@ -20,6 +20,7 @@ __all__ = [
     "inventory_cap",
     "msum",
     "overproduction",
+    "produce",
     "ratio",
     "recovery_step",
     "redirect",
@@ -44,6 +45,71 @@ def overproduction(alpha: F64, demand: F64, x: F64, amax: F64, atau: F64) -> Non
             a = alpha[j, b]
             a = a + ((amax[b] - a) * sc * atau[b] + (1.0 - a) * (1.0 if sc == 0.0 else 0.0) * atau[b])
             alpha[j, b] = 1.0 if a < 1.0 else a
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def produce(
+    demand: F64, alpha: F64, x_prev: F64, amax: F64, atau: F64, over: bool, x0: F64, loss: F64, extra: F64,
+    k_new: F64, stock_cap: F64, base_cap: F64, split_cap: F64, cap: F64, x_opt: F64, x: F64, rat: F64, c_next: F64,
+) -> bool:  # pragma: no cover - compiled  # fmt: skip
+    """The step's production of the day in one pass over (n, B), the numpy path's arithmetic in its order:
+
+    * with ``over``, ``overproduction`` (alpha updated in place from ``demand`` and ``x_prev``);
+    * base_cap = x0 (1 - loss) (+ extra), split_cap = base_cap alpha (+ extra), cap = split_cap (+ k_new), where
+      ``extra`` and ``k_new`` are skipped when empty (no projects, no expansion);
+    * tomorrow's capacity ratio c_next = split_cap / x0 (1 where x0 is 0); returns whether any of it is 0;
+    * x_opt = fmin(demand, cap); unless ``stock_cap`` is empty (the first day), x = fmin(x_opt, stock_cap) and
+      rat = x / demand (0 where demand is 0).
+
+    ``x0`` is (n, 1), ``amax`` and ``atau`` (B,), every other array (n, B)."""
+    n, b_ = demand.shape
+    has_extra = extra.shape[0] > 0
+    has_new = k_new.shape[0] > 0
+    has_stock = stock_cap.shape[0] > 0
+    zeros = 0
+    # Per industry, one branch-free loop over the scenarios per stage, so that each vectorises.
+    for j in range(n):
+        if over:
+            for b in range(b_):
+                d = demand[j, b]
+                sc = (d - x_prev[j, b]) / d if d != 0.0 else 0.0
+                a = alpha[j, b]
+                a = a + ((amax[b] - a) * sc * atau[b] + (1.0 - a) * (1.0 if sc == 0.0 else 0.0) * atau[b])
+                alpha[j, b] = 1.0 if a < 1.0 else a
+        x0j = x0[j, 0]
+        for b in range(b_):
+            bc = x0j * (1.0 - loss[j, b])
+            base_cap[j, b] = bc
+            split_cap[j, b] = bc * alpha[j, b]
+        if has_extra:
+            for b in range(b_):
+                e = extra[j, b]
+                split_cap[j, b] = split_cap[j, b] + e
+                base_cap[j, b] = base_cap[j, b] + e
+        if x0j != 0.0:
+            for b in range(b_):
+                c = split_cap[j, b] / x0j
+                c_next[j, b] = c
+                zeros += 1 if c == 0.0 else 0
+        else:
+            for b in range(b_):
+                c_next[j, b] = 1.0
+        if has_new:
+            for b in range(b_):
+                cap[j, b] = split_cap[j, b] + k_new[j, b]
+        else:
+            for b in range(b_):
+                cap[j, b] = split_cap[j, b]
+        for b in range(b_):
+            d, cp = demand[j, b], cap[j, b]
+            x_opt[j, b] = d if (d <= cp or cp != cp) else cp  # numpy's fmin
+        if has_stock:
+            for b in range(b_):
+                xo, sk, d = x_opt[j, b], stock_cap[j, b], demand[j, b]
+                xx = xo if (xo <= sk or sk != sk) else sk
+                x[j, b] = xx
+                rat[j, b] = xx / d if d != 0.0 else 0.0
+    return zeros > 0
 
 
 @njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
@@ -305,9 +371,17 @@ def redirect(
                     t0[k, j, b] = v[k, j, b] + a0
 
 
+def _frozen(a: F64) -> F64:
+    """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
+    out = a.copy()
+    out.flags.writeable = False
+    return out
+
+
 def warm() -> float:
-    """Load (or, the first time on a machine, compile) every kernel, on tiny arrays of the step's types; the
-    seconds it took. Ray workers call it before the first batch's clock starts."""
+    """Load (or, the first time on a machine, compile) every kernel, on tiny arrays of the types the step passes
+    (read-only where they come from the baseline, strided where they are views); the seconds it took. Ray workers
+    and the serial executor call it before the first batch's clock starts."""
     import time
 
     start = time.perf_counter()
@@ -317,19 +391,29 @@ def warm() -> float:
     inventory_cap(a3, col, x)
     inventory_cap(a3, b3, x)
     overproduction(x2, x, x, np.ones(b), np.ones(b))
-    for use_mult, keep in ((True, False), (False, True)):
-        settle_and_order(
-            a3, b3, use_mult, col, x, c3, d3, col, x, np.ones(b), np.ones((s, n, b)), col, False, np.ones((s, n, b)),
-            keep, col, cap, 1e-5, 1e-8,
-        )  # fmt: skip
-    within_bloc(np.ones((s, 2, n)), a3, b3, np.zeros(2, dtype=np.int64), np.eye(2, dtype=np.bool_))
+    none = np.empty((0, 0))
+    for x0 in (col[0], _frozen(col[0])):
+        for extra, k_new, stock_cap in ((none, none, none), (x, x, x), (none, x, x), (x, none, x), (none, none, x)):
+            outs = [np.empty((n, b)) for _ in range(7)]
+            produce(x, x2, x, np.ones(b), np.ones(b), True, x0, x, extra, k_new, stock_cap, *outs)
+    for tech in (col, _frozen(col)):
+        for use_mult, keep in ((True, False), (False, True)):
+            settle_and_order(
+                a3, b3, use_mult, tech, x, c3, d3, col, x, np.ones(b), np.ones((s, n, b)), col, False,
+                np.ones((s, n, b)), keep, col, cap, 1e-5, 1e-8,
+            )  # fmt: skip
+    for z in (np.ones((s, 2, n)), _frozen(np.ones((s, 2, n)))):
+        within_bloc(z, a3, b3, np.zeros(2, dtype=np.int64), np.eye(2, dtype=np.bool_))
     ratio(x, x2, 0.0)
     ratio(x, np.ones((n, 1)), 1.0)
     zeros = np.zeros(b, dtype=np.int64)
     recovery_step(x[:2], np.ones((2, 1)), 0.01, 0, zeros, np.full((2, b), -1), np.full((2, b), -1), 30)
-    msum(np.ones((2, s, b)), np.ones((2, s, 1)))
-    msum(np.ones((2, s, b)), np.ones((2, s, b)))
-    empty, flags, sig = np.empty((0, 0, 0)), np.ones(2, dtype=np.bool_), np.ones((s, 2, b))
-    for w_red, w_dom in ((c3, d3), (empty, empty)):
-        redirect(a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, d3, d3, d3, a3, d3, d3)
+    for w in (np.ones((2, s, 1)), np.ones((2, s, b)), _frozen(np.ones((2, s, 1))), np.ones((2, s, 2 * b))[..., ::2]):
+        msum(np.ones((2, s, b)), w)
+    empty, flags = np.empty((0, 0, 0)), np.ones(2, dtype=np.bool_)
+    for sig in (np.ones((s, 2, b)), np.ones((s, 2, 2 * b))[..., ::2]):
+        for w_red, w_dom in ((c3, d3), (empty, empty)):
+            redirect(
+                a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, d3, d3, d3, a3, d3, d3
+            )
     return time.perf_counter() - start

@@ -182,6 +182,14 @@ class Stepper:
         # first settling writes it (into ``stock_cap_next``).
         self.stock_cap: F64 | None = None
         self.stock_cap_next = np.empty((baseline.n, shocks.batch))
+        self.none2 = np.empty((0, 0))  # an absent (n, B) operand of a kernel
+        # The days on which some event's loss may be > 0 (``capacity_loss``): onset <= t < end + 1 + recovery.
+        ev = shocks.events
+        hit = ev.share > 0
+        last = ev.onset + ev.duration + 1 + np.ceil(np.maximum(ev.recovery, 1))
+        self.loss_days = (int(ev.onset[hit].min()), int(last[hit].max()) + 1) if hit.any() else (0, 0)
+        self.no_loss = np.zeros((baseline.n, shocks.batch))  # capacity_loss outside those days (never written)
+        self.c_next, self.dead = np.ones((baseline.n, shocks.batch)), False  # set by ``_produce``
         bl, sh = baseline, shocks
         r, s, b, n = bl.n_regions, bl.n_sectors, shocks.batch, bl.n
         self.r, self.s, self.b, self.n = r, s, b, n
@@ -577,8 +585,8 @@ class Stepper:
         """
         sh = self.sh
         b, n = self.b, self.n
-        if not (sh.events.share > 0).any():
-            return np.zeros((n, b))
+        if not self.loss_days[0] <= t < self.loss_days[1]:  # no event's loss on day t in any scenario
+            return self.no_loss
         end = sh.events.onset + sh.events.duration
         rec = np.maximum(sh.events.recovery, 1)
         frac = np.where(t <= end, 1.0, 1.0 - (t - 1 - end) / rec)
@@ -598,10 +606,10 @@ class Stepper:
         sh = self.sh
         frac = np.clip((t - sh.projects.online + 1) / np.maximum(sh.projects.ramp, 1), 0.0, 1.0)
         add = sh.projects.capacity * np.where(t >= sh.projects.online, frac, 0.0) * sh.projects.success
-        out = np.zeros((self.b, self.n))
+        out = np.zeros((self.n, self.b))  # C order, as the fused kernels take it
         rows = np.broadcast_to(np.arange(self.b)[:, None], add.shape)
-        np.add.at(out, (rows, sh.projects.industry), add)
-        return out.T
+        np.add.at(out, (sh.projects.industry, rows), add)  # the same additions, in the same order
+        return out
 
     def packages_active(self, t: int) -> B8:
         """Which packages are in force on day t, shape (B, K)."""
@@ -657,36 +665,12 @@ class Stepper:
             demand += (self.ct_phi * self.ct_q.sum(axis=1)[None]).reshape(n, b)
 
         # 3. Overproduction (BoARIO updates it from the third step on, from signed scarcity).
-        if t > 1 and self.fused:
-            self.k.overproduction(self.alpha, demand, self.x, self.amax, self.atau)
-        elif t > 1:
-            scarcity = _safe_div(demand - self.x, demand)
-            change = (self.amax - self.alpha) * scarcity * self.atau + (1.0 - self.alpha) * (scarcity == 0) * self.atau
-            self.alpha += change
-            self.alpha[self.alpha < 1.0] = 1.0
-
         # 4. Capacity, wanted production, inventory constraint: x = min(x_opt, min_k S_k / (psi s A_k)).
-        base_cap = self.x0 * (1.0 - self.capacity_loss(t))
-        cap = base_cap * self.alpha
-        extra = self.new_capacity(t)
-        if extra is not None:
-            cap = cap + extra
-            base_cap = base_cap + extra
-        split_cap = cap  # what splits tomorrow's orders: capacity without what expansion built (below)
-        if self.exp_on:
-            cap = cap + self.k_new
-        x_opt = np.fmin(demand, cap)
-        if self.fused and self.stock_cap is not None:  # the settled stock's constraint, from ``settle_and_order``
-            x = np.fmin(x_opt, self.stock_cap)
-        elif self.fused:  # the first day
-            x = self.k.inventory_cap(self.stock, self.inv_req, x_opt)
+        # 5. Proportional rationing (rat: the share of every order filled).
+        if self.fused:  # 3 to 5 in one pass (``fused.produce``), with tomorrow's capacity ratio
+            base_cap, split_cap, cap, x_opt, x, rat = self._produce(t, demand)
         else:
-            with np.errstate(invalid="ignore"):  # 0 * inf for an unneeded input is NaN, which fmin ignores
-                np.multiply(self.stock, self.inv_req, out=self.buf1)
-            x = np.fmin(x_opt, np.fmin.reduce(self.buf1, axis=0))
-
-        # 5. Proportional rationing and deliveries.
-        rat = self.k.ratio(x, demand, 0.0) if self.fused else _safe_div(x, demand)  # (n, B) share of every order filled
+            base_cap, split_cap, cap, x_opt, x, rat = self._produce_numpy(t, demand)
         rat3 = rat.reshape(r, s, b)
         # The fused path multiplies the plain deliveries by the intensities in its settling pass (``defer``).
         defer = self.fused and len(self.classes) == 1 and pat_o is None and div is None and not ext.counter_trade
@@ -733,6 +717,47 @@ class Stepper:
         self.x = x
         self.active_o = packages
         return rec
+
+    def _produce_numpy(self, t: int, demand: F64) -> tuple[F64, F64, F64, F64, F64, F64]:
+        """Overproduction, capacity, production and rationing of day t, (n, B) each: base_cap (capacity before
+        overproduction, what expansion aims beyond), split_cap (what splits tomorrow's orders: capacity without
+        what expansion built), cap, x_opt, x, rat."""
+        if t > 1:
+            scarcity = _safe_div(demand - self.x, demand)
+            change = (self.amax - self.alpha) * scarcity * self.atau + (1.0 - self.alpha) * (scarcity == 0) * self.atau
+            self.alpha += change
+            self.alpha[self.alpha < 1.0] = 1.0
+        base_cap = self.x0 * (1.0 - self.capacity_loss(t))
+        cap = base_cap * self.alpha
+        extra = self.new_capacity(t)
+        if extra is not None:
+            cap = cap + extra
+            base_cap = base_cap + extra
+        split_cap = cap
+        if self.exp_on:
+            cap = cap + self.k_new
+        x_opt = np.fmin(demand, cap)
+        with np.errstate(invalid="ignore"):  # 0 * inf for an unneeded input is NaN, which fmin ignores
+            np.multiply(self.stock, self.inv_req, out=self.buf1)
+        x = np.fmin(x_opt, np.fmin.reduce(self.buf1, axis=0))
+        return base_cap, split_cap, cap, x_opt, x, _safe_div(x, demand)
+
+    def _produce(self, t: int, demand: F64) -> tuple[F64, F64, F64, F64, F64, F64]:
+        """``_produce_numpy`` in one compiled pass; also sets tomorrow's capacity ratio (``c_next``, and
+        ``dead``: whether any of it is 0), which ``_order`` reads."""
+        n, b = self.n, self.b
+        none = self.none2
+        extra = self.new_capacity(t)
+        base_cap, split_cap, cap, x_opt, x, rat, self.c_next = np.empty((7, n, b))  # one allocation
+        self.dead = self.k.produce(
+            demand, self.alpha, self.x, self.amax, self.atau, t > 1, self.x0, self.capacity_loss(t),
+            none if extra is None else extra, self.k_new if self.exp_on else none,
+            none if self.stock_cap is None else self.stock_cap, base_cap, split_cap, cap, x_opt, x, rat, self.c_next,
+        )  # fmt: skip
+        if self.stock_cap is None:  # the first day: the inventory constraint of the initial stock
+            x = self.k.inventory_cap(self.stock, self.inv_req, x_opt)
+            rat = self.k.ratio(x, demand, 0.0)
+        return base_cap, split_cap, cap, x_opt, x, rat
 
     def _msum(self, a: F64, w: F64) -> F64:
         """(a w).sum(axis=1) of (R, S, B) arrays (``w`` may be (R, S, 1)): one compiled pass on the fused path."""
@@ -1222,12 +1247,11 @@ class Stepper:
         (the fused path): the day's deliveries, the intensities they still need multiplying by and whether they
         do; inventories are settled here, in the same passes, and ``use`` is None."""
         s, r, b, n = self.s, self.r, self.b, self.n
-        if settle is not None:
-            c = self.k.ratio(cap, self.x0, 1.0)
-            c3 = c.reshape(r, s, b)
+        if settle is not None:  # tomorrow's capacity ratio from ``_produce``
+            c3 = self.c_next.reshape(r, s, b)
             c_k = c3.transpose(1, 0, 2)  # (S, R, B)
             w_all = np.matmul(self.zk_t, c_k, out=self.buf4)  # (S, n, B), without wfix: the kernel adds it
-            dead = bool((c == 0).any())
+            dead = self.dead
             add, mult, deferred = settle
             settled = self.buf3  # the settled inventories; the old array becomes the spare buffer
             self.k.settle_and_order(

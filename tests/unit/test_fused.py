@@ -185,3 +185,108 @@ def test_fused_changes_no_bit_of_production_in_a_quiet_run(small: Baseline) -> N
     assert a.production_path is not None
     assert b.production_path is not None
     assert np.array_equal(a.production_path, b.production_path)
+
+
+def _reference_produce(
+    demand: np.ndarray, alpha: np.ndarray, x_prev: np.ndarray, over: bool, x0: np.ndarray, loss: np.ndarray,
+    extra: np.ndarray | None, k_new: np.ndarray | None, stock_cap: np.ndarray,
+) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """The numpy path's arithmetic (``Stepper._produce_numpy``) on its own, amax = 1.5, 1 / tau = 1 / 7."""
+    amax, atau = 1.5, 1 / 7
+    alpha = alpha.copy()
+    if over:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sc = np.where(demand != 0, (demand - x_prev) / demand, 0.0)
+        alpha += (amax - alpha) * sc * atau + (1.0 - alpha) * (sc == 0) * atau
+        alpha[alpha < 1.0] = 1.0
+    base = x0 * (1.0 - loss)
+    cap = base * alpha
+    if extra is not None:
+        cap, base = cap + extra, base + extra
+    split = cap
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(x0 != 0, split / x0, 1.0)
+    if k_new is not None:
+        cap = cap + k_new
+    x_opt = np.fmin(demand, cap)
+    x = np.fmin(x_opt, stock_cap)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rat = np.where(demand != 0, x / demand, 0.0)
+    return alpha, base, split, cap, x_opt, x, rat, c
+
+
+@pytest.mark.parametrize("over", [False, True])
+@pytest.mark.parametrize("parts", ["none", "extra", "k_new", "both"])
+def test_produce_kernel_edges(over: bool, parts: str) -> None:
+    """Zero demand (no scarcity, nothing rationed), a NaN inventory constraint (fmin ignores it), an industry with
+    no baseline output (capacity ratio 1), a capacity wiped out (a dead supplier), projects' and expansion's
+    capacity or neither: the kernel against the numpy path's arithmetic, bit for bit."""
+    rng = np.random.default_rng(5)
+    n, b = 6, 9
+    demand = rng.uniform(0.5, 2, (n, b))
+    demand[0, 0] = 0.0
+    x_prev = rng.uniform(0.5, 2, (n, b))
+    alpha = rng.uniform(0.9, 1.4, (n, b))
+    x0 = rng.uniform(1, 2, (n, 1))
+    x0[5] = 0.0
+    loss = rng.uniform(0, 0.5, (n, b))
+    loss[1, 3] = 1.0
+    stock_cap = rng.uniform(0.5, 2.5, (n, b))
+    stock_cap[2, 4] = np.nan
+    extra = rng.uniform(0, 0.2, (n, b)) if parts in ("extra", "both") else None
+    k_new = rng.uniform(0, 0.2, (n, b)) if parts in ("k_new", "both") else None
+    want = _reference_produce(demand, alpha, x_prev, over, x0, loss, extra, k_new, stock_cap)
+    got_alpha = alpha.copy()
+    outs = np.full((7, n, b), -1.0)
+    none = np.empty((0, 0))
+    dead = kernels.produce(
+        demand, got_alpha, x_prev, np.full(b, 1.5), np.full(b, 1 / 7), over, x0, loss,
+        none if extra is None else extra, none if k_new is None else k_new, stock_cap, *outs,
+    )  # fmt: skip
+    base, split, cap, x_opt, x, rat, c = outs
+    for name, w, g in zip(
+        ("alpha", "base_cap", "split_cap", "cap", "x_opt", "x", "rat", "c"),
+        want,
+        (got_alpha, base, split, cap, x_opt, x, rat, c),
+        strict=True,
+    ):
+        assert np.array_equal(g, w, equal_nan=True), name
+    assert dead == bool((want[-1] == 0).any())
+    assert dead == (extra is None)  # the wiped-out industry is dead unless a project adds capacity to it
+    assert rat[0, 0] == 0.0
+    assert c[5].tolist() == [1.0] * b
+    # The first day: no inventory constraint yet, x and rat are left to the caller.
+    untouched = np.full((7, n, b), -1.0)
+    kernels.produce(
+        demand, alpha.copy(), x_prev, np.full(b, 1.5), np.full(b, 1 / 7), over, x0, loss, none, none, none, *untouched
+    )
+    assert (untouched[4:6] == -1.0).all()
+    assert np.array_equal(untouched[3], np.fmin(demand, untouched[2]))
+
+
+def test_warm_loads_every_kernel_a_run_calls() -> None:
+    """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
+    no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
+    so that earlier tests' calls do not hide a missing type."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    code = f"""
+import sys
+from pathlib import Path
+from cluster.core import fused
+from cluster.runs import run_in_memory
+fused.warm()
+kernels = [getattr(fused, name) for name in fused.__all__ if hasattr(getattr(fused, name), "signatures")]
+before = {{k.__name__: set(k.signatures) for k in kernels}}
+for config in sorted(Path({str(root / "configs")!r}).glob("*.toml")):
+    run_in_memory(config, draws=4, days=120, batch_size=4)
+missing = {{k.__name__: set(k.signatures) - before[k.__name__] for k in kernels}}
+missing = {{name: sig for name, sig in missing.items() if sig}}
+print(missing)
+sys.exit(1 if missing else 0)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"kernels not warmed: {done.stdout}{done.stderr[-2000:]}"
