@@ -28,17 +28,22 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
 import warnings  # noqa: E402
 from dataclasses import replace  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from cluster.core import Baseline, Extensions, ShockBatch, embargo_links, simulate  # noqa: E402
 from cluster.core.baseline import DAYS_PER_YEAR  # noqa: E402
 from cluster.economy import Economy, synthetic  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from blas import blas_line  # noqa: E402
 
 REGION, SECTOR, SHARE, OCCURRENCE, DURATION, RECOVERY = "R03", "S02", 0.3, 5, 10, 90
 
@@ -209,6 +214,7 @@ def main() -> None:
     }
     peak_alloc = core_peak_mb(bl, full, 30, Extensions())
     print(f"economy: {economy.id}, n = {bl.n} industries; {args.steps} steps; medians of {args.repeats} runs")
+    print(blas_line())
     print(f"BoARIO 0.7.2, 1 scenario:           {med['boario']:8.2f} s  {rate['boario']:10.0f} scenario-days/s")
     print(
         f"core, B={args.batch}, extensions off:    {med['plain']:8.2f} s  {rate['plain']:10.0f} scenario-days/s"

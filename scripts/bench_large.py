@@ -32,6 +32,7 @@ from cluster.economy import synthetic  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_core import shocks  # noqa: E402
+from blas import blas_line  # noqa: E402
 
 PILOT_DAYS = 15
 #: Share of the budget the projection may fill: the pilot's days do not reach every allocation of a year.
@@ -55,6 +56,7 @@ def main() -> None:
     economy = synthetic(args.regions, args.sectors, seed=0, n_domestic=8)
     bl = economy.baseline()
     print(f"economy {economy.id}: n = {bl.n} industries; built in {time.perf_counter() - start:.1f} s")
+    print(blas_line())
     chunk = importlib.import_module("cluster.core.simulate")._CHUNK
     base_mb = _rss_mb()  # the economy and the imports, before any run
     pilot = {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from cluster.plan import Plan
 from cluster.runner import RunStats, execute
 from cluster.schema import RESULT_SCHEMA, with_provenance
 from cluster.store import EncodedJob
+
+sys.path.insert(0, str(Path(__file__).parent))
+from blas import blas_line
 
 WORKERS = 2
 
@@ -63,6 +67,7 @@ def main() -> None:
         f"config {_shown(args.config)}: {n} draws x {len(plan.policies)} policies x {plan.steps} days, batches of "
         f"{args.batch_size}; medians of {args.repeats}" + ("; tables encoded to Parquet bytes" if args.encoded else "")
     )
+    print(blas_line())
     print(f"serial, in-process:   {serial:8.2f} s  {n / serial:8.2f} scenarios/s")
     print(f"Ray, {WORKERS} workers:        {ray:8.2f} s  {n / ray:8.2f} scenarios/s  (+ {startup:.2f} s to start Ray)")
     per_worker = serial / WORKERS

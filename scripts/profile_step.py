@@ -39,6 +39,7 @@ from cluster.economy import synthetic  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_core import shocks  # noqa: E402
+from blas import blas_line  # noqa: E402
 
 _NAME = re.compile(r"\b(self\.)?([A-Za-z_]\w*)")
 
@@ -145,6 +146,7 @@ def main() -> None:
     r, s, b, n = bl.n_regions, bl.n_sectors, args.batch, bl.n
     what = "every mechanism off" if args.plain else "every mechanism on"
     print(f"economy {economy.id}: R = {r}, S = {s}, n = {n}; B = {b}; {what}; kernel {args.kernel}; {args.steps} steps")
+    print(blas_line())
     print(
         f"step without the profiler: {ms:.2f} ms (median of {args.repeats} years), "
         f"{b * args.steps / statistics.median(plain):.0f} scenario-days/s; under it: "
