@@ -14,7 +14,10 @@ import os
 import subprocess
 import sys
 
-_PROBE = "import numpy, threadpoolctl; print(threadpoolctl.threadpool_info()[0].get('architecture', '?'))"
+_PROBE = (
+    "import numpy, threadpoolctl; print(next((i.get('architecture', '?') for i in threadpoolctl.threadpool_info()"
+    " if 'numpy' in str(i.get('filepath', ''))), '?'))"
+)
 
 
 def _own_kernel() -> str:
@@ -32,7 +35,8 @@ def blas_line() -> str:
     info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
     if not info:
         return "BLAS: none found by threadpoolctl"
-    first = info[0]
+    # numpy's own (scipy, loaded by BoARIO and pymrio, brings another OpenBLAS): the one the core's products run on.
+    first = next((i for i in info if "numpy" in str(i.get("filepath", ""))), info[0])
     kernel = first.get("architecture", "?")
     threads = first.get("num_threads")
     line = f"BLAS: {first.get('internal_api')} {first.get('version')}, kernel {kernel}, {threads} thread(s)"
