@@ -19,7 +19,6 @@ from numpy.typing import NDArray
 __all__ = [
     "inventory_cap",
     "msum",
-    "overproduction",
     "produce",
     "ratio",
     "recovery_step",
@@ -33,28 +32,15 @@ F64 = NDArray[np.float64]
 
 
 @njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
-def overproduction(alpha: F64, demand: F64, x: F64, amax: F64, atau: F64) -> None:  # pragma: no cover - compiled
-    """BoARIO's overproduction step, in place, (n, B): scarcity = (demand - x) / demand (0 where demand is 0),
-    alpha += (amax - alpha) scarcity / tau + (1 - alpha) [scarcity = 0] / tau, then alpha >= 1. ``atau`` is 1 / tau,
-    ``amax`` and ``atau`` are (B,)."""
-    n, b_ = alpha.shape
-    for j in range(n):
-        for b in range(b_):
-            d = demand[j, b]
-            sc = (d - x[j, b]) / d if d != 0.0 else 0.0
-            a = alpha[j, b]
-            a = a + ((amax[b] - a) * sc * atau[b] + (1.0 - a) * (1.0 if sc == 0.0 else 0.0) * atau[b])
-            alpha[j, b] = 1.0 if a < 1.0 else a
-
-
-@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
 def produce(
     demand: F64, alpha: F64, x_prev: F64, amax: F64, atau: F64, over: bool, x0: F64, loss: F64, extra: F64,
     k_new: F64, stock_cap: F64, base_cap: F64, split_cap: F64, cap: F64, x_opt: F64, x: F64, rat: F64, c_next: F64,
 ) -> bool:  # pragma: no cover - compiled  # fmt: skip
     """The step's production of the day in one pass over (n, B), the numpy path's arithmetic in its order:
 
-    * with ``over``, ``overproduction`` (alpha updated in place from ``demand`` and ``x_prev``);
+    * with ``over``, BoARIO's overproduction step, in place: scarcity = (demand - x_prev) / demand (0 where demand
+      is 0), alpha += (amax - alpha) scarcity / tau + (1 - alpha) [scarcity = 0] / tau, then alpha >= 1 (``atau``
+      is 1 / tau);
     * base_cap = x0 (1 - loss) (+ extra), split_cap = base_cap alpha (+ extra), cap = split_cap (+ k_new), where
       ``extra`` and ``k_new`` are skipped when empty (no projects, no expansion);
     * tomorrow's capacity ratio c_next = split_cap / x0 (1 where x0 is 0); returns whether any of it is 0;
@@ -390,7 +376,6 @@ def warm() -> float:
     col, x, x2, cap = np.ones((s, n, 1)), np.ones((n, b)), np.ones((n, b)), np.empty((n, b))
     inventory_cap(a3, col, x)
     inventory_cap(a3, b3, x)
-    overproduction(x2, x, x, np.ones(b), np.ones(b))
     none = np.empty((0, 0))
     for x0 in (col[0], _frozen(col[0])):
         for extra, k_new, stock_cap in ((none, none, none), (x, x, x), (none, x, x), (x, none, x), (none, none, x)):
