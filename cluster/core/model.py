@@ -61,6 +61,11 @@ def _kernels() -> ModuleType:
     return fused
 
 
+#: An absent (n, B) or (S, n, B) operand of a fused kernel (no projects, no expansion, no substitution, ...).
+_ABSENT2 = np.empty((0, 0))
+_ABSENT3 = np.empty((0, 0, 0))
+
+
 def _surely_apart(a_sum: F64, b_sum: F64, size: int) -> B8:
     """Per scenario, True when ``numpy.allclose(a, b)`` must be False, judged from the sums of a and b >= 0.
 
@@ -182,12 +187,11 @@ class Stepper:
         # first settling writes it (into ``stock_cap_next``).
         self.stock_cap: F64 | None = None
         self.stock_cap_next = np.empty((baseline.n, shocks.batch))
-        self.none2 = np.empty((0, 0))  # an absent (n, B) operand of a kernel
         # The days on which some event's loss may be > 0 (``capacity_loss``): onset <= t < end + 1 + recovery.
         ev = shocks.events
         hit = ev.share > 0
-        last = ev.onset + ev.duration + 1 + np.ceil(np.maximum(ev.recovery, 1))
-        self.loss_days = (int(ev.onset[hit].min()), int(last[hit].max()) + 1) if hit.any() else (0, 0)
+        last = ev.onset + ev.duration + 1 + np.maximum(ev.recovery, 1)  # the first day with no loss left
+        self.loss_days = (int(ev.onset[hit].min()), int(last[hit].max())) if hit.any() else (0, 0)
         self.no_loss = np.zeros((baseline.n, shocks.batch))  # capacity_loss outside those days (never written)
         self.c_next, self.dead = np.ones((baseline.n, shocks.batch)), False  # set by ``_produce``
         bl, sh = baseline, shocks
@@ -592,7 +596,7 @@ class Stepper:
         frac = np.where(t <= end, 1.0, 1.0 - (t - 1 - end) / rec)
         frac = np.where((t >= sh.events.onset) & (frac > 0), frac, 0.0)
         if not frac.any():
-            return np.zeros((n, b))
+            return self.no_loss
         # Summed in the order of the events, as numpy.add.at would (bincount adds its weights in order).
         flat = (sh.events.industry * b + np.arange(b)[:, None]).ravel()
         delta = np.bincount(flat, weights=(sh.events.share * frac).ravel(), minlength=n * b).reshape(n, b)
@@ -746,7 +750,7 @@ class Stepper:
         """``_produce_numpy`` in one compiled pass; also sets tomorrow's capacity ratio (``c_next``, and
         ``dead``: whether any of it is 0), which ``_order`` reads."""
         n, b = self.n, self.b
-        none = self.none2
+        none = _ABSENT2
         extra = self.new_capacity(t)
         base_cap, split_cap, cap, x_opt, x, rat, self.c_next = np.empty((7, n, b))  # one allocation
         self.dead = self.k.produce(
@@ -1345,7 +1349,7 @@ class Stepper:
         """The share of a blocked need redirected today, sub x ramp x [in force], per (product, buyer region,
         scenario): sig, and sig_d for domestic buyers under cooperation (their faster clock, times gamma); an empty
         array where not needed (no substitution, no split)."""
-        empty = np.empty((0, 0, 0))
+        empty = _ABSENT3
         if not substitution:
             return empty, empty
         sh = self.sh
@@ -1393,7 +1397,7 @@ class Stepper:
         """``_redirect`` in one compiled pass (``fused.redirect``), which also writes tomorrow's V + U per class
         (``self.tt``); the blocked need is written over ``w_open``."""
         s, b, n = self.s, self.b, self.n
-        empty = np.empty((0, 0, 0))
+        empty = _ABSENT3
         split = w_dom is not None
         q, u0, t0 = (np.empty((s, n, b)) if w_red is not None else empty for _ in range(3))
         u1, t1 = (np.empty((s, n, b)) if split else empty for _ in range(2))
