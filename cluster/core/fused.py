@@ -305,56 +305,85 @@ def msum(a: F64, w: F64) -> F64:  # pragma: no cover - compiled
 @njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
 def redirect(
     w_open: F64, w_all: F64, need: F64, dead: bool, w_red: F64, w_dom: F64, gamma: F64, dom: NDArray[np.bool_],
-    sig: F64, sig_d: F64, split: bool, min_share: float, q: F64, u0: F64, u1: F64, v: F64, t0: F64, t1: F64,
+    sig: F64, sig_d: F64, split: bool, min_share: float, keep: NDArray[np.bool_], tgt: NDArray[np.int64], u0: F64,
+    u1: F64, v: F64, t0: F64, t1: F64, unfilled: F64,
 ) -> None:  # pragma: no cover - compiled  # fmt: skip
-    """The order split under sanctions, in one pass (``Stepper._order_split``'s numpy arithmetic, in its order):
+    """The order split under sanctions, in one pass (``Stepper._redirect``'s and ``Stepper._unfilled``'s numpy
+    arithmetic, in their order), per buyer (k, j):
 
-    * ``w_open`` becomes the blocked need, max(1 - w_open / w_all, 0) need (the ratio 0 where w_all is 0 and
-      ``dead``);
-    * ``w_red`` (skipped when it is empty: no substitution): + (gamma - 1) w_dom for domestic buyer regions when
-      ``split``, then 0 below ``min_share`` w_all; ``q`` = blocked / w_red (0 where that is 0);
-    * the redirected intensities u0 = q sig_d, u1 = q sig by buyer region (``split``; else u0 = q sig), and
-      tomorrow's order intensities per origin class, t0 = v + u0, t1 = v + u1 (``Stepper._intensities``).
+    * the blocked need, max(1 - w_open / w_all, 0) need (the ratio 0 where w_all is 0 and ``dead``);
+    * when ``w_red`` is not empty (substitution): w_red + (gamma - 1) w_dom for domestic buyer regions when
+      ``split``, then 0 below ``min_share`` w_all, and q = blocked / w_red (0 where that is 0);
+    * tomorrow's order intensities per origin class, t0 = v + u0, t1 = v + u1 (``Stepper._intensities``), with the
+      redirected intensities u0 = q sig_d, u1 = q sig (``split``; else t0 = v + u0, u0 = q sig), which are stored
+      for the buyer regions ``keep`` (R,) names alone (those the blocks read them for);
+    * when ``unfilled`` (S, R_t x S, B) is not empty (counter-trade), for buyer regions with ``tgt`` >= 0 (their
+      place among the targets): the need no supplier takes, blocked - q (sig_d w_dom + sig (w_red - gamma w_dom))
+      (``split``), blocked - u0 w_red (substitution alone), or the blocked need (no substitution).
 
-    Arrays are (S, n, B) with n = R x S buyers, region-major; ``sig``, ``sig_d``, ``gamma`` are (S, R, B) and (R, B).
+    ``w_open``, ``w_red`` and ``w_dom`` are read only. Arrays are (S, n, B) with n = R x S buyers, region-major;
+    ``sig``, ``sig_d`` are (S, R, B), ``gamma`` (R, B).
     """
     s_, n, b_ = w_all.shape
     sub = w_red.shape[0] > 0
+    want = unfilled.shape[0] > 0
+    bl = np.empty(b_)  # the row's blocked need, w_red and q: in the cache between the loops
+    wr = np.empty(b_)
+    q = np.empty(b_)
+    # Per buyer, one branch-free loop over the scenarios per stage and case, so that each vectorises.
     for k in range(s_):
         for j in range(n):
             rd = j // s_
             home = split and dom[rd]
-            # One branch-free inner loop per case, so that each vectorises.
             for b in range(b_):
                 wa = w_all[k, j, b]
                 ratio = 0.0 if (dead and wa == 0.0) else w_open[k, j, b] / wa
-                bl = 1.0 - ratio
-                bl = bl if (bl >= 0.0 or bl != bl) else 0.0  # numpy's maximum: NaN stays
-                w_open[k, j, b] = bl * need[k, j, b]
-            if not sub:
+                x = 1.0 - ratio
+                x = x if (x >= 0.0 or x != x) else 0.0  # numpy's maximum: NaN stays
+                bl[b] = x * need[k, j, b]
+            ti = tgt[rd]
+            if sub:
+                if home:
+                    for b in range(b_):
+                        wr[b] = w_red[k, j, b] + (gamma[rd, b] - 1.0) * w_dom[k, j, b]
+                else:
+                    for b in range(b_):
+                        wr[b] = w_red[k, j, b]
+                for b in range(b_):
+                    w = wr[b]
+                    w = 0.0 if w < min_share * w_all[k, j, b] else w
+                    wr[b] = w
+                    q[b] = bl[b] / w if w != 0.0 else 0.0
+                if split:
+                    for b in range(b_):
+                        vv = v[k, j, b]
+                        t0[k, j, b] = vv + q[b] * sig_d[k, rd, b]
+                        t1[k, j, b] = vv + q[b] * sig[k, rd, b]
+                    if keep[rd]:
+                        for b in range(b_):
+                            u0[k, j, b] = q[b] * sig_d[k, rd, b]
+                            u1[k, j, b] = q[b] * sig[k, rd, b]
+                else:
+                    for b in range(b_):
+                        t0[k, j, b] = v[k, j, b] + q[b] * sig[k, rd, b]
+                    if keep[rd]:
+                        for b in range(b_):
+                            u0[k, j, b] = q[b] * sig[k, rd, b]
+            if not want or ti < 0:
                 continue
-            if home:
+            col = ti * s_ + j - rd * s_
+            if not sub:
                 for b in range(b_):
-                    w_red[k, j, b] = w_red[k, j, b] + (gamma[rd, b] - 1.0) * w_dom[k, j, b]
-            for b in range(b_):
-                wr = w_red[k, j, b]
-                wr = 0.0 if wr < min_share * w_all[k, j, b] else wr
-                w_red[k, j, b] = wr
-                q[k, j, b] = w_open[k, j, b] / wr if wr != 0.0 else 0.0
-            if split:
+                    unfilled[k, col, b] = bl[b]
+            elif split:
                 for b in range(b_):
-                    qq, vv = q[k, j, b], v[k, j, b]
-                    a0 = qq * sig_d[k, rd, b]
-                    a1 = qq * sig[k, rd, b]
-                    u0[k, j, b] = a0
-                    u1[k, j, b] = a1
-                    t0[k, j, b] = vv + a0
-                    t1[k, j, b] = vv + a1
+                    wd = w_dom[k, j, b]
+                    moved = sig_d[k, rd, b] * wd
+                    moved = moved + sig[k, rd, b] * (wr[b] - gamma[rd, b] * wd)
+                    unfilled[k, col, b] = bl[b] - q[b] * moved
             else:
                 for b in range(b_):
-                    a0 = q[k, j, b] * sig[k, rd, b]
-                    u0[k, j, b] = a0
-                    t0[k, j, b] = v[k, j, b] + a0
+                    unfilled[k, col, b] = bl[b] - (q[b] * sig[k, rd, b]) * wr[b]
 
 
 def _frozen(a: F64) -> F64:
@@ -395,10 +424,12 @@ def warm() -> float:
     recovery_step(x[:2], np.ones((2, 1)), 0.01, 0, zeros, np.full((2, b), -1), np.full((2, b), -1), 30)
     for w in (np.ones((2, s, 1)), np.ones((2, s, b)), _frozen(np.ones((2, s, 1))), np.ones((2, s, 2 * b))[..., ::2]):
         msum(np.ones((2, s, b)), w)
-    empty, flags = np.empty((0, 0, 0)), np.ones(2, dtype=np.bool_)
+    empty, flags, tgt = np.empty((0, 0, 0)), np.ones(2, dtype=np.bool_), np.array([0, -1], dtype=np.int64)
     for sig in (np.ones((s, 2, b)), np.ones((s, 2, 2 * b))[..., ::2]):
         for w_red, w_dom in ((c3, d3), (empty, empty)):
-            redirect(
-                a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, d3, d3, d3, a3, d3, d3
-            )
+            for unfilled in (np.empty((s, 2, b)), empty):
+                redirect(
+                    a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, flags, tgt, d3, d3,
+                    a3, d3, d3, unfilled,
+                )  # fmt: skip
     return time.perf_counter() - start

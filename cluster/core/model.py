@@ -275,6 +275,15 @@ class Stepper:
             self.gamma_rd[dom] = sh.cooperation.weight
             self.speed_rd[dom] = sh.cooperation.speedup
         self.blocks: list[_Block] = self._make_blocks() if ext.sanctions else []
+        # Buyer regions whose U is read (the blocks' destinations), and the targets' places (-1 elsewhere), for
+        # ``_redirect_fused``; whether the barter channel wants the targets' unfilled needs.
+        self.keep_u = np.zeros(r, dtype=bool)
+        for blk in self.blocks:
+            self.keep_u[blk.d] = True
+        self.tgt_pos = np.full(r, -1, dtype=np.int64)
+        self.tgt_pos[self.tgt_idx] = np.arange(self.tgt_idx.size)
+        self.want_unfilled = ext.counter_trade and self.tgt_idx.size > 0
+        self.red_bufs: F64 | None = None  # U and V + U per class (``_redirect_fused``), kept across days
         self._patterns: dict[bytes, _Pattern] = {}
         self.ct_phi = np.zeros((r, s, b))  # split of channel imports over friendly suppliers
         if ext.counter_trade:
@@ -1323,26 +1332,12 @@ class Stepper:
                 if w_dom is not None and blk.cls == 0:
                     w_dom.reshape(s, r, s, b)[:, blk.d] -= g
         sig, sig_d = self._clocks(t, active, w_red is not None, w_dom is not None)
+        # unfilled (S, R_t, S_b, B): the target buyers' needs no supplier takes, for the barter channel
         if self.fused:
-            blocked, q, us = self._redirect_fused(need, w_open, w_all, w_red, w_dom, dead, sig, sig_d)
+            self.u, unfilled = self._redirect_fused(need, w_open, w_all, w_red, w_dom, dead, sig, sig_d)
         else:
-            blocked, q, us = self._redirect(need, w_open, w_all, w_red, w_dom, dead, sig, sig_d)
-        self.u = us
-        unfilled = None  # (S, R_t, S_b, B): the target buyers' needs no supplier takes, for the barter channel
-        if ext.counter_trade and self.tgt_idx.size > 0:
-            tcols = self.tgt_idx
-
-            def on_targets(a: F64) -> F64:
-                return a.reshape(s, r, s, b)[:, tcols]  # type: ignore[no-any-return]
-
-            unfilled = on_targets(blocked).copy()
-            if w_red is not None and us is not None and w_dom is None:
-                unfilled -= on_targets(us[0]) * on_targets(w_red)
-            elif w_red is not None and q is not None and w_dom is not None:  # redirected: q (sig W + sig_d gamma W_dom)
-                w_dom_t = on_targets(w_dom)
-                moved = sig_d[:, tcols, None] * w_dom_t
-                moved += sig[:, tcols, None] * (on_targets(w_red) - self.gamma_rd[tcols][None, :, None] * w_dom_t)
-                unfilled -= on_targets(q) * moved
+            blocked, q, self.u = self._redirect(need, w_open, w_all, w_red, w_dom, dead, sig, sig_d)
+            unfilled = self._unfilled(blocked, q, self.u, w_red, w_dom, sig, sig_d) if self.want_unfilled else None
         self._order_adaptation(t, active, pat, unfilled)
 
     def _clocks(self, t: int, active: B8, substitution: bool, split: bool) -> tuple[F64, F64]:
@@ -1391,25 +1386,55 @@ class Stepper:
         # and domestic buyers ramp faster (sig_d).
         return blocked, q, [(q4 * sig_d[:, :, None]).reshape(s, n, b), (q4 * sig[:, :, None]).reshape(s, n, b)]
 
+    def _unfilled(
+        self, blocked: F64, q: F64 | None, us: list[F64] | None, w_red: F64 | None, w_dom: F64 | None, sig: F64,
+        sig_d: F64,
+    ) -> F64:  # fmt: skip
+        """The target buyers' needs no supplier takes, (S, R_t, S_b, B), for the barter channel: the blocked need
+        less what is redirected, q (sig W_red + sig_d gamma W_dom) under cooperation, U W_red without."""
+        s, r, b = self.s, self.r, self.b
+        tcols = self.tgt_idx
+
+        def on_targets(a: F64) -> F64:
+            return a.reshape(s, r, s, b)[:, tcols]  # type: ignore[no-any-return]
+
+        unfilled = on_targets(blocked).copy()
+        if w_red is not None and us is not None and w_dom is None:
+            unfilled -= on_targets(us[0]) * on_targets(w_red)
+        elif w_red is not None and q is not None and w_dom is not None:  # redirected: q (sig W + sig_d gamma W_dom)
+            w_dom_t = on_targets(w_dom)
+            moved = sig_d[:, tcols, None] * w_dom_t
+            moved += sig[:, tcols, None] * (on_targets(w_red) - self.gamma_rd[tcols][None, :, None] * w_dom_t)
+            unfilled -= on_targets(q) * moved
+        return unfilled
+
     def _redirect_fused(
         self, need: F64, w_open: F64, w_all: F64, w_red: F64 | None, w_dom: F64 | None, dead: bool, sig: F64, sig_d: F64
-    ) -> tuple[F64, F64 | None, list[F64] | None]:
-        """``_redirect`` in one compiled pass (``fused.redirect``), which also writes tomorrow's V + U per class
-        (``self.tt``); the blocked need is written over ``w_open``."""
+    ) -> tuple[list[F64] | None, F64 | None]:
+        """``_redirect`` and ``_unfilled`` in one compiled pass (``fused.redirect``), which also writes tomorrow's
+        V + U per class (``self.tt``): U per origin class (None without substitution) and the unfilled needs (None
+        without counter-trade)."""
         s, b, n = self.s, self.b, self.n
         empty = _ABSENT3
         split = w_dom is not None
-        q, u0, t0 = (np.empty((s, n, b)) if w_red is not None else empty for _ in range(3))
-        u1, t1 = (np.empty((s, n, b)) if split else empty for _ in range(2))
+        if w_red is not None and self.red_bufs is None:
+            # Kept across days: written in place each day after the day's last reads of U and V + U; U stays 0
+            # for the buyers not in ``keep_u`` (never read).
+            self.red_bufs = np.zeros((4, s, n, b))
+        u0, t0, u1, t1 = (empty,) * 4 if self.red_bufs is None else self.red_bufs
+        if not split:
+            u1 = t1 = empty
+        unfilled = np.empty((s, self.tgt_idx.size, s, b)) if self.want_unfilled else None
         self.k.redirect(
             w_open, w_all, need, dead, empty if w_red is None else w_red, empty if w_dom is None else w_dom,
-            self.gamma_rd, self.bl.domestic, sig, sig_d, split, _MIN_SHARE, q, u0, u1, self.v, t0, t1,
+            self.gamma_rd, self.bl.domestic, sig, sig_d, split, _MIN_SHARE, self.keep_u, self.tgt_pos, u0, u1, self.v,
+            t0, t1, empty if unfilled is None else unfilled.reshape(s, -1, b),
         )  # fmt: skip
         if w_red is None:
             self.tt = None
-            return w_open, None, None
+            return None, unfilled
         self.tt = [t0, t1] if split else [t0]
-        return w_open, q, [u0, u1] if split else [u0]
+        return [u0, u1] if split else [u0], unfilled
 
     # ---------------------------------------------------------------------------- counter-trade --
     def _order_adaptation(self, t: int, active: B8, pat: _Pattern | None, unfilled: F64 | None) -> None:

@@ -4,13 +4,16 @@ mechanism, every metric, trajectories and period tables within 1e-12 relative; a
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from batches import NARROW, varied_batch
 
-from cluster.core import Baseline, Extensions, ShockBatch, simulate
+from cluster.core import Baseline, Extensions, ShockBatch, embargo_links, simulate
 from cluster.core import fused as kernels
 from cluster.core.metrics import METRICS
+from cluster.core.model import Stepper
 from cluster.economy import synthetic
 from cluster.errors import ShapeError
 
@@ -262,6 +265,67 @@ def test_produce_kernel_edges(over: bool, parts: str) -> None:
     )
     assert (untouched[4:6] == -1.0).all()
     assert np.array_equal(untouched[3], np.fmin(demand, untouched[2]))
+
+
+@pytest.mark.parametrize("ext", ["all", "no_cooperation", "no_substitution"])
+@pytest.mark.parametrize("dead", [False, True])
+def test_redirect_kernel_edges(small: Baseline, ext: str, dead: bool) -> None:
+    """The order split under sanctions (``_redirect_fused``) against the numpy path's arithmetic (``_redirect`` and
+    ``_unfilled``), bit for bit, on the same arbitrary weights: buyers with no supplier at all (0 / 0 with a dead
+    supplier), links more than closed (the blocked share clipped at 1), redirectable weights below the floor (no
+    redirected orders), with cooperation (two origin classes), without it, and without substitution. Tomorrow's
+    intensities V + U for every buyer, U where the blocks read it, the targets' unfilled needs."""
+    extensions = {
+        "all": Extensions(),
+        "no_cooperation": Extensions(cooperation=False),
+        "no_substitution": Extensions(substitution=False),
+    }[ext]
+    sh = varied_batch(small, 9, seed=4)
+    # A coalition of all partners but one: that one's links stay open, so its buyers' U is never read.
+    coalition = np.broadcast_to(~sh.target & (np.arange(small.n_regions) != small.n_regions - 1), (9, small.n_regions))
+    bans = np.random.default_rng(3).uniform(size=(2, 9, small.n_sectors)) < 0.6
+    embargo = embargo_links(sh.target, coalition, bans[0], bans[1])[:, None]
+    sh = replace(sh, sanctions=replace(sh.sanctions, embargo=embargo))
+    ref = Stepper(small, sh, extensions, kernel="numpy")
+    got = Stepper(small, sh, extensions, kernel="fused")
+    s, n, b = ref.s, ref.n, ref.b
+    rng = np.random.default_rng(8)
+    w_all = rng.uniform(0.5, 2.0, (s, n, b))
+    w_all[0, 1, :3] = 0.0  # no supplier at all (w_open 0 too)
+    w_open = w_all * rng.uniform(-0.2, 1.0, (s, n, b))  # below 0: more than closed
+    w_open[0, 1, :3] = 0.0
+    need = rng.uniform(0.0, 3.0, (s, n, b))
+    sub = extensions.substitution
+    w_red = w_open * rng.uniform(0.0, 1.0, (s, n, b)) if sub else None
+    if w_red is not None:
+        w_red[1, 2, :4] = 1e-9 * w_all[1, 2, :4]  # below the floor: no redirected orders
+    split = len(ref.classes) > 1
+    assert split == extensions.cooperation
+    w_dom = w_red * rng.uniform(0.0, 1.0, (s, n, b)) if split and w_red is not None else None
+    sig = rng.uniform(0.0, 1.0, (s, ref.r, b)) if sub else np.empty((0, 0, 0))  # absent
+    sig_d = rng.uniform(0.0, 2.0, (s, ref.r, b)) if split else np.empty((0, 0, 0))
+    v = rng.uniform(0.5, 1.5, (s, n, b))
+    ref.v, got.v = v.copy(), v.copy()
+    w_open2, w_red2, w_dom2 = (None if a is None else a.copy() for a in (w_open, w_red, w_dom))  # numpy's change
+    with np.errstate(divide="ignore", invalid="ignore"):
+        blocked, q, us = ref._redirect(need, w_open, w_all, w_red, w_dom, dead, sig, sig_d)
+        unfilled = ref._unfilled(blocked, q, us, w_red, w_dom, sig, sig_d)
+    u_got, unfilled_got = got._redirect_fused(need, w_open2, w_all, w_red2, w_dom2, dead, sig, sig_d)
+    assert unfilled_got is not None
+    assert np.array_equal(unfilled_got, unfilled, equal_nan=True)
+    assert np.isfinite(unfilled).all() == dead  # 0 / 0 is NaN unless a supplier is dead
+    if us is None:
+        assert u_got is None
+        assert got.tt is None
+        return
+    assert u_got is not None
+    assert got.tt is not None
+    keep = np.repeat(got.keep_u, s)  # buyer columns of the regions whose U is read
+    assert 0 < keep.sum() < n  # some buyers' U is stored, some not: both paths of the kernel run
+    for c, u in enumerate(us):
+        assert np.array_equal(got.tt[c], v + u, equal_nan=True)
+        assert np.array_equal(u_got[c][:, keep], u[:, keep], equal_nan=True)
+        assert (u_got[c][:, ~keep] == 0.0).all()  # never written
 
 
 def test_warm_loads_every_kernel_a_run_calls() -> None:
