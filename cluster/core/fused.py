@@ -17,6 +17,8 @@ from numba import njit
 from numpy.typing import NDArray
 
 __all__ = [
+    "block_deliveries",
+    "block_weights",
     "inventory_cap",
     "msum",
     "produce",
@@ -386,6 +388,97 @@ def redirect(
                     unfilled[k, col, b] = bl[b] - (q[b] * sig[k, rd, b]) * wr[b]
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def block_weights(
+    zt: F64, c3: F64, o: NDArray[np.int64], d: NDArray[np.int64], cl: F64, tc: F64, w_open: F64, w_red: F64, w_dom: F64
+) -> None:  # pragma: no cover - compiled
+    """One block's corrections of the split weights (``Stepper._order_split``), in place: for buyer j = (d, s),
+    w_open[k, j] -= sum_o zt[k, d, s, o] c[o, k] closed[k, d, o], and w_red (and w_dom, each skipped when empty)
+    -= the same sum over ``touched``, summed over the block's origins in their order. ``zt`` is (S, D, S_b, O),
+    ``c3`` the capacity ratio (R, S, B), ``cl`` and ``tc`` (S, D, O, B), the weights (S, n, B)."""
+    s_, nd, sb, no = zt.shape
+    b_ = w_open.shape[2]
+    red = w_red.shape[0] > 0
+    dom = w_dom.shape[0] > 0
+    y1 = np.empty((no, b_))  # c x closed and c x touched of the destination's origins
+    y2 = np.empty((no, b_))
+    a1 = np.empty(b_)
+    a2 = np.empty(b_)
+    for k in range(s_):
+        for di in range(nd):
+            for oi in range(no):
+                ro = o[oi]
+                for b in range(b_):
+                    y1[oi, b] = c3[ro, k, b] * cl[k, di, oi, b]
+                if red:
+                    for b in range(b_):
+                        y2[oi, b] = c3[ro, k, b] * tc[k, di, oi, b]
+            for s in range(sb):
+                j = d[di] * sb + s
+                for b in range(b_):
+                    a1[b] = 0.0
+                    a2[b] = 0.0
+                for oi in range(no):
+                    z = zt[k, di, s, oi]
+                    for b in range(b_):
+                        a1[b] += z * y1[oi, b]
+                    if red:
+                        for b in range(b_):
+                            a2[b] += z * y2[oi, b]
+                for b in range(b_):
+                    w_open[k, j, b] -= a1[b]
+                if red:
+                    for b in range(b_):
+                        w_red[k, j, b] -= a2[b]
+                if dom:
+                    for b in range(b_):
+                        w_dom[k, j, b] -= a2[b]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def block_deliveries(
+    zt: F64, rc3: F64, o: NDArray[np.int64], d: NDArray[np.int64], cl: F64, tc: F64, v: F64, u: F64, add: F64
+) -> None:  # pragma: no cover - compiled
+    """One block's correction of the deliveries (``Stepper._deliveries``), in place: for buyer j = (d, s),
+    add[k, j] -= v[k, j] sum_o zt[k, d, s, o] rc[o, k] closed[k, d, o] + u[k, j] sum_o zt[k, d, s, o] rc[o, k]
+    touched[k, d, o] (the second term skipped when ``u`` is empty). Shapes as ``block_weights``; ``rc3`` is the
+    rationing ratio times the capacity ratio (R, S, B)."""
+    s_, nd, sb, no = zt.shape
+    b_ = add.shape[2]
+    red = u.shape[0] > 0
+    y1 = np.empty((no, b_))
+    y2 = np.empty((no, b_))
+    a1 = np.empty(b_)
+    a2 = np.empty(b_)
+    for k in range(s_):
+        for di in range(nd):
+            for oi in range(no):
+                ro = o[oi]
+                for b in range(b_):
+                    y1[oi, b] = rc3[ro, k, b] * cl[k, di, oi, b]
+                if red:
+                    for b in range(b_):
+                        y2[oi, b] = rc3[ro, k, b] * tc[k, di, oi, b]
+            for s in range(sb):
+                j = d[di] * sb + s
+                for b in range(b_):
+                    a1[b] = 0.0
+                    a2[b] = 0.0
+                for oi in range(no):
+                    z = zt[k, di, s, oi]
+                    for b in range(b_):
+                        a1[b] += z * y1[oi, b]
+                    if red:
+                        for b in range(b_):
+                            a2[b] += z * y2[oi, b]
+                if red:
+                    for b in range(b_):
+                        add[k, j, b] -= a1[b] * v[k, j, b] + a2[b] * u[k, j, b]
+                else:
+                    for b in range(b_):
+                        add[k, j, b] -= a1[b] * v[k, j, b]
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -432,4 +525,8 @@ def warm() -> float:
                     a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, flags, tgt, d3, d3,
                     a3, d3, d3, unfilled,
                 )  # fmt: skip
+    zt, idx, blk = np.ones((s, 1, s, 1)), np.zeros(1, dtype=np.int64), np.ones((s, 1, 1, b))
+    for red in (c3, empty):  # with substitution or without
+        block_weights(zt, np.ones((2, s, b)), idx, idx, blk, blk, a3, red, red)
+        block_deliveries(zt, np.ones((2, s, b)), idx, idx, blk, blk, a3, red, b3)
     return time.perf_counter() - start

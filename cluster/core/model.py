@@ -838,6 +838,10 @@ class Stepper:
                 cl, tc = pat.closed[i], pat.touched[i]
                 if cl is None or tc is None:
                     continue
+                if self.fused:  # the products and updates below in one compiled pass
+                    u = _ABSENT3 if self.u is None else self.u[blk.cls]
+                    self.k.block_deliveries(blk.zt, rc, blk.o, blk.d, cl, tc, self.v, u, add)
+                    continue
                 g = np.matmul(blk.zt, rc_k[:, None, blk.o] * cl)  # (S, D, S_b, B)
                 g *= v4[:, blk.d]
                 if self.u is not None:
@@ -1324,6 +1328,11 @@ class Stepper:
         for i, blk in enumerate(self.blocks):
             cl, tc = pat.closed[i], pat.touched[i]
             if cl is None or tc is None:
+                continue
+            if self.fused:  # the products and updates below in one compiled pass
+                dom = w_dom if w_dom is not None and blk.cls == 0 else _ABSENT3
+                red = _ABSENT3 if w_red is None else w_red
+                self.k.block_weights(blk.zt, c3, blk.o, blk.d, cl, tc, w_open, red, dom)
                 continue
             w_open.reshape(s, r, s, b)[:, blk.d] -= np.matmul(blk.zt, c_k[:, None, blk.o] * cl)
             if w_red is not None:

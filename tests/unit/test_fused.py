@@ -328,6 +328,59 @@ def test_redirect_kernel_edges(small: Baseline, ext: str, dead: bool) -> None:
         assert (u_got[c][:, ~keep] == 0.0).all()  # never written
 
 
+@pytest.mark.parametrize("parts", ["open", "red", "dom"])
+def test_block_kernels_match_the_products(parts: str) -> None:
+    """A block's corrections of the split weights and of the deliveries (``fused.block_weights``,
+    ``fused.block_deliveries``) against the numpy path's batched products and updates (``Stepper._order_split``,
+    ``Stepper._deliveries``): the same sums over the block's origins, added in another order (OpenBLAS may fuse a
+    multiply and an add), so within 1e-14 of each array's scale; rows outside the block's destinations untouched, to
+    the bit. ``parts``: only the reachable weights (no substitution), the redirectable ones too, and the domestic
+    ones too (cooperation)."""
+    rng = np.random.default_rng(21)
+    s, r, b = 4, 7, 16
+    o, d = np.array([1, 4, 5], dtype=np.int64), np.array([0, 2, 6], dtype=np.int64)
+    zt = rng.uniform(0.0, 3.0, (s, d.size, s, o.size))
+    c3 = rng.uniform(0.0, 1.2, (r, s, b))
+    c3[4, 1] = 0.0  # a supplier with nothing left
+    cl = rng.uniform(0.0, 1.0, (s, d.size, o.size, b)) * (rng.uniform(size=(s, d.size, o.size, b)) < 0.7)
+    tc = (cl > 0).astype(float)
+    w = [rng.uniform(1.0, 5.0, (s, r * s, b)) for _ in range(3)]
+    want = [a.copy() for a in w]
+    c_k = c3.transpose(1, 0, 2)
+    want[0].reshape(s, r, s, b)[:, d] -= np.matmul(zt, c_k[:, None, o] * cl)
+    g = np.matmul(zt, c_k[:, None, o] * tc)
+    used = {"open": 1, "red": 2, "dom": 3}[parts]
+    for a in want[1:used]:
+        a.reshape(s, r, s, b)[:, d] -= g
+    got = [a.copy() for a in w]
+    absent = np.empty((0, 0, 0))
+    kernels.block_weights(zt, c3, o, d, cl, tc, *(got[i] if i < used else absent for i in range(3)))
+    rows = np.zeros((r, s), dtype=bool)
+    rows[d] = True
+    rows = rows.ravel()
+    for i in range(3):
+        if i < used:
+            np.testing.assert_allclose(got[i], want[i], rtol=0, atol=1e-14 * np.abs(want[i]).max())
+        assert np.array_equal(got[i][:, ~rows], w[i][:, ~rows])  # other buyers untouched
+        assert i < used or np.array_equal(got[i], w[i])  # absent: not written
+    # The deliveries: add -= v (Z (rc closed)) + u (Z (rc touched)), the second term only with U.
+    v, u, add = (rng.uniform(0.5, 2.0, (s, r * s, b)) for _ in range(3))
+    for with_u in (False, True):
+        want_add = add.copy()
+        gd = np.matmul(zt, c_k[:, None, o] * cl)
+        gd *= v.reshape(s, r, s, b)[:, d]
+        if with_u:
+            gu = np.matmul(zt, c_k[:, None, o] * tc)
+            gu *= u.reshape(s, r, s, b)[:, d]
+            gd += gu
+        want_add.reshape(s, r, s, b)[:, d] -= gd
+        got_add = add.copy()
+        kernels.block_deliveries(zt, c3, o, d, cl, tc, v, u if with_u else absent, got_add)
+        np.testing.assert_allclose(got_add, want_add, rtol=0, atol=1e-14 * np.abs(want_add).max())
+        assert np.array_equal(got_add[:, ~rows], add[:, ~rows])
+        assert not np.array_equal(got_add[:, rows], add[:, rows])
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
