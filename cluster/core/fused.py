@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 __all__ = [
     "block_deliveries",
     "block_weights",
+    "diverted",
     "inventory_cap",
     "msum",
     "produce",
@@ -479,6 +480,49 @@ def block_deliveries(
                         add[k, j, b] -= a1[b] * v[k, j, b]
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def diverted(
+    orders: F64,
+    c_o: F64,
+    scale: F64,
+    div_y: F64,
+    fd_m: F64,
+    lost_z: F64,
+    lost_y: F64,
+    moved_z: F64,
+    moved_y: F64,
+    out: F64,
+) -> None:  # pragma: no cover - compiled
+    """The day's diverted orders (``Stepper._diverted``'s numpy arithmetic, in its order) in one pass: per product
+    k, friendly buyer f, origin o, lost_z = orders c_o[o, k] x scale[k, f] and lost_y = y x scale[k, f], with
+    y = div_y[k, f, o] (x fd_m[k, f], the day's demand multiplier, unless empty); their sums over the origins
+    (moved_z, moved_y, (S, F, B)) and over the friendly buyers by origin (out, (R_o, S, B)), each added in the
+    order numpy's reductions add them. ``orders``, ``lost_z``, ``lost_y`` are (S, F, R_o, B)."""
+    s_, nf, no, b_ = orders.shape
+    has_m = fd_m.shape[0] > 0
+    for k in range(s_):
+        for f in range(nf):
+            for o in range(no):
+                yo = div_y[k, f, o]
+                for b in range(b_):
+                    y = yo * fd_m[k, f, b] if has_m else yo
+                    lz = orders[k, f, o, b] * c_o[o, k, b]
+                    lz = lz * scale[k, f, b]
+                    ly = y * scale[k, f, b]
+                    lost_z[k, f, o, b] = lz
+                    lost_y[k, f, o, b] = ly
+                    if o == 0:
+                        moved_z[k, f, b] = lz
+                        moved_y[k, f, b] = ly
+                    else:
+                        moved_z[k, f, b] += lz
+                        moved_y[k, f, b] += ly
+                    if f == 0:
+                        out[o, k, b] = lz + ly
+                    else:
+                        out[o, k, b] += lz + ly
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -529,4 +573,14 @@ def warm() -> float:
     for red in (c3, empty):  # with substitution or without
         block_weights(zt, np.ones((2, s, b)), idx, idx, blk, blk, a3, red, red)
         block_deliveries(zt, np.ones((2, s, b)), idx, idx, blk, blk, a3, red, b3)
+    four = np.ones((s, 2, 2, b))
+    lz, ly, mz, my, out = (
+        np.ones((s, 2, 2, b)),
+        np.ones((s, 2, 2, b)),
+        np.ones((s, 2, b)),
+        np.ones((s, 2, b)),
+        np.ones((2, s, b)),
+    )
+    for fd_m in (np.ones((s, 2, b)), empty):
+        diverted(four, np.ones((2, s, b)), np.ones((s, 2, b)), np.ones((s, 2, 2)), fd_m, lz, ly, mz, my, out)
     return time.perf_counter() - start

@@ -1540,6 +1540,15 @@ class Stepper:
         if not th.any():
             return None
         assert self.div_orders is not None  # theta > 0 only once ``_place_diversion`` has set both
+        if self.fused:  # the passes below in one compiled pass
+            s, r, b = self.s, self.r, self.b
+            f = self.div_f.size
+            lost, moved, out = np.empty((2, *self.div_orders.shape)), np.empty((2, s, f, b)), np.empty((r, s, b))
+            fd_m = _ABSENT3 if self.fd_m is None else np.ascontiguousarray(self.fd_m[:, self.div_f])
+            scale3 = th[:, None] * self.div_w[None]  # (S, F, B)
+            self.k.diverted(self.div_orders, self.c_o, scale3, self.div_y, fd_m, *lost, *moved, out)
+            into = self.div_share * (moved[0] + moved[1]).sum(axis=1)[None]
+            return _Diverted(lost[0], lost[1], moved[0], moved[1], into, out)
         scale = (th[:, None] * self.div_w[None])[:, :, None]  # (S, F, 1, B)
         lost_z = self.div_orders * self.c_o.transpose(1, 0, 2)[:, None]  # (S, F, R_o, B)
         lost_z *= scale

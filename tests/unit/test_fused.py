@@ -381,6 +381,38 @@ def test_block_kernels_match_the_products(parts: str) -> None:
         assert not np.array_equal(got_add[:, rows], add[:, rows])
 
 
+@pytest.mark.parametrize("demand", [False, True])
+def test_diverted_kernel_is_the_numpy_arithmetic(demand: bool) -> None:
+    """The day's diverted orders (``fused.diverted``) against ``Stepper._diverted``'s numpy arithmetic, bit for bit:
+    the orders moved away from each origin, their sums over the origins and over the friendly buyers (numpy's
+    reductions add in sequence along those axes, and so does the kernel), with a demand multiplier or without,
+    a friendly buyer with no share (scale 0) and an origin with no capacity left."""
+    rng = np.random.default_rng(13)
+    s, f, r, b = 3, 4, 5, 16
+    orders = rng.uniform(0.0, 2.0, (s, f, r, b))
+    c_o = rng.uniform(0.0, 1.0, (r, s, b))
+    c_o[2] = 0.0
+    scale = rng.uniform(0.0, 0.3, (s, f, b))
+    scale[:, 1] = 0.0
+    div_y = rng.uniform(0.0, 1.0, (s, f, r))
+    fd_m = rng.uniform(0.5, 1.5, (s, f, b)) if demand else None
+    lost_z = orders * c_o.transpose(1, 0, 2)[:, None]
+    lost_z *= scale[:, :, None]
+    y = div_y[..., None] if fd_m is None else div_y[..., None] * fd_m[:, :, None]
+    lost_y = y * scale[:, :, None]
+    want = (lost_z, lost_y, lost_z.sum(axis=2), lost_y.sum(axis=2), (lost_z + lost_y).sum(axis=1).transpose(1, 0, 2))
+    got = (
+        np.empty((s, f, r, b)),
+        np.empty((s, f, r, b)),
+        np.empty((s, f, b)),
+        np.empty((s, f, b)),
+        np.empty((r, s, b)),
+    )
+    kernels.diverted(orders, c_o, scale, div_y, np.empty((0, 0, 0)) if fd_m is None else fd_m, *got)
+    for name, g, w in zip(("lost_z", "lost_y", "moved_z", "moved_y", "out"), got, want, strict=True):
+        assert np.array_equal(g, w), name
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
