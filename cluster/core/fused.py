@@ -389,6 +389,38 @@ def redirect(
                     unfilled[k, col, b] = bl[b] - (q[b] * sig[k, rd, b]) * wr[b]
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False, inline="always")
+def _block_terms(
+    zt: F64, c3: F64, o: NDArray[np.int64], cl: F64, tc: F64, k: int, di: int, red: bool, y1: F64, y2: F64
+) -> None:  # pragma: no cover - compiled  # fmt: skip
+    """For product k and the block's destination di: y1[o] = c[o, k] closed[k, di, o], and y2 the same over
+    ``touched`` when ``red``, (O, B) each (``block_weights`` and ``block_deliveries``)."""
+    for oi in range(o.shape[0]):
+        ro = o[oi]
+        for b in range(y1.shape[1]):
+            y1[oi, b] = c3[ro, k, b] * cl[k, di, oi, b]
+        if red:
+            for b in range(y1.shape[1]):
+                y2[oi, b] = c3[ro, k, b] * tc[k, di, oi, b]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False, inline="always")
+def _block_sums(
+    zt: F64, k: int, di: int, s: int, red: bool, y1: F64, y2: F64, a1: F64, a2: F64
+) -> None:  # pragma: no cover - compiled  # fmt: skip
+    """a1 = sum_o zt[k, di, s, o] y1[o], and a2 the same over y2 when ``red``, added over the origins in order."""
+    for b in range(a1.shape[0]):
+        a1[b] = 0.0
+        a2[b] = 0.0
+    for oi in range(zt.shape[3]):
+        z = zt[k, di, s, oi]
+        for b in range(a1.shape[0]):
+            a1[b] += z * y1[oi, b]
+        if red:
+            for b in range(a1.shape[0]):
+                a2[b] += z * y2[oi, b]
+
+
 @njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
 def block_weights(
     zt: F64, c3: F64, o: NDArray[np.int64], d: NDArray[np.int64], cl: F64, tc: F64, w_open: F64, w_red: F64, w_dom: F64
@@ -407,25 +439,10 @@ def block_weights(
     a2 = np.empty(b_)
     for k in range(s_):
         for di in range(nd):
-            for oi in range(no):
-                ro = o[oi]
-                for b in range(b_):
-                    y1[oi, b] = c3[ro, k, b] * cl[k, di, oi, b]
-                if red:
-                    for b in range(b_):
-                        y2[oi, b] = c3[ro, k, b] * tc[k, di, oi, b]
+            _block_terms(zt, c3, o, cl, tc, k, di, red, y1, y2)
             for s in range(sb):
                 j = d[di] * sb + s
-                for b in range(b_):
-                    a1[b] = 0.0
-                    a2[b] = 0.0
-                for oi in range(no):
-                    z = zt[k, di, s, oi]
-                    for b in range(b_):
-                        a1[b] += z * y1[oi, b]
-                    if red:
-                        for b in range(b_):
-                            a2[b] += z * y2[oi, b]
+                _block_sums(zt, k, di, s, red, y1, y2, a1, a2)
                 for b in range(b_):
                     w_open[k, j, b] -= a1[b]
                 if red:
@@ -453,25 +470,10 @@ def block_deliveries(
     a2 = np.empty(b_)
     for k in range(s_):
         for di in range(nd):
-            for oi in range(no):
-                ro = o[oi]
-                for b in range(b_):
-                    y1[oi, b] = rc3[ro, k, b] * cl[k, di, oi, b]
-                if red:
-                    for b in range(b_):
-                        y2[oi, b] = rc3[ro, k, b] * tc[k, di, oi, b]
+            _block_terms(zt, rc3, o, cl, tc, k, di, red, y1, y2)
             for s in range(sb):
                 j = d[di] * sb + s
-                for b in range(b_):
-                    a1[b] = 0.0
-                    a2[b] = 0.0
-                for oi in range(no):
-                    z = zt[k, di, s, oi]
-                    for b in range(b_):
-                        a1[b] += z * y1[oi, b]
-                    if red:
-                        for b in range(b_):
-                            a2[b] += z * y2[oi, b]
+                _block_sums(zt, k, di, s, red, y1, y2, a1, a2)
                 if red:
                     for b in range(b_):
                         add[k, j, b] -= a1[b] * v[k, j, b] + a2[b] * u[k, j, b]
