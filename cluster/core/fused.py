@@ -37,7 +37,8 @@ F64 = NDArray[np.float64]
 @njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
 def produce(
     demand: F64, alpha: F64, x_prev: F64, amax: F64, atau: F64, over: bool, x0: F64, loss: F64, extra: F64,
-    k_new: F64, stock_cap: F64, base_cap: F64, split_cap: F64, cap: F64, x_opt: F64, x: F64, rat: F64, c_next: F64,
+    k_new: F64, stock_cap: F64, c_floor: float, base_cap: F64, split_cap: F64, cap: F64, x_opt: F64, x: F64, rat: F64,
+    c_next: F64,
 ) -> bool:  # pragma: no cover - compiled  # fmt: skip
     """The step's production of the day in one pass over (n, B), the numpy path's arithmetic in its order:
 
@@ -46,7 +47,8 @@ def produce(
       is 1 / tau);
     * base_cap = x0 (1 - loss) (+ extra), split_cap = base_cap alpha (+ extra), cap = split_cap (+ k_new), where
       ``extra`` and ``k_new`` are skipped when empty (no projects, no expansion);
-    * tomorrow's capacity ratio c_next = split_cap / x0 (1 where x0 is 0); returns whether any of it is 0;
+    * tomorrow's capacity ratio c_next = split_cap / x0 (1 where x0 is 0, 0 below ``c_floor``); returns whether
+      any of it is 0;
     * x_opt = fmin(demand, cap); unless ``stock_cap`` is empty (the first day), x = fmin(x_opt, stock_cap) and
       rat = x / demand (0 where demand is 0).
 
@@ -78,6 +80,7 @@ def produce(
         if x0j != 0.0:
             for b in range(b_):
                 c = split_cap[j, b] / x0j
+                c = 0.0 if c < c_floor else c
                 c_next[j, b] = c
                 zeros += 1 if c == 0.0 else 0
         else:
@@ -548,7 +551,7 @@ def warm() -> float:
     for x0 in (col[0], _frozen(col[0])):
         for extra, k_new, stock_cap in ((none, none, none), (x, x, x), (none, x, x), (x, none, x), (none, none, x)):
             outs = [np.empty((n, b)) for _ in range(7)]
-            produce(x, x2, x, np.ones(b), np.ones(b), True, x0, x, extra, k_new, stock_cap, *outs)
+            produce(x, x2, x, np.ones(b), np.ones(b), True, x0, x, extra, k_new, stock_cap, 1e-200, *outs)
     for tech in (col, _frozen(col)):
         for use_mult, keep in ((True, False), (False, True)):
             settle_and_order(

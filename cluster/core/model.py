@@ -43,6 +43,10 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 B8 = NDArray[np.bool_]
 
+#: Capacity ratios below this split no orders: they count as 0, a dead supplier. An order intensity is the need
+#: divided by the suppliers' capacity-weighted flows, so a buyer's only supplier at 1e-307 of its capacity (a
+#: wiped-out industry with a project of negligible size) made it overflow. No ratio a run can mean is this small.
+C_FLOOR = 1e-200
 #: ``numpy.allclose`` tolerances BoARIO uses to decide that inventories need no update or no refill.
 _RTOL, _ATOL = 1e-5, 1e-8
 #: The step's implementations: ``fused`` compiles its state-sized elementwise passes into a few loops
@@ -765,7 +769,8 @@ class Stepper:
         self.dead = self.k.produce(
             demand, self.alpha, self.x, self.amax, self.atau, t > 1, self.x0, self.capacity_loss(t),
             none if extra is None else extra, self.k_new if self.exp_on else none,
-            none if self.stock_cap is None else self.stock_cap, base_cap, split_cap, cap, x_opt, x, rat, self.c_next,
+            none if self.stock_cap is None else self.stock_cap, C_FLOOR, base_cap, split_cap, cap, x_opt, x, rat,
+            self.c_next,
         )  # fmt: skip
         if self.stock_cap is None:  # the first day: the inventory constraint of the initial stock
             x = self.k.inventory_cap(self.stock, self.inv_req, x_opt)
@@ -1296,6 +1301,7 @@ class Stepper:
         need = np.add(gap, use, out=self.buf2)  # (S, n, B)
         c = np.ones((n, b))
         np.divide(cap, self.x0, out=c, where=self.x0 != 0)
+        c[c < C_FLOOR] = 0.0  # splits no orders: a dead supplier
         c3 = c.reshape(r, s, b)
         c_k = c3.transpose(1, 0, 2)  # (S, R, B)
         w_all = np.matmul(self.zk_t, c_k, out=self.buf4)  # (S, n, B)

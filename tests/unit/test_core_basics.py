@@ -176,3 +176,34 @@ def test_counter_trade_channel_balances_in_value(small: Baseline) -> None:
     exports = out.metrics["ct_exports"].sum(axis=1)
     assert np.all(imports <= (1.0 - sh.counter_trade.discount) * exports * (1 + 1e-12) + 1e-9)
     assert imports.max() > 0  # the channel is used at all
+
+
+@pytest.mark.parametrize("kernel", ["fused", "numpy"])
+def test_a_negligible_capacity_splits_no_orders(kernel: str) -> None:
+    """A wiped-out industry whose only capacity is a project of 1e-310 of a unit (a value a sampled design can
+    draw) is its buyers' only supplier in a one-region economy: its capacity ratio is below ``C_FLOOR`` and counts
+    as 0, so the order intensities do not overflow (they did: need / 1e-311). The run warns of nothing (the test
+    configuration turns warnings into errors) and gives what a project of no capacity at all gives, but for
+    that capacity itself."""
+    bl = synthetic(1, 3, seed=0, n_domestic=0).baseline()
+    b = 8
+    base = ShockBatch.quiet(bl, b)
+    ones, zeros = np.ones((b, 1)), np.zeros((b, 1), dtype=np.int64)
+
+    def shocks(capacity: float) -> ShockBatch:
+        events = replace(
+            base.events, industry=zeros, share=ones, onset=zeros + 5, duration=zeros + 400, recovery=zeros + 10
+        )
+        projects = replace(
+            base.projects, industry=zeros, capacity=ones * capacity, online=zeros + 10, ramp=zeros + 1,
+            success=ones.astype(bool), capex=ones * 0.0, signed=zeros, capex_mix=np.full((b, 1, 3), 1 / 3),
+        )  # fmt: skip
+        return replace(base, events=events, projects=projects)
+
+    ext = Extensions(**{**dict.fromkeys(vars(Extensions.none()), False), "projects": True})
+    got = simulate(bl, shocks(1e-310), 60, extensions=ext, kernel=kernel)
+    none = simulate(bl, shocks(0.0), 60, extensions=ext, kernel=kernel)
+    for name, value in got.metrics.items():
+        assert np.isfinite(value).all(), name
+        # The same but for the project's own 1e-310 (capacity online is that, not 0).
+        np.testing.assert_allclose(value, none.metrics[name], rtol=1e-12, atol=1e-300, err_msg=name)

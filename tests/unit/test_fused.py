@@ -13,7 +13,7 @@ from batches import NARROW, varied_batch
 from cluster.core import Baseline, Extensions, ShockBatch, embargo_links, simulate
 from cluster.core import fused as kernels
 from cluster.core.metrics import METRICS
-from cluster.core.model import Stepper
+from cluster.core.model import C_FLOOR, Stepper
 from cluster.economy import synthetic
 from cluster.errors import ShapeError
 
@@ -209,6 +209,7 @@ def _reference_produce(
     split = cap
     with np.errstate(divide="ignore", invalid="ignore"):
         c = np.where(x0 != 0, split / x0, 1.0)
+    c[c < C_FLOOR] = 0.0
     if k_new is not None:
         cap = cap + k_new
     x_opt = np.fmin(demand, cap)
@@ -222,7 +223,8 @@ def _reference_produce(
 @pytest.mark.parametrize("parts", ["none", "extra", "k_new", "both"])
 def test_produce_kernel_edges(over: bool, parts: str) -> None:
     """Zero demand (no scarcity, nothing rationed), a NaN inventory constraint (fmin ignores it), an industry with
-    no baseline output (capacity ratio 1), a capacity wiped out (a dead supplier), projects' and expansion's
+    no baseline output (capacity ratio 1), a capacity wiped out (a dead supplier, also with a project of 1e-310 on
+    it: below the floor), projects' and expansion's
     capacity or neither: the kernel against the numpy path's arithmetic, bit for bit."""
     rng = np.random.default_rng(5)
     n, b = 6, 9
@@ -237,6 +239,8 @@ def test_produce_kernel_edges(over: bool, parts: str) -> None:
     stock_cap = rng.uniform(0.5, 2.5, (n, b))
     stock_cap[2, 4] = np.nan
     extra = rng.uniform(0, 0.2, (n, b)) if parts in ("extra", "both") else None
+    if extra is not None:  # a wiped-out industry with a negligible project: below the floor, dead
+        loss[3, 2], extra[3, 2] = 1.0, 1e-310
     k_new = rng.uniform(0, 0.2, (n, b)) if parts in ("k_new", "both") else None
     want = _reference_produce(demand, alpha, x_prev, over, x0, loss, extra, k_new, stock_cap)
     got_alpha = alpha.copy()
@@ -244,7 +248,7 @@ def test_produce_kernel_edges(over: bool, parts: str) -> None:
     none = np.empty((0, 0))
     dead = kernels.produce(
         demand, got_alpha, x_prev, np.full(b, 1.5), np.full(b, 1 / 7), over, x0, loss,
-        none if extra is None else extra, none if k_new is None else k_new, stock_cap, *outs,
+        none if extra is None else extra, none if k_new is None else k_new, stock_cap, C_FLOOR, *outs,
     )  # fmt: skip
     base, split, cap, x_opt, x, rat, c = outs
     for name, w, g in zip(
@@ -255,14 +259,17 @@ def test_produce_kernel_edges(over: bool, parts: str) -> None:
     ):
         assert np.array_equal(g, w, equal_nan=True), name
     assert dead == bool((want[-1] == 0).any())
-    assert dead == (extra is None)  # the wiped-out industry is dead unless a project adds capacity to it
+    assert dead  # the wiped-out industries: the one a project adds 1e-310 to is dead too
+    assert c[1, 3] == (0.0 if extra is None else extra[1, 3] / x0[1, 0])
+    assert extra is None or c[3, 2] == 0.0
     assert rat[0, 0] == 0.0
     assert c[5].tolist() == [1.0] * b
     # The first day: no inventory constraint yet, x and rat are left to the caller.
     untouched = np.full((7, n, b), -1.0)
     kernels.produce(
-        demand, alpha.copy(), x_prev, np.full(b, 1.5), np.full(b, 1 / 7), over, x0, loss, none, none, none, *untouched
-    )
+        demand, alpha.copy(), x_prev, np.full(b, 1.5), np.full(b, 1 / 7), over, x0, loss, none, none, none, C_FLOOR,
+        *untouched,
+    )  # fmt: skip
     assert (untouched[4:6] == -1.0).all()
     assert np.array_equal(untouched[3], np.fmin(demand, untouched[2]))
 
