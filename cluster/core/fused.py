@@ -20,7 +20,9 @@ __all__ = [
     "block_deliveries",
     "block_weights",
     "diverted",
+    "fd_block",
     "inventory_cap",
+    "leak_premium",
     "msum",
     "produce",
     "ratio",
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
 
 
 @njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
@@ -528,6 +531,80 @@ def diverted(
                         out[o, k, b] += lz + ly
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def fd_block(
+    rem: F64, rat3: F64, o_idx: I64, d_idx: I64, w: F64, to: F64, within: F64
+) -> None:  # pragma: no cover - compiled
+    """One block's correction of the final demand delivered (``Stepper._fd_flows``' numpy arithmetic, in its
+    order): per product k, with rem (S, D, O, B) the final demand its links do not carry, to[k, d] -= sum_o
+    rem[k, d, o] rat3[o, k] (to (S, R_d, B)) and, unless w is empty, within[o, k] -= sum_d rem[k, d, o] w[d, o]
+    (within (R_o, S, B); w (D, O) the block's links inside a bloc). Each sum starts from 0 and adds in order."""
+    s_, nd, no, b_ = rem.shape
+    has_w = w.shape[0] > 0
+    acc = np.empty(b_)
+    for k in range(s_):
+        for di in range(nd):
+            acc[:] = 0.0
+            for oi in range(no):
+                ro = o_idx[oi]
+                for b in range(b_):
+                    acc[b] += rem[k, di, oi, b] * rat3[ro, k, b]
+            dd = d_idx[di]
+            for b in range(b_):
+                to[k, dd, b] -= acc[b]
+        if has_w:
+            for oi in range(no):
+                acc[:] = 0.0
+                for di in range(nd):
+                    wv = w[di, oi]
+                    for b in range(b_):
+                        acc[b] += rem[k, di, oi, b] * wv
+                ro = o_idx[oi]
+                for b in range(b_):
+                    within[ro, k, b] -= acc[b]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def leak_premium(
+    flows: F64, share: F64, fd_m: F64, rat3: F64, c_o: F64, o_idx: I64, d_idx: I64, prem: F64, premium: F64
+) -> None:  # pragma: no cover - compiled
+    """The leakage premium one block's buyers pay (``Stepper._fd_flows``' and ``_accounts``' numpy arithmetic, in
+    its order): premium[d] += sum_k prem[k] sum_o L[k, d, o] with L = flows x share (intermediate goods: the
+    leaked share of the orders) or flows x fd_m[k, d] (final demand at the day's multiplier), times what was
+    delivered, rat3[o, k] (x c_o[o, k] unless c_o is empty). ``flows``, ``share`` (S, D, O, B); ``fd_m``
+    (S, R_d, B) or empty; ``prem`` (S, B); ``premium`` (R_d, B). The sum over o starts from 0, that over k from
+    its first term, as numpy's einsum and sum add them."""
+    s_, nd, no, b_ = flows.shape
+    has_share, has_m, has_c = share.shape[0] > 0, fd_m.shape[0] > 0, c_o.shape[0] > 0
+    acc = np.empty(b_)
+    tot = np.empty((nd, b_))
+    for k in range(s_):
+        for di in range(nd):
+            dd = d_idx[di]
+            acc[:] = 0.0
+            for oi in range(no):
+                ro = o_idx[oi]
+                for b in range(b_):
+                    v = flows[k, di, oi, b]
+                    if has_share:
+                        v = v * share[k, di, oi, b]
+                    if has_m:
+                        v = v * fd_m[k, dd, b]
+                    r = rat3[ro, k, b]
+                    if has_c:
+                        r = r * c_o[ro, k, b]
+                    acc[b] += v * r
+            for b in range(b_):
+                if k == 0:
+                    tot[di, b] = acc[b] * prem[k, b]
+                else:
+                    tot[di, b] += acc[b] * prem[k, b]
+    for di in range(nd):
+        dd = d_idx[di]
+        for b in range(b_):
+            premium[dd, b] += tot[di, b]
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -588,4 +665,13 @@ def warm() -> float:
     )
     for fd_m in (np.ones((s, 2, b)), empty):
         diverted(four, np.ones((2, s, b)), np.ones((s, 2, b)), np.ones((s, 2, 2)), fd_m, lz, ly, mz, my, out)
+    pair = np.zeros(2, dtype=np.int64)
+    for w in (np.ones((2, 2)), np.empty((0, 0))):
+        for within in (np.ones((2, s, b)), np.ones((s, 2, b)).transpose(1, 0, 2)):  # or a transposed product
+            fd_block(four, np.ones((2, s, b)), pair, pair, w, np.ones((s, 2, b)), within)
+    for prem in (np.ones((b, s)).T, np.ones((s, b)), np.ones((s, 2 * b))[:, ::2]):  # the config's (B, S) transposed
+        leak_premium(four, four, empty, np.ones((2, s, b)), np.ones((2, s, b)), pair, pair, prem, np.ones((2, b)))
+        leak_premium(four, np.empty((0, 0, 0, 0)), np.ones((s, 2, b)), np.ones((2, s, b)), empty, pair, pair, prem,
+                     np.ones((2, b)))  # fmt: skip
+        leak_premium(four, np.empty((0, 0, 0, 0)), empty, np.ones((2, s, b)), empty, pair, pair, prem, np.ones((2, b)))
     return time.perf_counter() - start

@@ -68,6 +68,7 @@ def _kernels() -> ModuleType:
 #: An absent (n, B) or (S, n, B) operand of a fused kernel (no projects, no expansion, no substitution, ...).
 _ABSENT2 = np.empty((0, 0))
 _ABSENT3 = np.empty((0, 0, 0))
+_ABSENT4 = np.empty((0, 0, 0, 0))
 
 
 def _surely_apart(a_sum: F64, b_sum: F64, size: int) -> B8:
@@ -185,6 +186,7 @@ class Stepper:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
         self.bl, self.sh, self.ext, self.diag, self.trade = baseline, shocks, ext, diagnostics, trade
         self._ramps: dict[tuple[int, str], F64] = {}
+        self._since: tuple[int, F64] = (-1, np.zeros(0))  # (day, days since each region's clock started)
         self.fused = kernel == "fused"
         self.k: ModuleType = _kernels() if self.fused else ModuleType("unused")
         # The fused path's inventory constraint of the settled stock, min_k S_k / (psi s A_k) (n, B): None until the
@@ -504,6 +506,8 @@ class Stepper:
         # The day's multiplier mu (S, R_d, B) and mu - 1, set at the start of each step; None when mu = 1 everywhere.
         self.fd_m: F64 | None = None
         self.fd_d: F64 | None = None
+        # Per block, the day's final demand its links do not carry (``_fd_removed``), kept for the day.
+        self.fd_rem: dict[int, F64 | None] = {}
 
     def demand_multiplier(self, t: int) -> F64 | None:
         """mu[k, rd](t), shape (S, R_d, B): max(0, 1 + sum_j change_j[rd, k] a_j(t)) with the phase-in
@@ -552,6 +556,10 @@ class Stepper:
         self.capex_end = np.maximum(pj.online, pj.signed + 1)  # a project online at once spends on its first day
         self.capex_rate = np.where(pj.capex > 0, pj.capex / (self.capex_end - pj.signed), 0.0)  # (B, P)
         self.capex_region = pj.industry // self.s  # (B, P)
+        # new_capacity changes only on days first online .. last fully ramped up; (day, array) kept outside them.
+        last = pj.online + np.maximum(pj.ramp, 1) - 1
+        self.proj_days = (int(pj.online.min()), int(last.max())) if pj.online.size else (0, 0)
+        self.proj_cap: tuple[int, F64] | None = None
 
     def _init_diversion(self) -> None:
         """Friendly buyers, and the links over which diversion moves their orders (from their other foreign
@@ -621,11 +629,18 @@ class Stepper:
         if not self.proj_on:
             return None
         sh = self.sh
+        # Before the first project comes online, and once the last has ramped up, the additions do not change:
+        # the array of such a day is kept and returned again (its callers only read it).
+        phase = min(max(t, self.proj_days[0] - 1), self.proj_days[1])
+        if phase != t and self.proj_cap is not None and self.proj_cap[0] == phase:
+            return self.proj_cap[1]
         frac = np.clip((t - sh.projects.online + 1) / np.maximum(sh.projects.ramp, 1), 0.0, 1.0)
         add = sh.projects.capacity * np.where(t >= sh.projects.online, frac, 0.0) * sh.projects.success
         out = np.zeros((self.n, self.b))  # C order, as the fused kernels take it
         rows = np.broadcast_to(np.arange(self.b)[:, None], add.shape)
         np.add.at(out, (sh.projects.industry, rows), add)  # the same additions, in the same order
+        if phase != t:
+            self.proj_cap = (phase, out)
         return out
 
     def packages_active(self, t: int) -> B8:
@@ -647,8 +662,9 @@ class Stepper:
         """
         if key is not None and (t, key) in self._ramps:  # the same ramp asked for again on day t
             return self._ramps[t, key]
-        since = np.maximum(t - self.onset_r, 0).astype(float)
-        out: F64 = 1.0 - np.exp(-since * speed / tau)
+        if self._since[0] != t:
+            self._since = (t, np.maximum(t - self.onset_r, 0).astype(float))
+        out: F64 = 1.0 - np.exp(-self._since[1] * speed / tau)
         if key is not None:
             self._ramps = {k: v for k, v in self._ramps.items() if k[0] == t}  # the day's ramps only
             self._ramps[t, key] = out
@@ -665,6 +681,7 @@ class Stepper:
         pat_o = self._pattern(self.active_o)
         self.fd_m = self.demand_multiplier(t)
         self.fd_d = None if self.fd_m is None else self.fd_m - 1.0
+        self.fd_rem = {}
 
         # 1. Final demand of the day: Y0 x mu, cut on closed links, the blocked part partly redirected.
         f_cls = self._fd_redirect(t, active, pat_t)  # per class (S, R_d, B) or None
@@ -899,14 +916,17 @@ class Stepper:
 
     def _fd_removed(self, pat: _Pattern, i: int, f_cls: list[F64] | None) -> F64 | None:
         """Final demand that block i's links do not carry, (S, D, O, B): the closed share of the day's flow
-        (baseline x mu), and the redirected final demand, which sanctioned links never receive."""
+        (baseline x mu), and the redirected final demand, which sanctioned links never receive. Computed once a
+        day per block (``fd_rem``): every caller passes the day's pattern and factors."""
+        if i in self.fd_rem:  # the day's, computed once (the supply, the flows and the trade by partner read it)
+            return self.fd_rem[i]
         yc, yt = pat.y_closed[i], pat.y_touched[i]
-        if yc is None or yt is None:
-            return None
-        blk = self.blocks[i]
-        if f_cls is None:
-            return self._fd_scaled(blk, yc)
-        return self._fd_scaled(blk, yc + yt * f_cls[blk.cls][:, blk.d][:, :, None])
+        rem: F64 | None = None
+        if yc is not None and yt is not None:
+            blk = self.blocks[i]
+            rem = self._fd_scaled(blk, yc if f_cls is None else yc + yt * f_cls[blk.cls][:, blk.d][:, :, None])
+        self.fd_rem[i] = rem
+        return rem
 
     def _fd_flows(self, rat3: F64, y_sup: F64, pat: _Pattern | None, f_cls: list[F64] | None) -> tuple[F64, F64, F64]:
         """Final demand delivered: to each destination (R, B), across bloc borders by origin (R, B), and
@@ -950,11 +970,19 @@ class Stepper:
                 rem = self._fd_removed(pat, i, f_cls)
                 if rem is None:
                     continue
+                yl = pat.y_leak[i]
+                if self.fused:  # the corrections and the premium below, each in one compiled pass
+                    w = blk.within if blk.within.any() else _ABSENT2
+                    self.k.fd_block(rem, rat3, blk.o, blk.d, w, to, within)
+                    if yl is not None:
+                        fd_m = _ABSENT3 if self.fd_m is None else self.fd_m
+                        prem = self.sh.sanctions.leakage_premium.T
+                        self.k.leak_premium(yl, _ABSENT4, fd_m, rat3, _ABSENT3, blk.o, blk.d, prem, premium)
+                    continue
                 rat_o = rat_k[:, None, blk.o]  # (S, 1, O, B)
                 to[:, blk.d] -= np.einsum("kdob,kdob->kdb", rem, np.broadcast_to(rat_o, rem.shape))
                 if blk.within.any():
                     within[blk.o] -= np.einsum("kdob,do->okb", rem, blk.within)
-                yl = pat.y_leak[i]
                 if yl is not None:
                     yl = self._fd_scaled(blk, yl)
                     leaked = np.einsum("kdob,kdob->kdb", yl, np.broadcast_to(rat_o, yl.shape))
@@ -1005,6 +1033,10 @@ class Stepper:
             for i, blk in enumerate(self.blocks):
                 lk = pat_o.leak[i]
                 if lk is None or not p_blk:
+                    continue
+                if self.fused:  # the lines below in one compiled pass
+                    prem = sh.sanctions.leakage_premium.T
+                    self.k.leak_premium(p_blk[i], lk, _ABSENT3, rat3, self.c_o, blk.o, blk.d, prem, premium)
                     continue
                 rc = (rat3 * self.c_o)[blk.o].transpose(1, 0, 2)[:, None]  # (S, 1, O, B)
                 leaked = np.einsum("kdob,kdob->kdb", p_blk[i] * lk, np.broadcast_to(rc, lk.shape))

@@ -207,3 +207,28 @@ def test_a_negligible_capacity_splits_no_orders(kernel: str) -> None:
         assert np.isfinite(value).all(), name
         # The same but for the project's own 1e-310 (capacity online is that, not 0).
         np.testing.assert_allclose(value, none.metrics[name], rtol=1e-12, atol=1e-300, err_msg=name)
+
+
+def test_new_capacity_is_the_day_s_in_any_order_of_days(small: Baseline) -> None:
+    """``Stepper.new_capacity`` keeps the additions of a day before any project is online, and of a day after the
+    last has ramped up, and returns them again on such days: asked for the days in sequence, backwards, or in a
+    random order, every day's additions equal, bit for bit, those of a fresh stepper asked for that day alone. The
+    kept arrays are not written to by a year of steps."""
+    from cluster.core.model import Stepper
+
+    sh = varied_batch(small, 12, 5, online=(20, 60))
+    fresh = {t: Stepper(small, sh, Extensions()).new_capacity(t) for t in range(0, 200, 7)}
+    assert any(a is not None and a.any() for a in fresh.values())  # some project comes online
+    days = list(fresh)
+    for order in (days, days[::-1], list(np.random.default_rng(0).permutation(days))):
+        st = Stepper(small, sh, Extensions())
+        for t in order:
+            got, want = st.new_capacity(int(t)), fresh[int(t)]
+            assert got is not None, t
+            assert want is not None, t
+            assert np.array_equal(got, want), t
+    st = Stepper(small, sh, Extensions())
+    for t in range(365):
+        st.step(t)
+    assert np.array_equal(st.new_capacity(364), fresh[196])
+    assert np.array_equal(st.new_capacity(0), fresh[0])

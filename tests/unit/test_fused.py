@@ -420,6 +420,71 @@ def test_diverted_kernel_is_the_numpy_arithmetic(demand: bool) -> None:
         assert np.array_equal(g, w), name
 
 
+@pytest.mark.parametrize("within", ["some", "none", "strided"])
+def test_fd_block_kernel_is_the_numpy_arithmetic(within: str) -> None:
+    """One block's correction of the final demand delivered (``fused.fd_block``) against ``Stepper._fd_flows``'
+    einsums, bit for bit: to[k, d] less the sum over the origins of rem x rat, and the flows inside the origin's
+    bloc less the sum over the destinations of rem x within (skipped when ``w`` is empty); a destination and an
+    origin outside the block untouched; ``within`` given as a transposed view, as the step passes it."""
+    rng = np.random.default_rng(17)
+    s, r, b = 3, 7, 16
+    o, d = np.array([5, 1, 3]), np.array([0, 6, 2, 4])
+    rem = rng.uniform(0.0, 2.0, (s, d.size, o.size, b))
+    rat3 = rng.uniform(0.0, 1.0, (r, s, b))
+    rat3[3] = 0.0  # an origin that delivers nothing
+    w = (rng.uniform(size=(d.size, o.size)) < 0.5).astype(float) if within != "none" else np.empty((0, 0))
+    to0 = rng.uniform(5.0, 9.0, (s, r, b))
+    inside0 = rng.uniform(5.0, 9.0, (r, s, b))
+    want_to, want_in = to0.copy(), inside0.copy()
+    rat_o = rat3.transpose(1, 0, 2)[:, None, o]
+    want_to[:, d] -= np.einsum("kdob,kdob->kdb", rem, np.broadcast_to(rat_o, rem.shape))
+    if within != "none":
+        want_in[o] -= np.einsum("kdob,do->okb", rem, w)
+    to = to0.copy()
+    inside = inside0.copy()
+    if within == "strided":  # the same values, in a transposed layout
+        inside = np.ascontiguousarray(inside0.transpose(1, 0, 2)).transpose(1, 0, 2)
+    kernels.fd_block(rem, rat3, o, d, w, to, inside)
+    assert np.array_equal(to, want_to)
+    assert np.array_equal(inside, want_in)
+    assert np.array_equal(to[:, [1, 3, 5]], to0[:, [1, 3, 5]])
+    assert np.array_equal(inside[[0, 2, 4, 6]], inside0[[0, 2, 4, 6]])
+
+
+@pytest.mark.parametrize("kind", ["intermediate", "final", "final at the day's demand"])
+def test_leak_premium_kernel_is_the_numpy_arithmetic(kind: str) -> None:
+    """The leakage premium of one block (``fused.leak_premium``) against the numpy arithmetic of
+    ``Stepper._accounts`` (orders x leaked share, delivered at rat x c) and of ``Stepper._fd_flows`` (final demand,
+    at the day's multiplier or not, delivered at rat), bit for bit, added to what the premium already holds;
+    regions outside the block's destinations untouched."""
+    rng = np.random.default_rng(19)
+    s, r, b = 4, 6, 16
+    o, d = np.array([4, 0]), np.array([5, 2, 1])
+    flows = rng.uniform(0.0, 2.0, (s, d.size, o.size, b))
+    rat3 = rng.uniform(0.0, 1.0, (r, s, b))
+    prem = rng.uniform(0.1, 0.5, (b, s)).T  # the config's (B, S), transposed as the step passes it
+    premium0 = rng.uniform(0.0, 1.0, (r, b))
+    want = premium0.copy()
+    share, fd_m, c_o = np.empty((0, 0, 0, 0)), np.empty((0, 0, 0)), np.empty((0, 0, 0))
+    if kind == "intermediate":
+        share = rng.uniform(0.0, 0.3, flows.shape)
+        c_o = rng.uniform(0.0, 1.0, (r, s, b))
+        rc = (rat3 * c_o)[o].transpose(1, 0, 2)[:, None]
+        leaked = np.einsum("kdob,kdob->kdb", flows * share, np.broadcast_to(rc, share.shape))
+    else:
+        yl = flows
+        if kind == "final at the day's demand":
+            fd_m = rng.uniform(0.5, 1.5, (s, r, b))
+            yl = flows * fd_m[:, d][:, :, None]
+        rat_o = rat3.transpose(1, 0, 2)[:, None, o]
+        leaked = np.einsum("kdob,kdob->kdb", yl, np.broadcast_to(rat_o, yl.shape))
+    want[d] += (leaked * prem[:, None, :]).sum(axis=0)
+    got = premium0.copy()
+    kernels.leak_premium(flows, share, fd_m, rat3, c_o, o, d, prem, got)
+    assert np.array_equal(got, want)
+    assert np.array_equal(got[[0, 3, 4]], premium0[[0, 3, 4]])
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
