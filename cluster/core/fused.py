@@ -17,9 +17,13 @@ from numba import njit
 from numpy.typing import NDArray
 
 __all__ = [
+    "add_rows",
     "block_deliveries",
     "block_weights",
+    "cross_share",
     "diverted",
+    "diverted_receipts",
+    "expand",
     "fd_block",
     "inventory_cap",
     "leak_premium",
@@ -605,6 +609,87 @@ def leak_premium(
             premium[dd, b] += tot[di, b]
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def expand(
+    demand: F64, base_cap: F64, eta: F64, k_new: F64, x: F64, cap: F64, rate: F64
+) -> None:  # pragma: no cover - compiled
+    """Supplier expansion's capacity built today (``Stepper.step``'s numpy arithmetic), in place, (n, B) each:
+    goal = max(max(demand - base_cap, 0) eta - k_new, 0), kept where capacity held production back (x >= cap),
+    and k_new += goal rate. NaN passes through max as numpy.maximum passes it."""
+    n_, b_ = demand.shape
+    for i in range(n_):
+        for b in range(b_):
+            g = demand[i, b] - base_cap[i, b]
+            if not (g >= 0.0 or g != g):  # numpy.maximum(g, 0.0)
+                g = 0.0
+            g = g * eta[i, b]
+            g = g - k_new[i, b]
+            if not (g >= 0.0 or g != g):
+                g = 0.0
+            g = g * (1.0 if x[i, b] >= cap[i, b] else 0.0)
+            k_new[i, b] += g * rate[i, b]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def add_rows(a: F64, rows: I64, part: F64) -> None:  # pragma: no cover - compiled
+    """a[:, rows] += part for a (S, n, B) and part (S, len(rows), B): what numpy's indexed addition does."""
+    for k in range(a.shape[0]):
+        for ri in range(rows.shape[0]):
+            j = rows[ri]
+            for b in range(a.shape[2]):
+                a[k, j, b] += part[k, ri, b]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def cross_share(foreign: F64, moved: F64) -> F64:  # pragma: no cover - compiled
+    """The share of the diverted orders for each product that crosses a border from each target region
+    (``Stepper._accounts``' numpy arithmetic, in its order): (T, S, B), sum_f foreign[t, f] moved[k, f] (from 0,
+    in order, as einsum adds) over sum_f moved[k, f] (from the first term, as numpy's sum adds), 0 where that is
+    0. ``foreign`` (T, F), ``moved`` (S, F, B)."""
+    nt, nf = foreign.shape
+    s_, _, b_ = moved.shape
+    out = np.empty((nt, s_, b_))
+    den = np.empty(b_)
+    num = np.empty(b_)
+    for k in range(s_):
+        for b in range(b_):
+            den[b] = moved[k, 0, b]
+        for f in range(1, nf):
+            for b in range(b_):
+                den[b] += moved[k, f, b]
+        for t in range(nt):
+            num[:] = 0.0
+            for f in range(nf):
+                w = foreign[t, f]
+                for b in range(b_):
+                    num[b] += w * moved[k, f, b]
+            for b in range(b_):
+                out[t, k, b] = 0.0 if den[b] == 0.0 else num[b] / den[b]
+    return out
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def diverted_receipts(
+    wc: F64, wcr: F64, fill: F64, theta: F64, w: F64, v: F64, f_idx: I64, add: F64
+) -> None:  # pragma: no cover - compiled
+    """The friendly buyers' net intermediate receipts of diverted goods (``Stepper._diverted_intermediate``'s
+    numpy arithmetic after its two products, in its order), in place in ``wc`` (S, F, S_b, B): ((wc fill[k] -
+    wcr) (theta[k] w[f])) v[k, (f, s)], then added to the buyers' rows of ``add`` (S, n, B), as
+    ``_diverted_receipts`` adds them. ``fill``, ``theta`` (S, B); ``w`` (F, B); ``v`` (S, n, B)."""
+    s_, nf, sb, b_ = wc.shape
+    for k in range(s_):
+        for fi in range(nf):
+            for si in range(sb):
+                j = f_idx[fi] * sb + si
+                for b in range(b_):
+                    x = wc[k, fi, si, b] * fill[k, b]
+                    x = x - wcr[k, fi, si, b]
+                    x = x * (theta[k, b] * w[fi, b])
+                    x = x * v[k, j, b]
+                    wc[k, fi, si, b] = x
+                    add[k, j, b] += x
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -666,6 +751,11 @@ def warm() -> float:
     for fd_m in (np.ones((s, 2, b)), empty):
         diverted(four, np.ones((2, s, b)), np.ones((s, 2, b)), np.ones((s, 2, 2)), fd_m, lz, ly, mz, my, out)
     pair = np.zeros(2, dtype=np.int64)
+    cross_share(np.ones((2, 2)), np.ones((s, 2, b)))
+    diverted_receipts(np.ones((s, 2, 2, b)), np.ones((s, 2, 2, b)), np.ones((s, b)), np.ones((s, b)),
+                      np.ones((2, b)), a3, pair, b3)  # fmt: skip
+    expand(x, x2, x, np.zeros((n, b)), x, x2, x)
+    add_rows(a3, pair, np.ones((s, 2, b)))
     for w in (np.ones((2, 2)), np.empty((0, 0))):
         for within in (np.ones((2, s, b)), np.ones((s, 2, b)).transpose(1, 0, 2)):  # or a transposed product
             fd_block(four, np.ones((2, s, b)), pair, pair, w, np.ones((s, 2, b)), within)

@@ -262,6 +262,8 @@ class Stepper:
         touched = touch.any(axis=3) | touch.any(axis=2)  # (B, K, R)
         self.onset_r = np.where(touched, sh.sanctions.onset[:, :, None], NEVER).min(axis=1).T  # (R, B)
         self.tgt_idx = np.flatnonzero(sh.target)
+        # The target regions' industries (rows of n), region by region.
+        self.tgt_rows = (self.tgt_idx[:, None] * self.s + np.arange(self.s)[None]).ravel()
         self.is_target = np.zeros(r, dtype=bool)
         self.is_target[self.tgt_idx] = True
         self.buf1, self.buf2, self.buf3, self.buf4 = (np.empty((s, n, b)) for _ in range(4))
@@ -718,7 +720,10 @@ class Stepper:
             # A supplier whose stock rounded below 0 produces ~-1e-16 (rat < 0): the channel delivers nothing then.
             np.maximum(ct_rho, 0.0, out=ct_rho)
             ct_in = self.ct_q * ct_rho[:, None, :]  # (S, n_target, B)
-            add.reshape(s, r, s, b)[:, self.tgt_idx] += ct_in.reshape(s, -1, s, b)
+            if self.fused:
+                self.k.add_rows(add, self.tgt_rows, ct_in)
+            else:
+                add.reshape(s, r, s, b)[:, self.tgt_idx] += ct_in.reshape(s, -1, s, b)
         diag = self._diagnostics(x, rat3, y_sup, add, div) if self.diag else None
         use: F64 | None = None
         if self.fused:  # inventories settle in the same passes as tomorrow's orders (``_order``)
@@ -742,7 +747,9 @@ class Stepper:
         rec = self._accounts(t, x, rat3, d_int, y_sup, tt, (p_blk, pu_blk), pat_o, pat_t, f_cls, ct_in, div, diag)
 
         # 7. Capacity built toward the excess demand (kept once built), and orders for tomorrow.
-        if self.exp_on:  # only where capacity is what held production back (not demand, not inputs)
+        if self.exp_on and self.fused:  # the lines below in one compiled pass
+            self.k.expand(demand, base_cap, self.exp_eta, self.k_new, x, cap, self.exp_rate)
+        elif self.exp_on:  # only where capacity is what held production back (not demand, not inputs)
             goal = np.maximum(demand - base_cap, 0.0) * self.exp_eta
             np.maximum(goal - self.k_new, 0.0, out=goal)
             goal *= x >= cap
@@ -1049,7 +1056,10 @@ class Stepper:
             tgt = self.tgt_idx
             sold = rat3[tgt] * div.into  # (R_t, S, B)
             moved = div.moved_z + div.moved_y  # (S, F, B)
-            cross = _safe_div(np.einsum("tf,kfb->tkb", self.div_foreign, moved), moved.sum(axis=1)[None])
+            if self.fused:
+                cross = self.k.cross_share(self.div_foreign, moved)
+            else:
+                cross = _safe_div(np.einsum("tf,kfb->tkb", self.div_foreign, moved), moved.sum(axis=1)[None])
             exports[tgt] += (sold * cross).sum(axis=1)
             lost = rat3 * div.out  # (R, S, B), every such delivery crosses a border
             exports -= lost.sum(axis=1)
@@ -1601,13 +1611,17 @@ class Stepper:
         """Share of the diverted orders for each product that the targets fill, rho[k] (S, B)."""
         return (self.div_share * rat3[self.tgt_idx]).sum(axis=0)  # type: ignore[no-any-return]
 
-    def _diverted_intermediate(self, div: _Diverted, rat3: F64) -> F64:
+    def _diverted_intermediate(self, div: _Diverted, rat3: F64, add: F64 | None = None) -> F64:
         """Net change of the friendly buyers' intermediate receipts, (S, F, S_b, B), counted on the buyers' side:
-        theta v[k, f, s] (rho_k sum_o Z c_o - sum_o Z c_o r_o) over their other suppliers o."""
+        theta v[k, f, s] (rho_k sum_o Z c_o - sum_o Z c_o r_o) over their other suppliers o. On the fused path,
+        also added to their rows of ``add`` (S, n, B) when given (``_diverted_receipts``)."""
         s, r, b = self.s, self.r, self.b
         ck = self.c_o.transpose(1, 0, 2)[:, None]  # (S, 1, R, B)
         wc = np.matmul(self.div_z, ck)  # (S, F, S_b, B)
         wcr = np.matmul(self.div_z, ck * rat3.transpose(1, 0, 2)[:, None])
+        if self.fused and add is not None:  # the lines below and the addition to ``add`` in one compiled pass
+            self.k.diverted_receipts(wc, wcr, self._div_fill(rat3), self.div_theta, self.div_w, self.v, self.div_f, add)
+            return wc  # type: ignore[no-any-return]
         wc *= self._div_fill(rat3)[:, None, None]
         wc -= wcr
         wc *= (self.div_theta[:, None] * self.div_w[None])[:, :, None]
@@ -1617,8 +1631,9 @@ class Stepper:
     def _diverted_receipts(self, div: _Diverted, rat3: F64, add: F64) -> None:
         """Add the diverted goods to the friendly buyers' inventories, ``add`` (S, n, B), in place."""
         s, r, b = self.s, self.r, self.b
-        div.inter = self._diverted_intermediate(div, rat3)
-        add.reshape(s, r, s, b)[:, self.div_f] += div.inter
+        div.inter = self._diverted_intermediate(div, rat3, add)
+        if not self.fused:  # the fused path added them as it computed them
+            add.reshape(s, r, s, b)[:, self.div_f] += div.inter
 
     def _diverted_final(self, div: _Diverted, rat3: F64) -> F64:
         """Net change of the friendly buyers' final receipts, (S, F, B): rho_k moved_y - sum_o r_o lost_y."""

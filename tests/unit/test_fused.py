@@ -485,6 +485,85 @@ def test_leak_premium_kernel_is_the_numpy_arithmetic(kind: str) -> None:
     assert np.array_equal(got[[0, 3, 4]], premium0[[0, 3, 4]])
 
 
+def test_expand_and_add_rows_kernels_are_the_numpy_arithmetic() -> None:
+    """Supplier expansion's capacity built today (``fused.expand``) and the channel's deliveries added to the
+    target industries' rows (``fused.add_rows``) against ``Stepper.step``'s numpy lines, bit for bit: excess
+    demand below capacity (no goal), goals below what is built already, industries held back by inputs rather
+    than capacity (x < cap), a NaN demand (passed through, as numpy.maximum passes it)."""
+    rng = np.random.default_rng(23)
+    n, b = 12, 16
+    demand, base_cap = rng.uniform(0.0, 2.0, (n, b)), rng.uniform(0.0, 2.0, (n, b))
+    demand[3, 4] = np.nan
+    eta, rate = rng.uniform(0.0, 1.0, (n, b)), rng.uniform(0.0, 0.05, (n, b))
+    k_new = rng.uniform(0.0, 0.3, (n, b))
+    cap = rng.uniform(0.5, 2.0, (n, b))
+    x = np.where(rng.uniform(size=(n, b)) < 0.5, cap, cap * 0.9)
+    want = k_new.copy()
+    goal = np.maximum(demand - base_cap, 0.0) * eta
+    np.maximum(goal - want, 0.0, out=goal)
+    goal *= x >= cap
+    want += goal * rate
+    got = k_new.copy()
+    kernels.expand(demand, base_cap, eta, got, x, cap, rate)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.isnan(got[3, 4])
+    assert (got != k_new).sum() > n  # some capacity was built
+    s, r, rows = 3, 4, np.array([3, 4, 5, 9, 10, 11])  # regions 1 and 3 of 4, 3 sectors each
+    a = rng.uniform(size=(s, r * s, b))
+    part = rng.uniform(size=(s, rows.size, b))
+    want_a = a.copy()
+    want_a.reshape(s, r, s, b)[:, [1, 3]] += part.reshape(s, -1, s, b)
+    kernels.add_rows(a, rows, part)
+    assert np.array_equal(a, want_a)
+
+
+@pytest.mark.parametrize("n_friendly", [1, 3, 30])
+def test_cross_share_kernel_is_the_numpy_arithmetic(n_friendly: int) -> None:
+    """The share of the diverted orders that crosses a border from each target (``fused.cross_share``) against
+    ``Stepper._accounts``' numpy arithmetic, bit for bit: einsum's sum over the friendly buyers, over numpy's sum,
+    0 for a product with no diverted orders; one friendly buyer, a few, and more than any unrolling."""
+    from cluster.core.model import _safe_div
+
+    rng = np.random.default_rng(29)
+    t, s, b = 4, 3, 16
+    foreign = (rng.uniform(size=(t, n_friendly)) < 0.6).astype(float)
+    moved = rng.uniform(0.0, 2.0, (s, n_friendly, b)) * (rng.uniform(size=(s, n_friendly, b)) < 0.8)
+    moved[1] = 0.0  # a product with nothing diverted
+    want = _safe_div(np.einsum("tf,kfb->tkb", foreign, moved), moved.sum(axis=1)[None])
+    got = kernels.cross_share(foreign, moved)
+    assert np.array_equal(got, want)
+    assert not got[:, 1].any()
+
+
+def test_diverted_receipts_kernel_is_the_numpy_arithmetic() -> None:
+    """The friendly buyers' net intermediate receipts (``fused.diverted_receipts``) against the numpy lines of
+    ``Stepper._diverted_intermediate`` and ``_diverted_receipts``, bit for bit: the receipts kept in place, and
+    added to the buyers' rows of the day's deliveries, every other row untouched; a friendly buyer with no
+    weight and a product with nothing filled."""
+    rng = np.random.default_rng(37)
+    s, r, b = 3, 5, 16
+    f_idx = np.array([4, 1])
+    wc = rng.uniform(0.0, 2.0, (s, f_idx.size, s, b))
+    wcr = rng.uniform(0.0, 2.0, wc.shape)
+    fill, theta = rng.uniform(0.0, 1.0, (s, b)), rng.uniform(0.0, 0.5, (s, b))
+    fill[2] = 0.0
+    w = np.ones((f_idx.size, b))
+    w[1, ::3] = 0.0
+    v = rng.uniform(0.0, 1.0, (s, r * s, b))
+    add0 = rng.uniform(0.0, 1.0, (s, r * s, b))
+    want = wc * fill[:, None, None]
+    want -= wcr
+    want *= (theta[:, None] * w[None])[:, :, None]
+    want *= v.reshape(s, r, s, b)[:, f_idx]
+    want_add = add0.copy()
+    want_add.reshape(s, r, s, b)[:, f_idx] += want
+    got, add = wc.copy(), add0.copy()
+    kernels.diverted_receipts(got, wcr, fill, theta, w, v, f_idx, add)
+    assert np.array_equal(got, want)
+    assert np.array_equal(add, want_add)
+    assert np.array_equal(add.reshape(s, r, s, b)[:, [0, 2, 3]], add0.reshape(s, r, s, b)[:, [0, 2, 3]])
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
