@@ -20,11 +20,13 @@ __all__ = [
     "add_rows",
     "block_deliveries",
     "block_weights",
+    "channel_exports",
     "cross_share",
     "diverted",
     "diverted_receipts",
     "expand",
     "fd_block",
+    "fd_factor",
     "inventory_cap",
     "leak_premium",
     "msum",
@@ -39,6 +41,7 @@ __all__ = [
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+B1 = NDArray[np.bool_]
 
 
 @njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
@@ -690,6 +693,60 @@ def diverted_receipts(
                     add[k, j, b] += x
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def channel_exports(
+    ct_q: F64, foreign: F64, ct_phi: F64, rat3: F64, exports: F64
+) -> None:  # pragma: no cover - compiled
+    """The friendly suppliers' sales to the targets through the counter-trade channel, added to their exports
+    (``Stepper._accounts``' numpy arithmetic, in its order): bought[k, t] = sum_s ct_q[k, (t, s)] (from the first
+    term), crossing[o, k] = sum_t foreign[o, t] bought[k, t] (from 0, as einsum adds), exports[o] += sum_k
+    (ct_phi[o, k] rat3[o, k]) crossing[o, k] (from the first term). ``ct_q`` (S, T S, B), ``foreign`` (R, T),
+    ``ct_phi`` and ``rat3`` (R, S, B), ``exports`` (R, B)."""
+    s_, _, b_ = ct_q.shape
+    r_, nt = foreign.shape
+    bought = np.empty((s_, nt, b_))
+    for k in range(s_):
+        for t in range(nt):
+            for b in range(b_):
+                bought[k, t, b] = ct_q[k, t * s_, b]
+            for si in range(1, s_):
+                for b in range(b_):
+                    bought[k, t, b] += ct_q[k, t * s_ + si, b]
+    cross = np.empty(b_)
+    tot = np.empty(b_)
+    for o in range(r_):
+        for k in range(s_):
+            cross[:] = 0.0
+            for t in range(nt):
+                w = foreign[o, t]
+                for b in range(b_):
+                    cross[b] += w * bought[k, t, b]
+            for b in range(b_):
+                term = (ct_phi[o, k, b] * rat3[o, k, b]) * cross[b]
+                if k == 0:
+                    tot[b] = term
+                else:
+                    tot[b] += term
+        for b in range(b_):
+            exports[o, b] += tot[b]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def fd_factor(blocked: F64, sig: F64, active: B1, fd_tot: F64) -> F64:  # pragma: no cover - compiled
+    """The factor by which open final-demand flows grow (``Stepper._fd_redirect``' numpy arithmetic): (blocked
+    sig) [active] / fd_tot, 0 where fd_tot is 0; (S, R_d, B) each, ``active`` (B,)."""
+    s_, r_, b_ = blocked.shape
+    out = np.empty((s_, r_, b_))
+    for k in range(s_):
+        for d in range(r_):
+            for b in range(b_):
+                x = blocked[k, d, b] * sig[k, d, b]
+                x = x * (1.0 if active[b] else 0.0)
+                den = fd_tot[k, d, b]
+                out[k, d, b] = 0.0 if den == 0.0 else x / den
+    return out
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -752,6 +809,9 @@ def warm() -> float:
         diverted(four, np.ones((2, s, b)), np.ones((s, 2, b)), np.ones((s, 2, 2)), fd_m, lz, ly, mz, my, out)
     pair = np.zeros(2, dtype=np.int64)
     cross_share(np.ones((2, 2)), np.ones((s, 2, b)))
+    channel_exports(np.ones((s, 2 * s, b)), np.ones((2, 2)), np.ones((2, s, b)), np.ones((2, s, b)), np.ones((2, b)))
+    for sig in (b3, np.ones((s, n, 2 * b))[..., ::2]):  # the clocks may come as a strided view
+        fd_factor(a3, sig, np.ones(b, dtype=np.bool_), c3)
     diverted_receipts(np.ones((s, 2, 2, b)), np.ones((s, 2, 2, b)), np.ones((s, b)), np.ones((s, b)),
                       np.ones((2, b)), a3, pair, b3)  # fmt: skip
     expand(x, x2, x, np.zeros((n, b)), x, x2, x)

@@ -262,6 +262,7 @@ class Stepper:
         touched = touch.any(axis=3) | touch.any(axis=2)  # (B, K, R)
         self.onset_r = np.where(touched, sh.sanctions.onset[:, :, None], NEVER).min(axis=1).T  # (R, B)
         self.tgt_idx = np.flatnonzero(sh.target)
+        self.foreign_t = np.ascontiguousarray(self.foreign[:, self.tgt_idx])  # (R_o, R_t): to a target region
         # The target regions' industries (rows of n), region by region.
         self.tgt_rows = (self.tgt_idx[:, None] * self.s + np.arange(self.s)[None]).ravel()
         self.is_target = np.zeros(r, dtype=bool)
@@ -898,7 +899,10 @@ class Stepper:
                 sig = sub[:, None] * self.ramp(t, tau, self.speed_rd, key="substitution, cooperation") * self.gamma_rd
             else:
                 sig = sub[:, None] * self.ramp(t, tau, key="substitution")
-            out.append(_safe_div(pat.blocked_fd * sig * active, pat.fd_tot))
+            if self.fused:  # the line below in one compiled pass
+                out.append(self.k.fd_factor(pat.blocked_fd, sig, active, pat.fd_tot))
+            else:
+                out.append(_safe_div(pat.blocked_fd * sig * active, pat.fd_tot))
         return out
 
     def _fd_supply(self, pat: _Pattern | None, f_cls: list[F64] | None) -> F64:
@@ -1073,7 +1077,9 @@ class Stepper:
             inter = div.inter if div.inter is not None else self._diverted_intermediate(div, rat3)
             received[self.div_f] = inter.sum(axis=(0, 2)) + final.sum(axis=0)
         if ct_in is not None:
-            if self.tgt_idx.size:  # the friendly suppliers' sales to the targets through the channel
+            if self.tgt_idx.size and self.fused:  # the lines below in one compiled pass
+                self.k.channel_exports(self.ct_q, self.foreign_t, self.ct_phi, rat3, exports)
+            elif self.tgt_idx.size:  # the friendly suppliers' sales to the targets through the channel
                 bought = self.ct_q.reshape(s, -1, s, b).sum(axis=2)  # (S, R_t, B)
                 crossing = np.einsum("od,kdb->okb", self.foreign[:, self.tgt_idx], bought)  # (R_o, S, B)
                 exports += (self.ct_phi * rat3 * crossing).sum(axis=1)

@@ -564,6 +564,45 @@ def test_diverted_receipts_kernel_is_the_numpy_arithmetic() -> None:
     assert np.array_equal(add.reshape(s, r, s, b)[:, [0, 2, 3]], add0.reshape(s, r, s, b)[:, [0, 2, 3]])
 
 
+@pytest.mark.parametrize("n_targets", [1, 3, 12])
+def test_channel_exports_kernel_is_the_numpy_arithmetic(n_targets: int) -> None:
+    """The channel's sales to the targets added to the friendly suppliers' exports (``fused.channel_exports``)
+    against ``Stepper._accounts``' numpy lines, bit for bit: a supplier inside a target's bloc (no export), a
+    product the channel does not carry, one target region or many."""
+    rng = np.random.default_rng(41)
+    s, r, b = 4, 14, 16
+    tgt = np.sort(rng.choice(r, n_targets, replace=False))
+    foreign = 1.0 - np.eye(r)
+    foreign_t = np.ascontiguousarray(foreign[:, tgt])
+    ct_q = rng.uniform(0.0, 1.0, (s, n_targets * s, b))
+    ct_q[2] = 0.0
+    ct_phi, rat3 = rng.uniform(0.0, 1.0, (r, s, b)), rng.uniform(0.0, 1.0, (r, s, b))
+    exports0 = rng.uniform(0.0, 5.0, (r, b))
+    bought = ct_q.reshape(s, -1, s, b).sum(axis=2)
+    crossing = np.einsum("od,kdb->okb", foreign[:, tgt], bought)
+    want = exports0 + (ct_phi * rat3 * crossing).sum(axis=1)
+    got = exports0.copy()
+    kernels.channel_exports(ct_q, foreign_t, ct_phi, rat3, got)
+    assert np.array_equal(got, want)
+    assert not np.array_equal(got, exports0)
+
+
+def test_fd_factor_kernel_is_the_numpy_arithmetic() -> None:
+    """The growth factor of open final-demand flows (``fused.fd_factor``) against ``Stepper._fd_redirect``'s
+    numpy line, bit for bit: scenarios with no package in force (0), flows with no open origin left (0)."""
+    from cluster.core.model import _safe_div
+
+    rng = np.random.default_rng(43)
+    s, r, b = 3, 5, 16
+    blocked, sig, tot = (rng.uniform(0.0, 1.0, (s, r, b)) for _ in range(3))
+    tot[1, 2] = 0.0
+    active = rng.uniform(size=b) < 0.6
+    want = _safe_div(blocked * sig * active, tot)
+    got = kernels.fd_factor(blocked, sig, active, tot)
+    assert np.array_equal(got, want)
+    assert not got[..., ~active].any()
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
