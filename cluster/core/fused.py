@@ -30,12 +30,14 @@ __all__ = [
     "inventory_cap",
     "leak_premium",
     "msum",
+    "open_weights",
     "produce",
     "ratio",
     "recovery_step",
     "redirect",
     "settle_and_order",
     "warm",
+    "weigh_add",
     "within_bloc",
 ]
 
@@ -747,6 +749,39 @@ def fd_factor(blocked: F64, sig: F64, active: B1, fd_tot: F64) -> F64:  # pragma
     return out
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def open_weights(w_all: F64, wfix: F64, w_open: F64, w_red: F64) -> None:  # pragma: no cover - compiled
+    """The split weights of the suppliers still reachable before the blocks' corrections (``Stepper._order_split``'s
+    numpy lines): w_open = w_all - wfix, and w_red the same (skipped when empty), (S, n, B) each, ``wfix``
+    (S, n, 1)."""
+    s_, n_, b_ = w_all.shape
+    red = w_red.shape[0] > 0
+    for k in range(s_):
+        for j in range(n_):
+            f = wfix[k, j, 0]
+            for b in range(b_):
+                x = w_all[k, j, b] - f
+                w_open[k, j, b] = x
+                if red:
+                    w_red[k, j, b] = x
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def weigh_add(add: F64, tt: F64, part: F64, tt_part: F64) -> None:  # pragma: no cover - compiled
+    """add = add tt + part tt_part (``Stepper._deliveries``' numpy lines for two origin classes, in place), or,
+    with ``tt`` empty, add += part tt_part (a further class); (S, n, B) each."""
+    s_, n_, b_ = add.shape
+    first = tt.shape[0] > 0
+    for k in range(s_):
+        for j in range(n_):
+            for b in range(b_):
+                x = part[k, j, b] * tt_part[k, j, b]
+                if first:
+                    add[k, j, b] = add[k, j, b] * tt[k, j, b] + x
+                else:
+                    add[k, j, b] += x
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -809,6 +844,10 @@ def warm() -> float:
         diverted(four, np.ones((2, s, b)), np.ones((s, 2, b)), np.ones((s, 2, 2)), fd_m, lz, ly, mz, my, out)
     pair = np.zeros(2, dtype=np.int64)
     cross_share(np.ones((2, 2)), np.ones((s, 2, b)))
+    for red in (c3, empty):
+        open_weights(a3, col, b3, red)
+    weigh_add(a3, b3, c3, d3)
+    weigh_add(a3, empty, c3, d3)
     channel_exports(np.ones((s, 2 * s, b)), np.ones((2, 2)), np.ones((2, s, b)), np.ones((2, s, b)), np.ones((2, b)))
     for sig in (b3, np.ones((s, n, 2 * b))[..., ::2]):  # the clocks may come as a strided view
         fd_factor(a3, sig, np.ones(b, dtype=np.bool_), c3)

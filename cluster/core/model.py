@@ -856,9 +856,13 @@ class Stepper:
                 add *= tt[0]
         else:
             add = np.matmul(self.zkt_cls[0], rc_k[:, self.classes[0]], out=self.buf2)
-            add *= tt[0]
+            if not self.fused:
+                add *= tt[0]
             for c in range(1, len(self.classes)):
                 part = np.matmul(self.zkt_cls[c], rc_k[:, self.classes[c]])
+                if self.fused:  # add x T_0 + part x T_c (the first class's factor on the first pass), in one pass
+                    self.k.weigh_add(add, tt[0] if c == 1 else _ABSENT3, part, tt[c])
+                    continue
                 part *= tt[c]
                 add += part
         if pat is not None:
@@ -1376,8 +1380,13 @@ class Stepper:
         # and of those that can take redirected orders: untouched by the sanction (and, under cooperation,
         # the domestic suppliers' part of it on its own).
         split = len(self.classes) > 1
-        w_open = np.subtract(w_all, self.wfix)
-        w_red = w_open.copy() if ext.substitution else None
+        if self.fused:  # both in one compiled pass
+            w_open = np.empty_like(w_all)
+            w_red = np.empty_like(w_all) if ext.substitution else None
+            self.k.open_weights(w_all, self.wfix, w_open, _ABSENT3 if w_red is None else w_red)
+        else:
+            w_open = np.subtract(w_all, self.wfix)
+            w_red = w_open.copy() if ext.substitution else None
         w_dom = np.matmul(self.zkt_cls[0], c_k[:, self.classes[0]]) if split and ext.substitution else None
         for i, blk in enumerate(self.blocks):
             cl, tc = pat.closed[i], pat.touched[i]

@@ -603,6 +603,32 @@ def test_fd_factor_kernel_is_the_numpy_arithmetic() -> None:
     assert not got[..., ~active].any()
 
 
+def test_open_weights_and_weigh_add_kernels_are_the_numpy_arithmetic() -> None:
+    """The reachable suppliers' weights before the blocks' corrections (``fused.open_weights``) and the deliveries
+    of two origin classes and of a further one (``fused.weigh_add``) against the numpy lines of
+    ``Stepper._order_split`` and ``Stepper._deliveries``, bit for bit (no fused multiply-add)."""
+    rng = np.random.default_rng(47)
+    s, n, b = 3, 12, 16
+    w_all = rng.uniform(0.0, 2.0, (s, n, b))
+    wfix = (rng.uniform(size=(s, n)) < 0.2).astype(float)[:, :, None]
+    w_open, w_red = np.empty_like(w_all), np.empty_like(w_all)
+    kernels.open_weights(w_all, wfix, w_open, w_red)
+    assert np.array_equal(w_open, np.subtract(w_all, wfix))
+    assert np.array_equal(w_red, w_open)
+    alone = np.empty_like(w_all)
+    kernels.open_weights(w_all, wfix, alone, np.empty((0, 0, 0)))
+    assert np.array_equal(alone, w_open)
+    add, part, part2 = (rng.uniform(0.0, 1.0, (s, n, b)) / 3.0 for _ in range(3))
+    tt0, tt1, tt2 = (rng.uniform(0.5, 1.5, (s, n, b)) / 7.0 for _ in range(3))
+    want = add * tt0
+    want += part * tt1
+    want += part2 * tt2
+    got = add.copy()
+    kernels.weigh_add(got, tt0, part, tt1)
+    kernels.weigh_add(got, np.empty((0, 0, 0)), part2, tt2)
+    assert np.array_equal(got, want)
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
