@@ -22,6 +22,7 @@ __all__ = [
     "block_weights",
     "channel_exports",
     "cross_share",
+    "ct_buy",
     "diverted",
     "diverted_receipts",
     "expand",
@@ -782,6 +783,42 @@ def weigh_add(add: F64, tt: F64, part: F64, tt_part: F64) -> None:  # pragma: no
                     add[k, j, b] += x
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def ct_buy(wish: F64, mask: B1, budget: F64, ct_q: F64, credit: F64) -> None:  # pragma: no cover - compiled
+    """The imports bought through the counter-trade channel (``Stepper._order_counter_trade``'s numpy lines, in
+    their order): wish (S, T S, B) *= mask[k, b], in place; tot[b] its sum over (k, j) in order (from the first
+    term);
+    ct_q = wish min(1, budget / tot) (0 where tot is 0; NaN passed through as numpy.minimum passes it); credit
+    -= the sum of ct_q over (k, j) in order. ``mask`` (S, B), ``budget`` and ``credit`` (B,)."""
+    s_, nj, b_ = wish.shape
+    tot = np.empty(b_)
+    for k in range(s_):
+        for j in range(nj):
+            for b in range(b_):
+                x = wish[k, j, b] * (1.0 if mask[k, b] else 0.0)
+                wish[k, j, b] = x
+                if k == 0 and j == 0:  # numpy's sums start from the first term
+                    tot[b] = x
+                else:
+                    tot[b] += x
+    ratio = np.empty(b_)
+    for b in range(b_):
+        r = 0.0 if tot[b] == 0.0 else budget[b] / tot[b]
+        ratio[b] = r if (r < 1.0 or r != r) else 1.0  # numpy.minimum(1.0, r)
+    spent = np.empty(b_)
+    for k in range(s_):
+        for j in range(nj):
+            for b in range(b_):
+                q = wish[k, j, b] * ratio[b]
+                ct_q[k, j, b] = q
+                if k == 0 and j == 0:
+                    spent[b] = q
+                else:
+                    spent[b] += q
+    for b in range(b_):
+        credit[b] -= spent[b]
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -844,6 +881,7 @@ def warm() -> float:
         diverted(four, np.ones((2, s, b)), np.ones((s, 2, b)), np.ones((s, 2, 2)), fd_m, lz, ly, mz, my, out)
     pair = np.zeros(2, dtype=np.int64)
     cross_share(np.ones((2, 2)), np.ones((s, 2, b)))
+    ct_buy(np.ones((s, 2 * s, b)), np.ones((s, b), dtype=np.bool_), np.ones(b), np.empty((s, 2 * s, b)), np.ones(b))
     for red in (c3, empty):
         open_weights(a3, col, b3, red)
     weigh_add(a3, b3, c3, d3)

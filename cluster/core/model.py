@@ -86,7 +86,7 @@ def _safe_div(num: F64, den: F64) -> F64:
         out: F64 = np.divide(num, den)
     zero = den == 0
     if zero.any():
-        out[np.broadcast_to(zero, out.shape)] = 0.0
+        np.copyto(out, 0.0, where=zero)
     return out
 
 
@@ -1554,6 +1554,11 @@ class Stepper:
         offer = want * np.minimum(1.0, _safe_div(self.ct_cap, tot))
         # Imports bought with the proceeds: unfilled needs of target buyers, from friendly suppliers.
         wish = unfilled.reshape(s, -1, self.b)
+        if self.fused:  # the lines below in one compiled pass
+            budget = np.maximum(np.minimum(self.credit, self.ct_cap), 0.0)
+            self.ct_q = np.empty_like(wish)
+            self.k.ct_buy(wish, self.ct_has_supply & (eps.max(axis=0) > 0), budget, self.ct_q, self.credit)
+            return offer  # type: ignore[no-any-return]
         wish *= (self.ct_has_supply * (eps.max(axis=0) > 0))[:, None, :]
         tot_w = wish.sum(axis=(0, 1))
         budget = np.maximum(np.minimum(self.credit, self.ct_cap), 0.0)

@@ -629,6 +629,34 @@ def test_open_weights_and_weigh_add_kernels_are_the_numpy_arithmetic() -> None:
     assert np.array_equal(got, want)
 
 
+def test_ct_buy_kernel_is_the_numpy_arithmetic() -> None:
+    """The imports bought through the counter-trade channel (``fused.ct_buy``) against
+    ``Stepper._order_counter_trade``'s numpy lines, bit for bit: a budget short of the wish (scaled down), one
+    beyond it (all of the wish), a scenario with nothing wished (0 / 0: nothing bought), a product with no
+    friendly supply (masked out); the wish masked in place and the credit spent."""
+    from cluster.core.model import _safe_div
+
+    rng = np.random.default_rng(53)
+    s, nj, b = 3, 8, 16
+    wish0 = rng.uniform(0.0, 1.0, (s, nj, b))
+    wish0[:, :, 3] = 0.0
+    mask = rng.uniform(size=(s, b)) < 0.8
+    budget = rng.uniform(0.0, 20.0, b)
+    credit0 = rng.uniform(0.0, 30.0, b)
+    want_wish = wish0.copy()
+    want_wish *= mask[:, None, :]
+    tot_w = want_wish.sum(axis=(0, 1))
+    want_q = want_wish * np.minimum(1.0, _safe_div(budget, tot_w))
+    want_credit = credit0 - want_q.sum(axis=(0, 1))
+    wish, q, credit = wish0.copy(), np.empty_like(wish0), credit0.copy()
+    kernels.ct_buy(wish, mask, budget, q, credit)
+    assert np.array_equal(wish, want_wish)
+    assert np.array_equal(q, want_q)
+    assert np.array_equal(credit, want_credit)
+    assert (budget < tot_w).any()
+    assert (budget > tot_w).any()
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
