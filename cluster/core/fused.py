@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 __all__ = [
     "add_rows",
     "block_deliveries",
+    "block_sum",
     "block_weights",
     "channel_exports",
     "cross_share",
@@ -819,6 +820,33 @@ def ct_buy(wish: F64, mask: B1, budget: F64, ct_q: F64, credit: F64) -> None:  #
         credit[b] -= spent[b]
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def block_sum(
+    dst: F64, o_idx: I64, a: F64, w: F64, c: F64, first: bool, sign: float
+) -> None:  # pragma: no cover - compiled
+    """One block's flows summed over its destinations into its origins' rows, in place (the numpy lines of
+    ``Stepper._orders_received``, ``_blocked_exports`` and ``_fd_supply``, in their order): dst[o, k] +=
+    sign x (sum_d a[k, d, o] (x w[k, d, o] unless w is empty)) (x c[o, k] unless c is empty), the sum starting
+    from 0 as einsum's does, or from its first term as numpy's sum does (``first``). ``dst`` and ``c``
+    (R, S, B); ``a``, ``w`` (S, D, O, B); sign 1 or -1 (an exact negation)."""
+    s_, nd, no, b_ = a.shape
+    has_w, has_c = w.shape[0] > 0, c.shape[0] > 0
+    acc = np.empty(b_)
+    for oi in range(no):
+        ro = o_idx[oi]
+        for k in range(s_):
+            for di in range(nd):
+                for b in range(b_):
+                    x = a[k, di, oi, b] * w[k, di, oi, b] if has_w else a[k, di, oi, b]
+                    if di == 0:
+                        acc[b] = x if first else 0.0 + x
+                    else:
+                        acc[b] += x
+            for b in range(b_):
+                x = acc[b] * c[ro, k, b] if has_c else acc[b]
+                dst[ro, k, b] += sign * x
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -881,6 +909,13 @@ def warm() -> float:
         diverted(four, np.ones((2, s, b)), np.ones((s, 2, b)), np.ones((s, 2, 2)), fd_m, lz, ly, mz, my, out)
     pair = np.zeros(2, dtype=np.int64)
     cross_share(np.ones((2, 2)), np.ones((s, 2, b)))
+    for w4, c, first in (
+        (four, empty, False),
+        (four, np.ones((2, s, b)), False),
+        (np.empty((0, 0, 0, 0)), empty, True),
+    ):
+        block_sum(np.ones((2, s, b)), pair, four, w4, c, first, -1.0)
+    block_sum(np.ones((s, b, 2)).transpose(2, 0, 1), pair, four, four, empty, False, -1.0)  # one class: a view
     ct_buy(np.ones((s, 2 * s, b)), np.ones((s, b), dtype=np.bool_), np.ones(b), np.empty((s, 2 * s, b)), np.ones(b))
     for red in (c3, empty):
         open_weights(a3, col, b3, red)

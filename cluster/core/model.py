@@ -839,6 +839,12 @@ class Stepper:
                 pu = None if self.u is None else np.matmul(blk.z, self.u[blk.cls].reshape(s, r, s, b)[:, blk.d])
                 pu_blk.append(pu)
                 cl, tc = pat.closed[i], pat.touched[i]
+                if self.fused:  # each subtraction below in one compiled pass
+                    if cl is not None:
+                        self.k.block_sum(open_, blk.o, p, cl, _ABSENT3, False, -1.0)
+                    if pu is not None and tc is not None:
+                        self.k.block_sum(open_, blk.o, pu, tc, _ABSENT3, False, -1.0)
+                    continue
                 if cl is not None:
                     open_[blk.o] -= np.einsum("kdob,kdob->okb", p, cl)
                 if pu is not None and tc is not None:
@@ -925,7 +931,9 @@ class Stepper:
                 y_sup[rows] += np.matmul(self.y_kod_cls[c], f).transpose(1, 0, 2)
         for i in range(len(self.blocks)):
             rem = self._fd_removed(pat, i, f_cls)
-            if rem is not None:
+            if rem is not None and self.fused:
+                self.k.block_sum(y_sup, self.blocks[i].o, rem, _ABSENT4, _ABSENT3, True, -1.0)
+            elif rem is not None:
                 y_sup[self.blocks[i].o] -= rem.sum(axis=1).transpose(1, 0, 2)
         return y_sup
 
@@ -1529,9 +1537,13 @@ class Stepper:
             if cl is None or not self.is_target[blk.o].any():
                 continue
             p = np.matmul(blk.z, v4[:, blk.d])  # (S, D, O, B) orders at usual intensities
-            out[blk.o] += np.einsum("kdob,kdob->okb", p, cl) * self.c_o[blk.o]
             yc = pat.y_closed[i] if pat.closed_div is None else blk.y[..., None] * cl
             assert yc is not None
+            if self.fused:  # each addition below in one compiled pass
+                self.k.block_sum(out, blk.o, p, cl, self.c_o, False, 1.0)
+                self.k.block_sum(out, blk.o, self._fd_scaled(blk, yc), _ABSENT4, _ABSENT3, True, 1.0)
+                continue
+            out[blk.o] += np.einsum("kdob,kdob->okb", p, cl) * self.c_o[blk.o]
             out[blk.o] += self._fd_scaled(blk, yc).sum(axis=1).transpose(1, 0, 2)
         return out[self.tgt_idx]
 

@@ -657,6 +657,38 @@ def test_ct_buy_kernel_is_the_numpy_arithmetic() -> None:
     assert (budget > tot_w).any()
 
 
+@pytest.mark.parametrize("case", ["orders", "exports", "final demand", "strided"])
+def test_block_sum_kernel_is_the_numpy_arithmetic(case: str) -> None:
+    """A block's flows summed over its destinations into its origins' rows (``fused.block_sum``) against the numpy
+    lines it replaces, bit for bit: the closed orders subtracted from the orders received (einsum), the blocked
+    exports at the capacity ratio added (einsum times c), final demand's sum over destinations subtracted
+    (numpy's sum); the rows of other origins untouched; a destination into a transposed view, as the one-class
+    orders received come."""
+    rng = np.random.default_rng(59)
+    s, r, b = 3, 7, 16
+    o, nd = np.array([6, 2, 0]), 4
+    a = rng.uniform(0.0, 2.0, (s, nd, o.size, b))
+    w = rng.uniform(0.0, 1.0, a.shape) * (rng.uniform(size=a.shape) < 0.7)
+    c = rng.uniform(0.0, 1.0, (r, s, b))
+    dst0 = rng.uniform(5.0, 9.0, (r, s, b))
+    want = dst0.copy()
+    empty3, empty4 = np.empty((0, 0, 0)), np.empty((0, 0, 0, 0))
+    got = dst0.copy()
+    if case == "strided":  # the same values, in a transposed layout
+        got = np.ascontiguousarray(dst0.transpose(1, 2, 0)).transpose(2, 0, 1)
+    if case in ("orders", "strided"):
+        want[o] -= np.einsum("kdob,kdob->okb", a, w)
+        kernels.block_sum(got, o, a, w, empty3, False, -1.0)
+    elif case == "exports":
+        want[o] += np.einsum("kdob,kdob->okb", a, w) * c[o]
+        kernels.block_sum(got, o, a, w, c, False, 1.0)
+    else:
+        want[o] -= a.sum(axis=1).transpose(1, 0, 2)
+        kernels.block_sum(got, o, a, empty4, empty3, True, -1.0)
+    assert np.array_equal(got, want)
+    assert np.array_equal(got[[1, 3, 4, 5]], dst0[[1, 3, 4, 5]])
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
