@@ -52,6 +52,7 @@ class Float32State(Stepper):
             _round(getattr(self, name, None))
         for u in self.u or []:
             _round(u)
+        self.p_next = {}  # products of the unrounded V are not reused the next day
         return rec
 
 

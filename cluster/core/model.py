@@ -511,6 +511,9 @@ class Stepper:
         self.fd_d: F64 | None = None
         # Per block, the day's final demand its links do not carry (``_fd_removed``), kept for the day.
         self.fd_rem: dict[int, F64 | None] = {}
+        # Per block, the orders at usual intensity of tomorrow's V (S, D, O, B), as ``_blocked_exports`` multiplied
+        # them after the day's orders: ``_orders_received`` takes them the next day instead of multiplying again.
+        self.p_next: dict[int, F64] = {}
 
     def demand_multiplier(self, t: int) -> F64 | None:
         """mu[k, rd](t), shape (S, R_d, B): max(0, 1 + sum_j change_j[rd, k] a_j(t)) with the phase-in
@@ -831,10 +834,11 @@ class Stepper:
                 open_[rows] = np.matmul(tt[c].transpose(0, 2, 1), self.zkt_cls[c]).transpose(2, 0, 1)
         p_blk: list[F64] = []
         pu_blk: list[F64 | None] = []
+        known, self.p_next = self.p_next, {}  # V has not changed since ``_blocked_exports`` multiplied these
         if pat is not None:
             v4 = self.v.reshape(s, r, s, b)
             for i, blk in enumerate(self.blocks):
-                p = np.matmul(blk.z, v4[:, blk.d])  # (S, D, O, B)
+                p = known[i] if i in known else np.matmul(blk.z, v4[:, blk.d])  # (S, D, O, B)
                 p_blk.append(p)
                 pu = None if self.u is None else np.matmul(blk.z, self.u[blk.cls].reshape(s, r, s, b)[:, blk.d])
                 pu_blk.append(pu)
@@ -1537,6 +1541,7 @@ class Stepper:
             if cl is None or not self.is_target[blk.o].any():
                 continue
             p = np.matmul(blk.z, v4[:, blk.d])  # (S, D, O, B) orders at usual intensities
+            self.p_next[i] = p  # tomorrow's orders received at usual intensities: the same product
             yc = pat.y_closed[i] if pat.closed_div is None else blk.y[..., None] * cl
             assert yc is not None
             if self.fused:  # each addition below in one compiled pass
