@@ -24,6 +24,8 @@ __all__ = [
     "channel_exports",
     "cross_share",
     "ct_buy",
+    "ct_demand",
+    "ct_refund",
     "diverted",
     "diverted_receipts",
     "expand",
@@ -847,6 +849,46 @@ def block_sum(
                 dst[ro, k, b] += sign * x
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def ct_demand(ct_q: F64, ct_phi: F64, demand: F64) -> None:  # pragma: no cover - compiled
+    """The channel's orders added to the friendly suppliers' demand (``Stepper.step``'s numpy line, in its order):
+    demand[(o, k)] += ct_phi[o, k] sum_j ct_q[k, j] (the sum from its first term). ``ct_q`` (S, J, B), ``ct_phi``
+    (R, S, B), ``demand`` (R S, B)."""
+    s_, nj, b_ = ct_q.shape
+    r_ = ct_phi.shape[0]
+    tot = np.empty((s_, b_))
+    for k in range(s_):
+        for b in range(b_):
+            tot[k, b] = ct_q[k, 0, b]
+        for j in range(1, nj):
+            for b in range(b_):
+                tot[k, b] += ct_q[k, j, b]
+    for o in range(r_):
+        for k in range(s_):
+            for b in range(b_):
+                demand[o * s_ + k, b] += ct_phi[o, k, b] * tot[k, b]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def ct_refund(ct_q: F64, ct_in: F64, credit: F64) -> None:  # pragma: no cover - compiled
+    """What the channel failed to deliver, refunded (``Stepper._settle_counter_trade``'s numpy line, in its order):
+    credit += sum ct_q - sum ct_in, each summed over (k, j) from its first term. (S, J, B) each, ``credit`` (B,)."""
+    s_, nj, b_ = ct_q.shape
+    a = np.empty(b_)
+    c = np.empty(b_)
+    for k in range(s_):
+        for j in range(nj):
+            for b in range(b_):
+                if k == 0 and j == 0:
+                    a[b] = ct_q[k, j, b]
+                    c[b] = ct_in[k, j, b]
+                else:
+                    a[b] += ct_q[k, j, b]
+                    c[b] += ct_in[k, j, b]
+    for b in range(b_):
+        credit[b] += a[b] - c[b]
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -909,6 +951,8 @@ def warm() -> float:
         diverted(four, np.ones((2, s, b)), np.ones((s, 2, b)), np.ones((s, 2, 2)), fd_m, lz, ly, mz, my, out)
     pair = np.zeros(2, dtype=np.int64)
     cross_share(np.ones((2, 2)), np.ones((s, 2, b)))
+    ct_demand(np.ones((s, 2 * s, b)), np.ones((2, s, b)), np.ones((2 * s, b)))
+    ct_refund(np.ones((s, 2 * s, b)), np.ones((s, 2 * s, b)), np.ones(b))
     for w4, c, first in (
         (four, empty, False),
         (four, np.ones((2, s, b)), False),

@@ -701,7 +701,9 @@ class Stepper:
         if div is not None:  # friendly buyers' orders moved from their other suppliers to the targets
             demand -= div.out.reshape(n, b)
             demand.reshape(r, s, b)[self.tgt_idx] += div.into
-        if ext.counter_trade:
+        if ext.counter_trade and self.fused:  # the line below in one compiled pass
+            self.k.ct_demand(self.ct_q, self.ct_phi, demand)
+        elif ext.counter_trade:
             demand += (self.ct_phi * self.ct_q.sum(axis=1)[None]).reshape(n, b)
 
         # 3. Overproduction (BoARIO updates it from the third step on, from signed scarcity).
@@ -1682,4 +1684,7 @@ class Stepper:
         earned = (1.0 - sh.counter_trade.discount) * ct_exp.sum(axis=0)
         slot = (t + sh.counter_trade.lag) % self.credit_ring.shape[0]
         np.add.at(self.credit_ring, (slot, np.arange(self.b)), earned)
-        self.credit += self.ct_q.sum(axis=(0, 1)) - ct_in.sum(axis=(0, 1))
+        if self.fused:
+            self.k.ct_refund(self.ct_q, ct_in, self.credit)
+        else:
+            self.credit += self.ct_q.sum(axis=(0, 1)) - ct_in.sum(axis=(0, 1))

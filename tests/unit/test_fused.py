@@ -689,6 +689,26 @@ def test_block_sum_kernel_is_the_numpy_arithmetic(case: str) -> None:
     assert np.array_equal(got[[1, 3, 4, 5]], dst0[[1, 3, 4, 5]])
 
 
+def test_ct_demand_and_refund_kernels_are_the_numpy_arithmetic() -> None:
+    """The channel's orders added to the friendly suppliers' demand (``fused.ct_demand``) and its undelivered part
+    refunded (``fused.ct_refund``) against the numpy lines of ``Stepper.step`` and
+    ``Stepper._settle_counter_trade``, bit for bit; a product the channel does not carry."""
+    rng = np.random.default_rng(61)
+    s, r, nt, b = 4, 6, 3, 16
+    ct_q = rng.uniform(0.0, 1.0, (s, nt * s, b))
+    ct_q[1] = 0.0
+    ct_in = ct_q * rng.uniform(0.0, 1.0, (s, 1, b))
+    ct_phi = rng.uniform(0.0, 1.0, (r, s, b))
+    demand0, credit0 = rng.uniform(0.0, 5.0, (r * s, b)), rng.uniform(0.0, 5.0, b)
+    want_d = demand0 + (ct_phi * ct_q.sum(axis=1)[None]).reshape(r * s, b)
+    want_c = credit0 + (ct_q.sum(axis=(0, 1)) - ct_in.sum(axis=(0, 1)))
+    demand, credit = demand0.copy(), credit0.copy()
+    kernels.ct_demand(ct_q, ct_phi, demand)
+    kernels.ct_refund(ct_q, ct_in, credit)
+    assert np.array_equal(demand, want_d)
+    assert np.array_equal(credit, want_c)
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
