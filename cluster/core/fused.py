@@ -40,6 +40,7 @@ __all__ = [
     "recovery_step",
     "redirect",
     "settle_and_order",
+    "sum02",
     "warm",
     "weigh_add",
     "within_bloc",
@@ -889,6 +890,23 @@ def ct_refund(ct_q: F64, ct_in: F64, credit: F64) -> None:  # pragma: no cover -
         credit[b] += a[b] - c[b]
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def sum02(a: F64) -> F64:  # pragma: no cover - compiled
+    """a.sum(axis=(0, 2)) of a C-ordered (K, T, J, B) array, (T, B), in numpy's order: over k, then j within each
+    k, from the first term."""
+    nk, nt, nj, b_ = a.shape
+    out = np.empty((nt, b_))
+    for k in range(nk):
+        for t in range(nt):
+            for j in range(nj):
+                for b in range(b_):
+                    if k == 0 and j == 0:
+                        out[t, b] = a[k, t, j, b]
+                    else:
+                        out[t, b] += a[k, t, j, b]
+    return out
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -951,6 +969,7 @@ def warm() -> float:
         diverted(four, np.ones((2, s, b)), np.ones((s, 2, b)), np.ones((s, 2, 2)), fd_m, lz, ly, mz, my, out)
     pair = np.zeros(2, dtype=np.int64)
     cross_share(np.ones((2, 2)), np.ones((s, 2, b)))
+    sum02(four)
     ct_demand(np.ones((s, 2 * s, b)), np.ones((2, s, b)), np.ones((2 * s, b)))
     ct_refund(np.ones((s, 2 * s, b)), np.ones((s, 2 * s, b)), np.ones(b))
     for w4, c, first in (

@@ -964,10 +964,11 @@ class Stepper:
         dm = self.fd_m  # the day's demand multiplier (S, R_d, B), None when 1
         rat_k = rat3.transpose(1, 0, 2)  # (S, R, B)
         to = np.zeros((s, r, b))  # (S, R_d, B)
+        grown = None if f_cls is None else [1.0 + f for f in f_cls]  # 1 + F per class, read twice below
         for c, rows in enumerate(self.classes):
             part = np.matmul(self.y_cls[c], rat_k[:, rows])  # (S, R_d, B)
-            if f_cls is not None:
-                part = part * (1.0 + f_cls[c])
+            if grown is not None:
+                part = part * grown[c]
             to += part if dm is None else part * dm
         # Inside the bloc: own region for a partner, every domestic region for a domestic origin.
         if f_cls is None and dm is None and pat is None:  # the baseline's, the same every day (read-only)
@@ -981,15 +982,16 @@ class Stepper:
                 if self.fd_d is not None:
                     within[self.dom_idx] += np.einsum("kdo,kdb->okb", self.y_dd, self.fd_d[:, self.dom_idx])
         else:
+            assert grown is not None
             grow_by_origin = np.empty((s, r, b))  # 1 + F for the origin's class, at the origin's own region
             for c, rows in enumerate(self.classes):
-                grow_by_origin[:, rows] = 1.0 + f_cls[c][:, rows]
+                grow_by_origin[:, rows] = grown[c][:, rows]
             if dm is not None:
                 grow_by_origin *= dm
             within = (self.y_diag[..., None] * grow_by_origin).transpose(1, 0, 2)
             if self.dom_idx.size:
                 dom = self.dom_idx
-                grow = 1.0 + f_cls[self.cls_of[dom[0]]][:, dom]  # (S, R_dom_d, B)
+                grow = grown[self.cls_of[dom[0]]][:, dom]  # (S, R_dom_d, B)
                 if dm is not None:
                     grow *= dm[:, dom]
                 within[dom] = np.einsum("kdo,kdb->okb", self.y_dd, grow)
@@ -1093,7 +1095,7 @@ class Stepper:
             diverted[tgt] = sold.sum(axis=1)
             received = np.zeros((r, b))  # the friendly buyers' net change of receipts, counted on their side
             inter = div.inter if div.inter is not None else self._diverted_intermediate(div, rat3)
-            received[self.div_f] = inter.sum(axis=(0, 2)) + final.sum(axis=0)
+            received[self.div_f] = (self.k.sum02(inter) if self.fused else inter.sum(axis=(0, 2))) + final.sum(axis=0)
         if ct_in is not None:
             if self.tgt_idx.size and self.fused:  # the lines below in one compiled pass
                 self.k.channel_exports(self.ct_q, self.foreign_t, self.ct_phi, rat3, exports)
@@ -1101,7 +1103,8 @@ class Stepper:
                 bought = self.ct_q.reshape(s, -1, s, b).sum(axis=2)  # (S, R_t, B)
                 crossing = np.einsum("od,kdb->okb", self.foreign[:, self.tgt_idx], bought)  # (R_o, S, B)
                 exports += (self.ct_phi * rat3 * crossing).sum(axis=1)
-            ct_imp[self.tgt_idx] = ct_in.reshape(s, -1, s, b).sum(axis=(0, 2))
+            each = ct_in.reshape(s, -1, s, b)
+            ct_imp[self.tgt_idx] = self.k.sum02(each) if self.fused else each.sum(axis=(0, 2))
             self._settle_counter_trade(t, ct_exp, ct_in)
         # Real income: premia and discounts are income transfers, not a loss of volume.
         income = va - premium - sh.counter_trade.discount * ct_exp

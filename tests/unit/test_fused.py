@@ -709,6 +709,15 @@ def test_ct_demand_and_refund_kernels_are_the_numpy_arithmetic() -> None:
     assert np.array_equal(credit, want_c)
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 1, 16), (3, 2, 5, 16), (11, 7, 11, 64)])
+def test_sum02_kernel_is_numpy_s_sum(shape: tuple[int, int, int, int]) -> None:
+    """``fused.sum02`` against numpy's ``sum(axis=(0, 2))``, bit for bit, on values spread over sixteen orders of
+    magnitude (where the order of the additions shows)."""
+    rng = np.random.default_rng(67)
+    a = rng.uniform(size=shape) * 10.0 ** rng.uniform(-8.0, 8.0, shape)
+    assert np.array_equal(kernels.sum02(a), a.sum(axis=(0, 2)))
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
