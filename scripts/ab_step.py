@@ -1,12 +1,13 @@
 """Time the core's step against another revision of it, interleaved in one process: changes of 5% show.
 
-    python scripts/ab_step.py [REV] [--batch 64] [--rounds 9] [--plain] [--kernel numpy]
+    python scripts/ab_step.py [REV] [--batch 64] [--rounds 9] [--plain] [--kernel numpy] [--trade]
 
 On a shared machine, timings of separate runs drift by more than a small change of the code (``bench_core.py``'s
 "full" ratio moved 7.2-7.8x across runs of one commit). This script loads ``cluster/core`` as it is in the git
 revision ``REV`` (default ``HEAD``) beside the working tree's, as a second package, and steps the same batch (the
 "full" batch of ``bench_core.py``: n = 220, B = 64, a sanctions package and every extension on) through a year
-with each, alternating which goes first, ``--rounds`` times. Noise then hits both alike, and each round gives one
+with each, alternating which goes first, ``--rounds`` times (``--trade``: recording the trade by partner each
+day, as a run with calendar periods steps). Noise then hits both alike, and each round gives one
 ratio. Prints each round, then the medians of the milliseconds per step and of the per-round ratios
 ``ref / new`` (above 1: the working tree is faster). The last line is
 ``ms_per_step_ref=<median> ms_per_step_new=<median> ratio=<median of rounds>``.
@@ -83,6 +84,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--plain", action="store_true", help="the plain batch instead (every extension off)")
     ap.add_argument("--kernel", choices=("fused", "numpy"), default="fused")
+    ap.add_argument("--trade", action="store_true", help="with trade by partner, as runs with periods step")
     args = ap.parse_args()
     economy = synthetic(22, 10, seed=0, n_domestic=8)
     bl = economy.baseline()
@@ -91,12 +93,12 @@ def main() -> None:
         ref = reference(args.rev, Path(tmp))
         ref_model = importlib.import_module("core_ref.model")
         kinds = {
-            "ref": lambda: ref_model.Stepper(bl, batch, _ext(ref, args.plain), kernel=args.kernel),
-            "new": lambda: Stepper(bl, batch, _ext(core_new, args.plain), kernel=args.kernel),
+            "ref": lambda: ref_model.Stepper(bl, batch, _ext(ref, args.plain), kernel=args.kernel, trade=args.trade),
+            "new": lambda: Stepper(bl, batch, _ext(core_new, args.plain), kernel=args.kernel, trade=args.trade),
         }
         for make in kinds.values():  # a year each untimed: every kernel compiled (the reference's) or loaded
             year(make(), args.steps)
-        what = "plain" if args.plain else "every mechanism on"
+        what = ("plain" if args.plain else "every mechanism on") + (", trade by partner" if args.trade else "")
         print(f"economy synthetic-22x10-0, B = {args.batch}, {what}, kernel {args.kernel}; reference {args.rev}, "
               f"new the working tree; {args.steps} steps a round")  # fmt: skip
         print(blas_line())

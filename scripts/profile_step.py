@@ -1,6 +1,6 @@
 """Per-pass profile of the core's step with every mechanism on: the lines that take the time, and what they touch.
 
-    python scripts/profile_step.py [--batch 64] [--steps 365] [--top 25] [--repeats 3] [--plain] [--kernel numpy]
+    python scripts/profile_step.py [--batch 64] [--steps 365] [--top 25] [--repeats 3] [--plain] [--kernel numpy] [--trade]
 
 The "full" batch of ``scripts/bench_core.py`` (22 regions x 10 sectors, n = 220, a sanctions package and every
 extension on, no periods, world prices still), stepped with one ``Stepper`` for a year under line_profiler, every
@@ -9,7 +9,8 @@ in the callee's lines), so every row is a pass and the rows add up to at most 10
 the step's time under the profiler, microseconds per step, the distinct array shapes the line reads or writes
 (caught once, on day ``--trace-day``), the source. The totals come from separate runs without the profiler (medians
 of ``--repeats``). ``--plain``: the plain batch instead (every extension off); ``--kernel numpy``: the reference
-path instead of the fused kernels (whose compiled loops count as one line each). Needs line_profiler
+path instead of the fused kernels (whose compiled loops count as one line each); ``--trade``: with each day's
+trade by partner, as a run with calendar periods steps. Needs line_profiler
 (``pip install line_profiler``). BLAS on one thread, as the runner pins it.
 """
 
@@ -109,6 +110,7 @@ def main() -> None:
     ap.add_argument("--trace-day", type=int, default=120)
     ap.add_argument("--plain", action="store_true", help="the plain batch, every extension off")
     ap.add_argument("--kernel", choices=("fused", "numpy"), default="fused")
+    ap.add_argument("--trade", action="store_true", help="with trade by partner, as runs with periods step")
     args = ap.parse_args()
     economy = synthetic(22, 10, seed=0, n_domestic=8)
     bl = economy.baseline()
@@ -116,7 +118,7 @@ def main() -> None:
     ext = Extensions.none() if args.plain else Extensions()
 
     def make() -> Stepper:
-        return Stepper(bl, batch, ext, kernel=args.kernel)
+        return Stepper(bl, batch, ext, kernel=args.kernel, trade=args.trade)
 
     _year(make(), 3)  # the compiled kernels loaded before anything is timed
 
@@ -144,7 +146,9 @@ def main() -> None:
     shapes = _shapes_on(make, args.trace_day, {(f, ln) for _, f, ln, _ in rows})
     ms = 1e3 * statistics.median(plain) / args.steps
     r, s, b, n = bl.n_regions, bl.n_sectors, args.batch, bl.n
-    what = "every mechanism off" if args.plain else "every mechanism on"
+    what = ("every mechanism off" if args.plain else "every mechanism on") + (
+        ", trade by partner" if args.trade else ""
+    )
     print(f"economy {economy.id}: R = {r}, S = {s}, n = {n}; B = {b}; {what}; kernel {args.kernel}; {args.steps} steps")
     print(blas_line())
     print(

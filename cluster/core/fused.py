@@ -26,6 +26,7 @@ __all__ = [
     "ct_buy",
     "ct_demand",
     "ct_refund",
+    "div_lost",
     "diverted",
     "diverted_receipts",
     "expand",
@@ -33,6 +34,8 @@ __all__ = [
     "fd_factor",
     "inventory_cap",
     "leak_premium",
+    "link_sum",
+    "moved_pairs",
     "msum",
     "open_weights",
     "produce",
@@ -907,6 +910,76 @@ def sum02(a: F64) -> F64:  # pragma: no cover - compiled
     return out
 
 
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def link_sum(a: F64, x: F64, d_idx: I64, o_idx: I64, m: F64, assign: bool) -> None:  # pragma: no cover - compiled
+    """Flows on links summed over products (``Stepper._bilateral``'s einsums, in their order): per link (d, o),
+    sum_k a[k, d, o] x[k, o_idx[o]] from 0, assigned to m[d_idx[d], o_idx[o]] (``assign``) or subtracted from it.
+    ``a`` (S, D, O, B), ``x`` (S, R_o, B), ``m`` (R_d, R_o, B)."""
+    s_, nd, no, b_ = a.shape
+    acc = np.empty(b_)
+    for di in range(nd):
+        dd = d_idx[di]
+        for oi in range(no):
+            ro = o_idx[oi]
+            acc[:] = 0.0
+            for k in range(s_):
+                for b in range(b_):
+                    acc[b] += a[k, di, oi, b] * x[k, ro, b]
+            if assign:
+                for b in range(b_):
+                    m[dd, ro, b] = acc[b]
+            else:
+                for b in range(b_):
+                    m[dd, ro, b] -= acc[b]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def div_lost(lost_z: F64, lost_y: F64, x: F64, f_idx: I64, m: F64) -> None:  # pragma: no cover - compiled
+    """The friendly buyers' diverted orders taken off their other suppliers' links (``Stepper._bilateral``'s numpy
+    lines, in their order): m[f_idx[f], o] -= sum_k (lost_z + lost_y)[k, f, o] x[k, o], the sum from its first
+    term. ``lost_*`` (S, F, R_o, B), ``x`` (S, R_o, B), ``m`` (R_d, R_o, B)."""
+    s_, nf, no, b_ = lost_z.shape
+    acc = np.empty(b_)
+    for fi in range(nf):
+        ff = f_idx[fi]
+        for o in range(no):
+            for k in range(s_):
+                for b in range(b_):
+                    y = (lost_z[k, fi, o, b] + lost_y[k, fi, o, b]) * x[k, o, b]
+                    if k == 0:
+                        acc[b] = y
+                    else:
+                        acc[b] += y
+            for b in range(b_):
+                m[ff, o, b] -= acc[b]
+
+
+@njit(cache=True, error_model="numpy", nogil=True, boundscheck=False)
+def moved_pairs(
+    g: F64, moved_z: F64, moved_y: F64, f_idx: I64, t_idx: I64, m: F64, sign: float
+) -> None:  # pragma: no cover - compiled
+    """The diverted orders on the links from the targets to the friendly buyers (``Stepper._bilateral``'s and
+    ``_trade_values``' numpy lines, in their order): m[f_idx[f], t_idx[t]] += sign x sum_k g[k, t] (moved_z +
+    moved_y)[k, f], the sum from its first term. ``g`` (S, R_t, B), ``moved_*`` (S, F, B), ``m`` (R_d, R_o, B);
+    sign 1 or -1."""
+    s_, nt, b_ = g.shape
+    nf = moved_z.shape[1]
+    acc = np.empty(b_)
+    for fi in range(nf):
+        ff = f_idx[fi]
+        for ti in range(nt):
+            tt = t_idx[ti]
+            for k in range(s_):
+                for b in range(b_):
+                    y = g[k, ti, b] * (moved_z[k, fi, b] + moved_y[k, fi, b])
+                    if k == 0:
+                        acc[b] = y
+                    else:
+                        acc[b] += y
+            for b in range(b_):
+                m[ff, tt, b] += sign * acc[b]
+
+
 def _frozen(a: F64) -> F64:
     """A read-only copy of ``a``: the baseline's arrays are read-only, and numba compiles those apart."""
     out = a.copy()
@@ -970,6 +1043,11 @@ def warm() -> float:
     pair = np.zeros(2, dtype=np.int64)
     cross_share(np.ones((2, 2)), np.ones((s, 2, b)))
     sum02(four)
+    for x3 in (np.ones((s, 2, b)), np.ones((2, s, b)).transpose(1, 0, 2)):  # (S, R, B), or a transposed view
+        for assign in (True, False):
+            link_sum(four, x3, pair, pair, np.ones((2, 2, b)), assign)
+        div_lost(four, four, x3, pair, np.ones((2, 2, b)))
+        moved_pairs(x3, np.ones((s, 2, b)), np.ones((s, 2, b)), pair, pair, np.ones((2, 2, b)), -1.0)
     ct_demand(np.ones((s, 2 * s, b)), np.ones((2, s, b)), np.ones((2 * s, b)))
     ct_refund(np.ones((s, 2 * s, b)), np.ones((s, 2 * s, b)), np.ones(b))
     for w4, c, first in (

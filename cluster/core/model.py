@@ -262,6 +262,7 @@ class Stepper:
         touched = touch.any(axis=3) | touch.any(axis=2)  # (B, K, R)
         self.onset_r = np.where(touched, sh.sanctions.onset[:, :, None], NEVER).min(axis=1).T  # (R, B)
         self.tgt_idx = np.flatnonzero(sh.target)
+        self.all_regions = np.arange(r)
         self.foreign_t = np.ascontiguousarray(self.foreign[:, self.tgt_idx])  # (R_o, R_t): to a target region
         # The target regions' industries (rows of n), region by region.
         self.tgt_rows = (self.tgt_idx[:, None] * self.s + np.arange(self.s)[None]).ravel()
@@ -1222,7 +1223,10 @@ class Stepper:
             ratw = rat_k if w is None else rat_k * w[:, None]
             m = np.empty((r, r, b))  # (R_d, R_o, B)
             for rows, w_links in zip(self.classes, orders, strict=True):
-                m[:, rows] = np.einsum("kdob,kob->dob", w_links, rcw[:, rows])
+                if self.fused:
+                    self.k.link_sum(w_links, rcw, self.all_regions, rows, m, True)
+                else:
+                    m[:, rows] = np.einsum("kdob,kob->dob", w_links, rcw[:, rows])
             # Final demand, sum_k y[ro, k, rd] mu[k, rd] rat w (the day's change as a correction), and its
             # redirected part F (0 where nothing is redirected).
             m += np.matmul(self.y_odk, ratw.transpose(1, 0, 2)).transpose(1, 0, 2)
@@ -1236,13 +1240,23 @@ class Stepper:
             for i, blk in enumerate(self.blocks):
                 links = (blk.d[:, None], blk.o[None, :])
                 part, rem = shut[i], removed[i]
+                if self.fused:  # the same subtractions, each in one compiled pass
+                    if part is not None:
+                        self.k.link_sum(part, rcw, blk.d, blk.o, m, False)
+                    if rem is not None:
+                        self.k.link_sum(rem, ratw, blk.d, blk.o, m, False)
+                    continue
                 if part is not None:
                     m[links] -= np.einsum("kdob,kob->dob", part, rcw[:, blk.o])
                 if rem is not None:
                     m[links] -= np.einsum("kdob,kob->dob", rem, ratw[:, blk.o])
             if channel is not None:  # the counter-trade channel's imports (``_channel``)
                 m[self.tgt_idx] += self._channel_links(*channel, w)
-            if div is not None:  # diverted orders: friendly buyers take from the targets, not their other suppliers
+            if div is not None and self.fused:  # the lines below, in two compiled passes
+                self.k.div_lost(div.lost_z, div.lost_y, ratw, self.div_f, m)
+                g = self.div_share.transpose(1, 0, 2) * ratw[:, self.tgt_idx]  # (S, R_t, B)
+                self.k.moved_pairs(g, div.moved_z, div.moved_y, self.div_f, self.tgt_idx, m, 1.0)
+            elif div is not None:  # diverted orders: friendly buyers take from the targets, not their other suppliers
                 lost = (div.lost_z + div.lost_y) * ratw[:, None]  # (S, F, R_o, B)
                 m[self.div_f] -= lost.sum(axis=0)
                 gain = self.div_share.transpose(1, 0, 2)[:, None] * ratw[:, None, self.tgt_idx]  # (S, 1, R_t, B)
@@ -1282,7 +1296,10 @@ class Stepper:
             tgt = self.tgt_idx
             cut = self.div_ctf * self.sh.counter_trade.discount + (1.0 - self.div_ctf) * self.export_discount[None]
             sold = (self.div_share * rat3[tgt] * cut).transpose(1, 0, 2)[:, None]  # (S, 1, R_t, B)
-            value[np.ix_(self.div_f, tgt)] -= (sold * (div.moved_z + div.moved_y)[:, :, None]).sum(axis=0)
+            if self.fused:  # the line below in one compiled pass
+                self.k.moved_pairs(sold[:, 0], div.moved_z, div.moved_y, self.div_f, tgt, value, -1.0)
+            else:
+                value[np.ix_(self.div_f, tgt)] -= (sold * (div.moved_z + div.moved_y)[:, :, None]).sum(axis=0)
         for blk, lk in leaked:
             charge = np.einsum("kdob,kb->dob", lk, self.premium_k)
             if self.discount_on:

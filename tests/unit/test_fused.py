@@ -718,6 +718,45 @@ def test_sum02_kernel_is_numpy_s_sum(shape: tuple[int, int, int, int]) -> None:
     assert np.array_equal(kernels.sum02(a), a.sum(axis=(0, 2)))
 
 
+def test_trade_by_partner_kernels_are_the_numpy_arithmetic() -> None:
+    """The kernels of the trade by partner against ``Stepper._bilateral``'s and ``_trade_values``' numpy lines, bit
+    for bit: the orders on every link summed over products (``fused.link_sum``, assigned to a class's origins, or
+    a block's closed part subtracted from its links), the diverted orders taken off the friendly buyers' other
+    suppliers (``fused.div_lost``) and put on the links from the targets (``fused.moved_pairs``, in volume or
+    subtracted as a discount); the weights given as a transposed view, as the step passes them; every other link
+    untouched."""
+    rng = np.random.default_rng(71)
+    s, r, b = 4, 7, 16
+    rows, d_blk, o_blk = np.array([1, 4, 5]), np.array([0, 6]), np.array([4, 5])
+    x = np.ascontiguousarray(rng.uniform(0.0, 1.0, (r, s, b))).transpose(1, 0, 2)  # (S, R, B), strided
+    m0 = rng.uniform(5.0, 9.0, (r, r, b))
+    w_links = rng.uniform(0.0, 2.0, (s, r, rows.size, b)) * 10.0 ** rng.uniform(-6.0, 6.0, (s, r, rows.size, b))
+    want, got = m0.copy(), m0.copy()
+    want[:, rows] = np.einsum("kdob,kob->dob", w_links, x[:, rows])
+    kernels.link_sum(w_links, x, np.arange(r), rows, got, True)
+    assert np.array_equal(got, want)
+    part = rng.uniform(0.0, 1.0, (s, d_blk.size, o_blk.size, b))
+    want[d_blk[:, None], o_blk[None, :]] -= np.einsum("kdob,kob->dob", part, x[:, o_blk])
+    kernels.link_sum(part, x, d_blk, o_blk, got, False)
+    assert np.array_equal(got, want)
+    f_idx, t_idx = np.array([2, 3]), np.array([0, 6])
+    lz, ly = (rng.uniform(0.0, 1.0, (s, f_idx.size, r, b)) for _ in range(2))
+    want[f_idx] -= ((lz + ly) * x[:, None]).sum(axis=0)
+    kernels.div_lost(lz, ly, x, f_idx, got)
+    assert np.array_equal(got, want)
+    share = rng.uniform(0.0, 1.0, (t_idx.size, s, b))
+    mz, my = (rng.uniform(0.0, 1.0, (s, f_idx.size, b)) for _ in range(2))
+    gain = share.transpose(1, 0, 2)[:, None] * x[:, None, t_idx]
+    want[np.ix_(f_idx, t_idx)] += (gain * (mz + my)[:, :, None]).sum(axis=0)
+    kernels.moved_pairs(share.transpose(1, 0, 2) * x[:, t_idx], mz, my, f_idx, t_idx, got, 1.0)
+    assert np.array_equal(got, want)
+    sold = share.transpose(1, 0, 2)[:, None]
+    want[np.ix_(f_idx, t_idx)] -= (sold * (mz + my)[:, :, None]).sum(axis=0)
+    kernels.moved_pairs(sold[:, 0], mz, my, f_idx, t_idx, got, -1.0)
+    assert np.array_equal(got, want)
+    assert np.array_equal(got[[1, 4, 5]][:, [0, 2, 3, 6]], m0[[1, 4, 5]][:, [0, 2, 3, 6]])
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
