@@ -1,6 +1,7 @@
 """Per-pass profile of the core's step with every mechanism on: the lines that take the time, and what they touch.
 
-    python scripts/profile_step.py [--batch 64] [--steps 365] [--top 25] [--repeats 3] [--plain] [--kernel numpy] [--trade]
+    python scripts/profile_step.py [--batch 64] [--steps 365] [--top 25] [--repeats 3] [--plain] [--kernel numpy]
+                                   [--trade]
 
 The "full" batch of ``scripts/bench_core.py`` (22 regions x 10 sectors, n = 220, a sanctions package and every
 extension on, no periods, world prices still), stepped with one ``Stepper`` for a year under line_profiler, every
