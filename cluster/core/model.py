@@ -671,7 +671,9 @@ class Stepper:
             return self._ramps[t, key]
         if self._since[0] != t:
             self._since = (t, np.maximum(t - self.onset_r, 0).astype(float))
-        out: F64 = 1.0 - np.exp(-self._since[1] * speed / tau)
+        out: F64 = np.divide(-self._since[1] * speed, tau)  # 1 - exp(-since speed / tau), in place from here
+        np.exp(out, out=out)
+        np.subtract(1.0, out, out=out)
         if key is not None:
             self._ramps = {k: v for k, v in self._ramps.items() if k[0] == t}  # the day's ramps only
             self._ramps[t, key] = out
