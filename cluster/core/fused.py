@@ -1072,9 +1072,9 @@ def warm() -> float:
     for w in (np.ones((2, 2)), np.empty((0, 0))):
         for within in (np.ones((2, s, b)), np.ones((s, 2, b)).transpose(1, 0, 2)):  # or a transposed product
             fd_block(four, np.ones((2, s, b)), pair, pair, w, np.ones((s, 2, b)), within)
-    for prem in (np.ones((b, s)).T, np.ones((s, b)), np.ones((s, 2 * b))[:, ::2]):  # the config's (B, S) transposed
-        leak_premium(four, four, empty, np.ones((2, s, b)), np.ones((2, s, b)), pair, pair, prem, np.ones((2, b)))
-        leak_premium(four, np.empty((0, 0, 0, 0)), np.ones((s, 2, b)), np.ones((2, s, b)), empty, pair, pair, prem,
-                     np.ones((2, b)))  # fmt: skip
-        leak_premium(four, np.empty((0, 0, 0, 0)), empty, np.ones((2, s, b)), empty, pair, pair, prem, np.ones((2, b)))
+    prem = np.ones((s, b))  # the premia (S, B), contiguous (``Stepper.premium_k``)
+    leak_premium(four, four, empty, np.ones((2, s, b)), np.ones((2, s, b)), pair, pair, prem, np.ones((2, b)))
+    leak_premium(
+        four, np.empty((0, 0, 0, 0)), np.ones((s, 2, b)), np.ones((2, s, b)), empty, pair, pair, prem, np.ones((2, b))
+    )
     return time.perf_counter() - start

@@ -1010,8 +1010,7 @@ class Stepper:
                     self.k.fd_block(rem, rat3, blk.o, blk.d, w, to, within)
                     if yl is not None:
                         fd_m = _ABSENT3 if self.fd_m is None else self.fd_m
-                        prem = self.sh.sanctions.leakage_premium.T
-                        self.k.leak_premium(yl, _ABSENT4, fd_m, rat3, _ABSENT3, blk.o, blk.d, prem, premium)
+                        self.k.leak_premium(yl, _ABSENT4, fd_m, rat3, _ABSENT3, blk.o, blk.d, self.premium_k, premium)
                     continue
                 rat_o = rat_k[:, None, blk.o]  # (S, 1, O, B)
                 to[:, blk.d] -= np.einsum("kdob,kdob->kdb", rem, np.broadcast_to(rat_o, rem.shape))
@@ -1069,8 +1068,7 @@ class Stepper:
                 if lk is None or not p_blk:
                     continue
                 if self.fused:  # the lines below in one compiled pass
-                    prem = sh.sanctions.leakage_premium.T
-                    self.k.leak_premium(p_blk[i], lk, _ABSENT3, rat3, self.c_o, blk.o, blk.d, prem, premium)
+                    self.k.leak_premium(p_blk[i], lk, _ABSENT3, rat3, self.c_o, blk.o, blk.d, self.premium_k, premium)
                     continue
                 rc = (rat3 * self.c_o)[blk.o].transpose(1, 0, 2)[:, None]  # (S, 1, O, B)
                 leaked = np.einsum("kdob,kdob->kdb", p_blk[i] * lk, np.broadcast_to(rc, lk.shape))

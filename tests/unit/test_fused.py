@@ -462,7 +462,7 @@ def test_leak_premium_kernel_is_the_numpy_arithmetic(kind: str) -> None:
     o, d = np.array([4, 0]), np.array([5, 2, 1])
     flows = rng.uniform(0.0, 2.0, (s, d.size, o.size, b))
     rat3 = rng.uniform(0.0, 1.0, (r, s, b))
-    prem = rng.uniform(0.1, 0.5, (b, s)).T  # the config's (B, S), transposed as the step passes it
+    prem = np.ascontiguousarray(rng.uniform(0.1, 0.5, (b, s)).T)  # the config's (B, S), as ``premium_k``
     premium0 = rng.uniform(0.0, 1.0, (r, b))
     want = premium0.copy()
     share, fd_m, c_o = np.empty((0, 0, 0, 0)), np.empty((0, 0, 0)), np.empty((0, 0, 0))
