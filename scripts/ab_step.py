@@ -55,7 +55,9 @@ def reference(rev: str, into: Path) -> ModuleType:
             capture_output=True, text=True, check=True,
         ).stdout.split()  # fmt: skip
     except subprocess.CalledProcessError as exc:
-        sys.exit(f"ab_step.py: no {CORE} at git revision {rev!r} ({exc.stderr.strip()}); give a commit, tag or branch")
+        print(f"ab_step.py: no {CORE} at git revision {rev!r} ({exc.stderr.strip()}); give a commit, tag or branch",
+              file=sys.stderr)  # fmt: skip
+        sys.exit(2)
     pkg = into / "core_ref"
     pkg.mkdir()
     for name in names:
