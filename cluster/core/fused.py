@@ -594,7 +594,7 @@ def leak_premium(
     s_, nd, no, b_ = flows.shape
     has_share, has_m, has_c = share.shape[0] > 0, fd_m.shape[0] > 0, c_o.shape[0] > 0
     acc = np.empty(b_)
-    tot = np.empty((nd, b_))
+    tot = np.zeros((nd, b_))
     for k in range(s_):
         for di in range(nd):
             dd = d_idx[di]
@@ -662,11 +662,12 @@ def cross_share(foreign: F64, moved: F64) -> F64:  # pragma: no cover - compiled
     nt, nf = foreign.shape
     s_, _, b_ = moved.shape
     out = np.empty((nt, s_, b_))
-    den = np.empty(b_)
+    den = np.zeros(b_)  # 0 with no friendly buyer, as numpy's sum gives
     num = np.empty(b_)
     for k in range(s_):
-        for b in range(b_):
-            den[b] = moved[k, 0, b]
+        if nf > 0:
+            for b in range(b_):
+                den[b] = moved[k, 0, b]
         for f in range(1, nf):
             for b in range(b_):
                 den[b] += moved[k, f, b]
@@ -714,7 +715,7 @@ def channel_exports(
     ``ct_phi`` and ``rat3`` (R, S, B), ``exports`` (R, B)."""
     s_, _, b_ = ct_q.shape
     r_, nt = foreign.shape
-    bought = np.empty((s_, nt, b_))
+    bought = np.zeros((s_, nt, b_))
     for k in range(s_):
         for t in range(nt):
             for b in range(b_):
@@ -723,7 +724,7 @@ def channel_exports(
                 for b in range(b_):
                     bought[k, t, b] += ct_q[k, t * s_ + si, b]
     cross = np.empty(b_)
-    tot = np.empty(b_)
+    tot = np.zeros(b_)
     for o in range(r_):
         for k in range(s_):
             cross[:] = 0.0
@@ -798,7 +799,7 @@ def ct_buy(wish: F64, mask: B1, budget: F64, ct_q: F64, credit: F64) -> None:  #
     ct_q = wish min(1, budget / tot) (0 where tot is 0; NaN passed through as numpy.minimum passes it); credit
     -= the sum of ct_q over (k, j) in order. ``mask`` (S, B), ``budget`` and ``credit`` (B,)."""
     s_, nj, b_ = wish.shape
-    tot = np.empty(b_)
+    tot = np.zeros(b_)  # 0 where there is nothing to sum, as numpy's sum gives
     for k in range(s_):
         for j in range(nj):
             for b in range(b_):
@@ -812,7 +813,7 @@ def ct_buy(wish: F64, mask: B1, budget: F64, ct_q: F64, credit: F64) -> None:  #
     for b in range(b_):
         r = 0.0 if tot[b] == 0.0 else budget[b] / tot[b]
         ratio[b] = r if (r < 1.0 or r != r) else 1.0  # numpy.minimum(1.0, r)
-    spent = np.empty(b_)
+    spent = np.zeros(b_)
     for k in range(s_):
         for j in range(nj):
             for b in range(b_):
@@ -841,6 +842,7 @@ def block_sum(
     for oi in range(no):
         ro = o_idx[oi]
         for k in range(s_):
+            acc[:] = 0.0  # with no destination, 0, as numpy's sum and einsum give
             for di in range(nd):
                 for b in range(b_):
                     x = a[k, di, oi, b] * w[k, di, oi, b] if has_w else a[k, di, oi, b]
@@ -860,10 +862,11 @@ def ct_demand(ct_q: F64, ct_phi: F64, demand: F64) -> None:  # pragma: no cover 
     (R, S, B), ``demand`` (R S, B)."""
     s_, nj, b_ = ct_q.shape
     r_ = ct_phi.shape[0]
-    tot = np.empty((s_, b_))
+    tot = np.zeros((s_, b_))  # 0 where there is nothing to sum (no target region), as numpy's sum gives
     for k in range(s_):
-        for b in range(b_):
-            tot[k, b] = ct_q[k, 0, b]
+        if nj > 0:
+            for b in range(b_):
+                tot[k, b] = ct_q[k, 0, b]
         for j in range(1, nj):
             for b in range(b_):
                 tot[k, b] += ct_q[k, j, b]
@@ -878,8 +881,8 @@ def ct_refund(ct_q: F64, ct_in: F64, credit: F64) -> None:  # pragma: no cover -
     """What the channel failed to deliver, refunded (``Stepper._settle_counter_trade``'s numpy line, in its order):
     credit += sum ct_q - sum ct_in, each summed over (k, j) from its first term. (S, J, B) each, ``credit`` (B,)."""
     s_, nj, b_ = ct_q.shape
-    a = np.empty(b_)
-    c = np.empty(b_)
+    a = np.zeros(b_)  # 0 where there is nothing to sum, as numpy's sum gives
+    c = np.zeros(b_)
     for k in range(s_):
         for j in range(nj):
             for b in range(b_):
@@ -898,7 +901,7 @@ def sum02(a: F64) -> F64:  # pragma: no cover - compiled
     """a.sum(axis=(0, 2)) of a C-ordered (K, T, J, B) array, (T, B), in numpy's order: over k, then j within each
     k, from the first term."""
     nk, nt, nj, b_ = a.shape
-    out = np.empty((nt, b_))
+    out = np.zeros((nt, b_))  # 0 where there is nothing to sum, as numpy's sum gives
     for k in range(nk):
         for t in range(nt):
             for j in range(nj):
@@ -943,6 +946,7 @@ def div_lost(lost_z: F64, lost_y: F64, x: F64, f_idx: I64, m: F64) -> None:  # p
     for fi in range(nf):
         ff = f_idx[fi]
         for o in range(no):
+            acc[:] = 0.0
             for k in range(s_):
                 for b in range(b_):
                     y = (lost_z[k, fi, o, b] + lost_y[k, fi, o, b]) * x[k, o, b]
@@ -969,6 +973,7 @@ def moved_pairs(
         ff = f_idx[fi]
         for ti in range(nt):
             tt = t_idx[ti]
+            acc[:] = 0.0
             for k in range(s_):
                 for b in range(b_):
                     y = g[k, ti, b] * (moved_z[k, fi, b] + moved_y[k, fi, b])

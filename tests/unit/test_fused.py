@@ -757,6 +757,41 @@ def test_trade_by_partner_kernels_are_the_numpy_arithmetic() -> None:
     assert np.array_equal(got[[1, 4, 5]][:, [0, 2, 3, 6]], m0[[1, 4, 5]][:, [0, 2, 3, 6]])
 
 
+def test_kernels_sum_an_empty_axis_to_zero() -> None:
+    """A sum over nothing is 0, as numpy's sums and einsum give, never what an uninitialised buffer held: the
+    channel's orders and refund with no target region (J = 0: the counter-trade extension on in a batch with no
+    sanctions), the imports bought with nothing wished, ``sum02`` over empty axes, the border share with no
+    friendly buyer, a block with no destination. (Before this test, ``ct_demand`` read past an empty axis and a run
+    with no target could take garbage into demand, differently from batch to batch.)"""
+    from cluster.core.model import _safe_div
+
+    rng = np.random.default_rng(73)
+    s, r, b = 3, 5, 16
+    for fill in (np.nan, 1e300, -7.0):  # whatever the allocator hands back, the result may not see it
+        ct_q, ct_in = np.full((s, 0, b), fill), np.full((s, 0, b), fill)
+        ct_phi = rng.uniform(0.0, 1.0, (r, s, b))
+        demand0, credit0 = rng.uniform(0.0, 5.0, (r * s, b)), rng.uniform(0.0, 5.0, b)
+        demand, credit = demand0.copy(), credit0.copy()
+        kernels.ct_demand(ct_q, ct_phi, demand)
+        kernels.ct_refund(ct_q, ct_in, credit)
+        assert np.array_equal(demand, demand0 + (ct_phi * ct_q.sum(axis=1)[None]).reshape(r * s, b))
+        assert np.array_equal(credit, credit0 + (ct_q.sum(axis=(0, 1)) - ct_in.sum(axis=(0, 1))))
+        q, credit = np.full((s, 0, b), fill), credit0.copy()
+        kernels.ct_buy(np.empty((s, 0, b)), np.ones((s, b), dtype=np.bool_), np.ones(b), q, credit)
+        assert np.array_equal(credit, credit0)
+    for shape in ((0, 2, 3, b), (2, 2, 0, b), (2, 0, 3, b)):
+        a = np.empty(shape)
+        assert np.array_equal(kernels.sum02(a), a.sum(axis=(0, 2)))
+    foreign, moved = np.ones((2, 0)), np.empty((s, 0, b))
+    want = _safe_div(np.einsum("tf,kfb->tkb", foreign, moved), moved.sum(axis=1)[None])
+    assert np.array_equal(kernels.cross_share(foreign, moved), want)
+    dst0 = rng.uniform(size=(r, s, b))
+    dst = dst0.copy()
+    kernels.block_sum(dst, np.array([1, 3]), np.empty((s, 0, 2, b)), np.empty((0, 0, 0, 0)), np.empty((0, 0, 0)),
+                      True, -1.0)  # fmt: skip
+    assert np.array_equal(dst, dst0)
+
+
 def test_warm_loads_every_kernel_a_run_calls() -> None:
     """After ``fused.warm()``, a run with every mechanism on (each shipped config, and the benchmark's batch) calls
     no kernel with argument types warm() did not load: no compiling in a first batch's clock. In a fresh process,
