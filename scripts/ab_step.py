@@ -37,10 +37,9 @@ from typing import Any  # noqa: E402
 
 import cluster.core as core_new  # noqa: E402
 from cluster.core.model import Stepper  # noqa: E402
-from cluster.economy import synthetic  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_core import shocks  # noqa: E402
+from bench_core import add_step_options, step_batch  # noqa: E402
 from blas import blas_line  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,16 +80,10 @@ def year(stepper: Any, steps: int) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("rev", nargs="?", default="HEAD", help="the git revision to compare with (default HEAD)")
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=365)
     ap.add_argument("--rounds", type=int, default=9)
-    ap.add_argument("--plain", action="store_true", help="the plain batch instead (every extension off)")
-    ap.add_argument("--kernel", choices=("fused", "numpy"), default="fused")
-    ap.add_argument("--trade", action="store_true", help="with trade by partner, as runs with periods step")
+    add_step_options(ap)
     args = ap.parse_args()
-    economy = synthetic(22, 10, seed=0, n_domestic=8)
-    bl = economy.baseline()
-    batch = shocks(economy, bl, args.batch, not args.plain)
+    _, bl, batch = step_batch(args)
     with tempfile.TemporaryDirectory() as tmp:
         ref = reference(args.rev, Path(tmp))
         ref_model = importlib.import_module("core_ref.model")

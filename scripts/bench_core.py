@@ -143,6 +143,24 @@ def shocks(economy: Economy, bl: Baseline, batch: int, sanctions: bool) -> Shock
     )
 
 
+def add_step_options(ap: argparse.ArgumentParser) -> None:
+    """The options of the scripts that step the benchmark batch with one ``Stepper`` (``profile_step.py``,
+    ``ab_step.py``): its size, the days, every extension off, the kernel, the trade by partner."""
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=365)
+    ap.add_argument("--plain", action="store_true", help="the plain batch, every extension off")
+    ap.add_argument("--kernel", choices=("fused", "numpy"), default="fused")
+    ap.add_argument("--trade", action="store_true", help="with trade by partner, as runs with periods step")
+
+
+def step_batch(args: argparse.Namespace) -> tuple[Economy, Baseline, ShockBatch]:
+    """The benchmark economy, its baseline and the batch ``add_step_options``' arguments ask for: the "full" batch
+    (a sanctions package, every extension on) or, with ``--plain``, the capacity shock alone."""
+    economy = synthetic(22, 10, seed=0, n_domestic=8)
+    bl = economy.baseline()
+    return economy, bl, shocks(economy, bl, args.batch, not args.plain)
+
+
 def with_prices(sh: ShockBatch) -> ShockBatch:
     """``sh`` with world prices moving: +40% on product 0 from day 20, decaying over 90 days."""
     level = np.zeros_like(sh.prices.level)

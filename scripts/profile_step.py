@@ -37,10 +37,9 @@ import numpy as np  # noqa: E402
 
 from cluster.core import Extensions  # noqa: E402
 from cluster.core.model import Stepper  # noqa: E402
-from cluster.economy import synthetic  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_core import shocks  # noqa: E402
+from bench_core import add_step_options, step_batch  # noqa: E402
 from blas import blas_line  # noqa: E402
 
 _NAME = re.compile(r"\b(self\.)?([A-Za-z_]\w*)")
@@ -104,18 +103,12 @@ def main() -> None:
     from line_profiler import LineProfiler
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--steps", type=int, default=365)
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--trace-day", type=int, default=120)
-    ap.add_argument("--plain", action="store_true", help="the plain batch, every extension off")
-    ap.add_argument("--kernel", choices=("fused", "numpy"), default="fused")
-    ap.add_argument("--trade", action="store_true", help="with trade by partner, as runs with periods step")
+    add_step_options(ap)
     args = ap.parse_args()
-    economy = synthetic(22, 10, seed=0, n_domestic=8)
-    bl = economy.baseline()
-    batch = shocks(economy, bl, args.batch, not args.plain)
+    economy, bl, batch = step_batch(args)
     ext = Extensions.none() if args.plain else Extensions()
 
     def make() -> Stepper:
