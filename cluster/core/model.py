@@ -1102,7 +1102,7 @@ class Stepper:
                 self.k.channel_exports(self.ct_q, self.foreign_t, self.ct_phi, rat3, exports)
             elif self.tgt_idx.size:  # the friendly suppliers' sales to the targets through the channel
                 bought = self.ct_q.reshape(s, -1, s, b).sum(axis=2)  # (S, R_t, B)
-                crossing = np.einsum("od,kdb->okb", self.foreign[:, self.tgt_idx], bought)  # (R_o, S, B)
+                crossing = np.einsum("od,kdb->okb", self.foreign_t, bought)  # (R_o, S, B)
                 exports += (self.ct_phi * rat3 * crossing).sum(axis=1)
             each = ct_in.reshape(s, -1, s, b)
             ct_imp[self.tgt_idx] = self.k.sum02(each) if self.fused else each.sum(axis=(0, 2))
