@@ -1021,16 +1021,16 @@ def warm() -> float:
     ratio(x, np.ones((n, 1)), 1.0)
     zeros = np.zeros(b, dtype=np.int64)
     recovery_step(x[:2], np.ones((2, 1)), 0.01, 0, zeros, np.full((2, b), -1), np.full((2, b), -1), 30)
-    for w in (np.ones((2, s, 1)), np.ones((2, s, b)), _frozen(np.ones((2, s, 1))), np.ones((2, s, 2 * b))[..., ::2]):
+    for w in (np.ones((2, s, 1)), np.ones((2, s, b)), _frozen(np.ones((2, s, 1)))):
         msum(np.ones((2, s, b)), w)
     empty, flags, tgt = np.empty((0, 0, 0)), np.ones(2, dtype=np.bool_), np.array([0, -1], dtype=np.int64)
-    for sig in (np.ones((s, 2, b)), np.ones((s, 2, 2 * b))[..., ::2]):
-        for w_red, w_dom in ((c3, d3), (empty, empty)):
-            for unfilled in (np.empty((s, 2, b)), empty):
-                redirect(
-                    a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, flags, tgt, d3, d3,
-                    a3, d3, d3, unfilled,
-                )  # fmt: skip
+    sig = np.ones((s, 2, b))  # the clocks: C order (``Stepper._clocks``), as every array below unless said
+    for w_red, w_dom in ((c3, d3), (empty, empty)):
+        for unfilled in (np.empty((s, 2, b)), empty):
+            redirect(
+                a3, b3, c3, False, w_red, w_dom, np.ones((2, b)), flags, sig, sig, True, 1e-6, flags, tgt, d3, d3,
+                a3, d3, d3, unfilled,
+            )  # fmt: skip
     zt, idx, blk = np.ones((s, 1, s, 1)), np.zeros(1, dtype=np.int64), np.ones((s, 1, 1, b))
     for red in (c3, empty):  # with substitution or without
         block_weights(zt, np.ones((2, s, b)), idx, idx, blk, blk, a3, red, red)
@@ -1048,11 +1048,11 @@ def warm() -> float:
     pair = np.zeros(2, dtype=np.int64)
     cross_share(np.ones((2, 2)), np.ones((s, 2, b)))
     sum02(four)
-    for x3 in (np.ones((s, 2, b)), np.ones((2, s, b)).transpose(1, 0, 2)):  # (S, R, B), or a transposed view
-        for assign in (True, False):
-            link_sum(four, x3, pair, pair, np.ones((2, 2, b)), assign)
-        div_lost(four, four, x3, pair, np.ones((2, 2, b)))
-        moved_pairs(x3, np.ones((s, 2, b)), np.ones((s, 2, b)), pair, pair, np.ones((2, 2, b)), -1.0)
+    x3 = np.ones((s, 2, b))
+    for assign in (True, False):
+        link_sum(four, x3, pair, pair, np.ones((2, 2, b)), assign)
+    div_lost(four, four, x3, pair, np.ones((2, 2, b)))
+    moved_pairs(x3, np.ones((s, 2, b)), np.ones((s, 2, b)), pair, pair, np.ones((2, 2, b)), -1.0)
     ct_demand(np.ones((s, 2 * s, b)), np.ones((2, s, b)), np.ones((2 * s, b)))
     ct_refund(np.ones((s, 2 * s, b)), np.ones((s, 2 * s, b)), np.ones(b))
     for w4, c, first in (
@@ -1068,15 +1068,13 @@ def warm() -> float:
     weigh_add(a3, b3, c3, d3)
     weigh_add(a3, empty, c3, d3)
     channel_exports(np.ones((s, 2 * s, b)), np.ones((2, 2)), np.ones((2, s, b)), np.ones((2, s, b)), np.ones((2, b)))
-    for sig in (b3, np.ones((s, n, 2 * b))[..., ::2]):  # the clocks may come as a strided view
-        fd_factor(a3, sig, np.ones(b, dtype=np.bool_), c3)
+    fd_factor(a3, b3, np.ones(b, dtype=np.bool_), c3)
     diverted_receipts(np.ones((s, 2, 2, b)), np.ones((s, 2, 2, b)), np.ones((s, b)), np.ones((s, b)),
                       np.ones((2, b)), a3, pair, b3)  # fmt: skip
     expand(x, x2, x, np.zeros((n, b)), x, x2, x)
     add_rows(a3, pair, np.ones((s, 2, b)))
     for w in (np.ones((2, 2)), np.empty((0, 0))):
-        for within in (np.ones((2, s, b)), np.ones((s, 2, b)).transpose(1, 0, 2)):  # or a transposed product
-            fd_block(four, np.ones((2, s, b)), pair, pair, w, np.ones((s, 2, b)), within)
+        fd_block(four, np.ones((2, s, b)), pair, pair, w, np.ones((s, 2, b)), np.ones((2, s, b)))
     prem = np.ones((s, b))  # the premia (S, B), contiguous (``Stepper.premium_k``)
     leak_premium(four, four, empty, np.ones((2, s, b)), np.ones((2, s, b)), pair, pair, prem, np.ones((2, b)))
     leak_premium(

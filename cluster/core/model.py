@@ -497,6 +497,10 @@ class Stepper:
         self.discount_on = self.ext.leakage and self.tgt_idx.size > 0 and bool((pr.export_discount > 0).any())
         self.export_discount = np.ascontiguousarray(pr.export_discount.T)  # (S, B)
         self.premium_k = np.ascontiguousarray(self.sh.sanctions.leakage_premium.T)  # (S, B)
+        # (S, 1, B), the substitution clocks' time constants, C order: the ramps divide by them every day, and a
+        # strided divisor makes numpy's division slower and its result strided for every pass after it
+        self.tau_sub = np.ascontiguousarray(self.sh.sanctions.substitution_tau.T[:, None])
+        self.sub_k = np.ascontiguousarray(self.sh.sanctions.substitutability.T)  # (S, B), for the same reason
         if self.trade or self.price_on:  # for the origin-resolved contraction, ``_bilateral``
             self.z_links_cls = [np.ascontiguousarray(self.bl.z_links[:, :, rows]) for rows in self.classes]
             self.y_odk = np.ascontiguousarray(self.y_kdo.transpose(2, 1, 0))  # (R_o, R_d, S)
@@ -909,15 +913,16 @@ class Stepper:
         """
         if pat is None or not self.ext.substitution:
             return None
-        sh = self.sh
-        sub = sh.sanctions.substitutability.T  # (S, B)
+        sub = self.sub_k  # (S, B)
         out = []
         for rows in self.classes:
-            tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B): clocks of the destinations
+            tau = self.tau_sub  # (S, 1, B): clocks of the destinations
+            sig = np.empty((self.s, self.r, self.b))  # C order, as the compiled pass vectorises over it
             if len(self.classes) > 1 and self.bl.domestic[rows[0]]:
-                sig = sub[:, None] * self.ramp(t, tau, self.speed_rd, key="substitution, cooperation") * self.gamma_rd
+                np.multiply(sub[:, None], self.ramp(t, tau, self.speed_rd, key="substitution, cooperation"), out=sig)
+                sig *= self.gamma_rd
             else:
-                sig = sub[:, None] * self.ramp(t, tau, key="substitution")
+                np.multiply(sub[:, None], self.ramp(t, tau, key="substitution"), out=sig)
             if self.fused:  # the line below in one compiled pass
                 out.append(self.k.fd_factor(pat.blocked_fd, sig, active, pat.fd_tot))
             else:
@@ -991,7 +996,8 @@ class Stepper:
                 grow_by_origin[:, rows] = grown[c][:, rows]
             if dm is not None:
                 grow_by_origin *= dm
-            within = (self.y_diag[..., None] * grow_by_origin).transpose(1, 0, 2)
+            within = np.empty((r, s, b))  # (R, S, B), C order: the compiled passes vectorise over its last axis
+            np.multiply(self.y_diag[..., None].transpose(1, 0, 2), grow_by_origin.transpose(1, 0, 2), out=within)
             if self.dom_idx.size:
                 dom = self.dom_idx
                 grow = grown[self.cls_of[dom[0]]][:, dom]  # (S, R_dom_d, B)
@@ -1206,6 +1212,8 @@ class Stepper:
         orders = [np.matmul(self.z_links_cls[c], tt[c].reshape(s, r, s, b)) for c in range(len(self.classes))]
         rc_k = (rat3 * self.c_o).transpose(1, 0, 2)  # (S, R_o, B)
         rat_k = rat3.transpose(1, 0, 2)
+        if self.fused:  # C order: the compiled passes vectorise only over a last axis they know is contiguous
+            rc_k, rat_k = np.ascontiguousarray(rc_k), np.ascontiguousarray(rat_k)
         shut: list[F64 | None] = []  # per block, the intermediate orders its links do not carry, (S, D, O, B)
         for i in range(len(self.blocks)):
             part: F64 | None = None
@@ -1254,7 +1262,7 @@ class Stepper:
                 m[self.tgt_idx] += self._channel_links(*channel, w)
             if div is not None and self.fused:  # the lines below, in two compiled passes
                 self.k.div_lost(div.lost_z, div.lost_y, ratw, self.div_f, m)
-                g = self.div_share.transpose(1, 0, 2) * ratw[:, self.tgt_idx]  # (S, R_t, B)
+                g = np.ascontiguousarray(self.div_share.transpose(1, 0, 2) * ratw[:, self.tgt_idx])  # (S, R_t, B)
                 self.k.moved_pairs(g, div.moved_z, div.moved_y, self.div_f, self.tgt_idx, m, 1.0)
             elif div is not None:  # diverted orders: friendly buyers take from the targets, not their other suppliers
                 lost = (div.lost_z + div.lost_y) * ratw[:, None]  # (S, F, R_o, B)
@@ -1297,7 +1305,8 @@ class Stepper:
             cut = self.div_ctf * self.sh.counter_trade.discount + (1.0 - self.div_ctf) * self.export_discount[None]
             sold = (self.div_share * rat3[tgt] * cut).transpose(1, 0, 2)[:, None]  # (S, 1, R_t, B)
             if self.fused:  # the line below in one compiled pass
-                self.k.moved_pairs(sold[:, 0], div.moved_z, div.moved_y, self.div_f, tgt, value, -1.0)
+                sold_c = np.ascontiguousarray(sold[:, 0])  # C order: the compiled pass vectorises over B
+                self.k.moved_pairs(sold_c, div.moved_z, div.moved_y, self.div_f, tgt, value, -1.0)
             else:
                 value[np.ix_(self.div_f, tgt)] -= (sold * (div.moved_z + div.moved_y)[:, :, None]).sum(axis=0)
         for blk, lk in leaked:
@@ -1453,13 +1462,15 @@ class Stepper:
         empty = _ABSENT3
         if not substitution:
             return empty, empty
-        sh = self.sh
-        sub = sh.sanctions.substitutability.T
-        tau = sh.sanctions.substitution_tau.T[:, None]  # (S, 1, B)
-        sig = sub[:, None] * self.ramp(t, tau, key="substitution") * active  # (S, R_d, B): each buyer's clock
+        sub, tau = self.sub_k, self.tau_sub  # (S, B), (S, 1, B)
+        # (S, R_d, B): each buyer's clock, in C order: the compiled passes that read it vectorise only over arrays
+        # whose last axis they know is contiguous.
+        sig = np.multiply(sub[:, None], self.ramp(t, tau, key="substitution"), out=np.empty((self.s, self.r, self.b)))
+        sig *= active
         if not split:
             return sig, empty
-        sig_d = sub[:, None] * self.ramp(t, tau, self.speed_rd, key="substitution, cooperation")
+        sig_d = np.multiply(sub[:, None], self.ramp(t, tau, self.speed_rd, key="substitution, cooperation"),
+                            out=np.empty((self.s, self.r, self.b)))  # fmt: skip
         sig_d *= active
         sig_d *= self.gamma_rd  # (S, R_d, B)
         return sig, sig_d
