@@ -1243,6 +1243,9 @@ class Stepper:
             if f_cls is not None:
                 for c, rows in enumerate(self.classes):
                     f = f_cls[c] if self.fd_m is None else f_cls[c] * self.fd_m
+                    if self.fused:  # the two lines below in one compiled pass (not bit for bit: see link_fd)
+                        self.k.link_fd(self.y_dok_cls[c], f, ratw, rows, m)
+                        continue
                     grown = f.transpose(1, 0, 2)[:, None] * ratw[:, rows].transpose(1, 0, 2)[None]
                     m[:, rows] += np.matmul(self.y_dok_cls[c][:, :, None], grown)[:, :, 0]  # sum over products
             for i, blk in enumerate(self.blocks):

@@ -723,12 +723,11 @@ def test_trade_by_partner_kernels_are_the_numpy_arithmetic() -> None:
     for bit: the orders on every link summed over products (``fused.link_sum``, assigned to a class's origins, or
     a block's closed part subtracted from its links), the diverted orders taken off the friendly buyers' other
     suppliers (``fused.div_lost``) and put on the links from the targets (``fused.moved_pairs``, in volume or
-    subtracted as a discount); the weights given as a transposed view, as the step passes them; every other link
-    untouched."""
+    subtracted as a discount); every other link untouched."""
     rng = np.random.default_rng(71)
     s, r, b = 4, 7, 16
     rows, d_blk, o_blk = np.array([1, 4, 5]), np.array([0, 6]), np.array([4, 5])
-    x = np.ascontiguousarray(rng.uniform(0.0, 1.0, (r, s, b))).transpose(1, 0, 2)  # (S, R, B), strided
+    x = rng.uniform(0.0, 1.0, (s, r, b))  # (S, R, B), C order as the step passes it (``Stepper._bilateral``)
     m0 = rng.uniform(5.0, 9.0, (r, r, b))
     w_links = rng.uniform(0.0, 2.0, (s, r, rows.size, b)) * 10.0 ** rng.uniform(-6.0, 6.0, (s, r, rows.size, b))
     want, got = m0.copy(), m0.copy()
@@ -755,6 +754,35 @@ def test_trade_by_partner_kernels_are_the_numpy_arithmetic() -> None:
     kernels.moved_pairs(sold[:, 0], mz, my, f_idx, t_idx, got, -1.0)
     assert np.array_equal(got, want)
     assert np.array_equal(got[[1, 4, 5]][:, [0, 2, 3, 6]], m0[[1, 4, 5]][:, [0, 2, 3, 6]])
+
+
+@pytest.mark.parametrize("b", [16, 13])
+def test_link_fd_kernel_is_the_numpy_sum_to_its_last_bits(b: int) -> None:
+    """``fused.link_fd`` against ``Stepper._bilateral``'s numpy lines (the broadcast product ``grown`` and BLAS's
+    sum over products): bit for bit the sum in the products' order from 0, within a few units of the last place
+    of BLAS's own order, added only on the class's origins; every other link untouched."""
+    rng = np.random.default_rng(72)
+    s, r = 10, 7
+    rows = np.array([0, 2, 3, 6])
+    y = rng.uniform(0.0, 1.0, (r, rows.size, s)) * 10.0 ** rng.uniform(-3.0, 3.0, (r, rows.size, s))
+    f = rng.uniform(0.0, 2.0, (s, r, b))
+    x = rng.uniform(0.0, 1.0, (s, r, b))
+    m0 = rng.uniform(5.0, 9.0, (r, r, b))
+    got = m0.copy()
+    kernels.link_fd(y, f, x, rows, got)
+    in_order = np.zeros((r, rows.size, b))
+    for k in range(s):
+        in_order = in_order + y[:, :, k, None] * (f[k][:, None] * x[k, rows][None])
+    want = m0.copy()
+    want[:, rows] += in_order
+    assert np.array_equal(got, want)
+    grown = f.transpose(1, 0, 2)[:, None] * x[:, rows].transpose(1, 0, 2)[None]
+    blas = m0.copy()
+    blas[:, rows] += np.matmul(y[:, :, None], grown)[:, :, 0]
+    scale = np.abs(m0[:, rows]) + np.matmul(np.abs(y)[:, :, None], np.abs(grown))[:, :, 0]
+    assert np.all(np.abs(got[:, rows] - blas[:, rows]) <= 8 * np.finfo(float).eps * scale)
+    others = np.setdiff1d(np.arange(r), rows)
+    assert np.array_equal(got[:, others], m0[:, others])
 
 
 def test_kernels_sum_an_empty_axis_to_zero() -> None:
